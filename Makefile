@@ -1,0 +1,79 @@
+# Clickstream platform: the embedded runtime on one machine.
+#   make run     install everything and start the whole platform (idempotent)
+#   make test    install everything and run the test suite
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON_BIN ?= python3.11
+UV_VERSION := 0.13.8
+TOOLS      := .tools
+UV         := $(TOOLS)/bin/uv
+VENV       := .venv
+PY         := $(VENV)/bin/python
+STACK      := $(PY) -m clickstream.embedded
+
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
+export PYTHONPATH := $(CURDIR)
+
+# Debian packages the embedded runtime needs: a JDK for Spark, PostgreSQL for
+# Airflow's metadata DB, and Chromium for the dashboard's browser tests.
+APT_PACKAGES := openjdk-17-jre-headless postgresql chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: help install system-deps run stop status logs airflow test lint bench clean
+
+help:
+	@echo "make run      start the embedded platform (installs what it needs)"
+	@echo "make test     run the test suite (installs what it needs)"
+	@echo "make status   health of every service     make stop   stop everything"
+	@echo "make airflow CMD=\"dags list\"   any Airflow CLI command against the stack"
+	@echo "make lint     ruff (incl. AIR3)            make bench  run the benchmarks"
+
+$(UV):
+	$(PYTHON_BIN) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(VENV)/.installed: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --python $(PYTHON_BIN)
+	@touch $@
+
+install: system-deps $(VENV)/.installed
+
+system-deps:
+	@missing=""; \
+	command -v java >/dev/null || missing="$$missing openjdk-17-jre-headless"; \
+	ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing Debian packages:$$missing"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+run: install
+	@$(STACK) up
+
+stop:
+	@if [ -x $(PY) ]; then $(STACK) down; else echo "Nothing installed, nothing running."; fi
+
+status:
+	@$(STACK) status
+
+logs:
+	@ls -1 $${CLICKSTREAM_DATA_DIR:-data}/logs
+
+airflow:
+	@$(STACK) airflow $(CMD)
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+
+test: install
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+bench: install
+	$(PY) -m bench.run_all
+
+clean: stop
+	rm -rf data artifacts

@@ -1,0 +1,1 @@
+"""Embedded runtime: the whole platform as supervised processes on one machine."""

@@ -1,0 +1,98 @@
+"""Command line of the embedded stack.
+
+Usage:
+    python -m clickstream.embedded up        # start (idempotent) and print the URLs
+    python -m clickstream.embedded status    # state and health of every service
+    python -m clickstream.embedded down      # stop every process the stack started
+    python -m clickstream.embedded airflow dags list   # any Airflow CLI command
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+
+from clickstream.embedded.environment import VENV_BIN, stack_env
+from clickstream.embedded.stack import Stack, StackError
+from clickstream.settings import get_settings
+
+
+def _print_status(stack: Stack, only: list[str] | None = None) -> bool:
+    rows = stack.status(only)
+    width = max(len(r.name) for r in rows)
+    for r in rows:
+        health = "healthy" if r.healthy else "UNHEALTHY"
+        pid = f"pid {r.pid}" if r.pid else ""
+        print(f"  {r.name:<{width}}  {r.state:<8} {health:<9} {pid:<10} {r.url or ''}")
+    return all(r.healthy for r in rows)
+
+
+def cmd_up(stack: Stack, only: list[str] | None) -> int:
+    """Start the stack and print where everything is."""
+    already = stack.supervisor_running()
+    t0 = time.monotonic()
+    try:
+        stack.up(only)
+    except StackError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        print(f"logs: {stack.settings.log_dir}", file=sys.stderr)
+        return 1
+    verb = "already running; checked" if already else "started"
+    print(f"Embedded clickstream stack {verb} in {time.monotonic() - t0:.0f}s:")
+    healthy = _print_status(stack, only)
+    password = stack.admin_password()
+    if password:
+        print(f"\nAirflow login: admin / {password}  (generated; stored in "
+              f"{stack.settings.airflow_home / 'passwords.json'})")
+    print(f"Logs: {stack.settings.log_dir}    Stop: make stop")
+    return 0 if healthy else 1
+
+
+def cmd_status(stack: Stack, only: list[str] | None) -> int:
+    """Print state and health; exit 1 unless all healthy."""
+    if not stack.supervisor_running():
+        print("Embedded stack is not running (start it with `make run`).")
+        return 3
+    return 0 if _print_status(stack, only) else 1
+
+
+def cmd_down(stack: Stack, only: list[str] | None) -> int:
+    """Stop the stack; exit 1 if any process survived."""
+    was_running = stack.supervisor_running()
+    alive = stack.down()
+    if alive:
+        print(f"error: processes still alive after stop: {alive}", file=sys.stderr)
+        return 1
+    print("Embedded stack stopped; no process left." if was_running else "Nothing was running.")
+    return 0
+
+
+def cmd_airflow(args: list[str]) -> int:
+    """Run an Airflow CLI command against the embedded stack."""
+    env = stack_env(get_settings())
+    os.execve(str(VENV_BIN / "airflow"), ["airflow", *args], env)
+    return 0  # not reached
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse the command line and run one command."""
+    parser = argparse.ArgumentParser(prog="python -m clickstream.embedded", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["airflow"]:
+        return cmd_airflow(argv[1:])
+    parser.add_argument("command", choices=["up", "status", "down", "airflow"])
+    parser.add_argument("--only", help="comma-separated services to start or show (default: all)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
+    logging.getLogger("pyhive").setLevel(logging.WARNING)
+    only = args.only.split(",") if args.only else None
+    stack = Stack(get_settings())
+    return {"up": cmd_up, "status": cmd_status, "down": cmd_down}[args.command](stack, only)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,115 @@
+"""One-shot steps that prepare state for the embedded services: idempotent, safe to rerun."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from clickstream.embedded.environment import VENV_BIN, load_secrets, stack_env
+from clickstream.embedded.services import postgres_bin, postgres_user
+from clickstream.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def _run_as(user: str | None, cmd: list[str]) -> None:
+    if user:
+        cmd = ["runuser", "-u", user, "--", *cmd]
+    subprocess.run(cmd, check=True, capture_output=True, text=True)
+
+
+def init_postgres(settings: Settings) -> None:
+    """Create the PostgreSQL cluster of Airflow's metadata DB on first start."""
+    pgdata = settings.data_dir / "postgres"
+    if (pgdata / "PG_VERSION").exists():
+        return
+    user = postgres_user()
+    password = load_secrets(settings)["postgres_password"]
+    pgdata.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile("w", delete=False, dir=settings.run_dir) as pw:
+        pw.write(password)
+    try:
+        if user:
+            shutil.chown(pgdata, user)
+            shutil.chown(pw.name, user)
+            # The socket directory must be writable by the server's user.
+            os.chmod(settings.run_dir, 0o777)
+        _run_as(
+            user,
+            [
+                str(postgres_bin() / "initdb"),
+                "-D", str(pgdata),
+                "-U", "airflow",
+                "--auth=scram-sha-256",
+                f"--pwfile={pw.name}",
+                "--encoding=UTF8",
+            ],
+        )  # fmt: skip
+    finally:
+        Path(pw.name).unlink(missing_ok=True)
+    log.info("initialised PostgreSQL cluster in %s", pgdata)
+
+
+def create_airflow_database(settings: Settings) -> None:
+    """Create the `airflow` database inside the running PostgreSQL cluster."""
+    import psycopg2
+
+    password = load_secrets(settings)["postgres_password"]
+    conn = psycopg2.connect(
+        host="127.0.0.1", port=settings.pg_port, user="airflow", password=password,
+        dbname="postgres",
+    )  # fmt: skip
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT 1 FROM pg_database WHERE datname = 'airflow'")
+            if cur.fetchone() is None:
+                cur.execute("CREATE DATABASE airflow")
+    finally:
+        conn.close()
+
+
+def migrate_airflow(settings: Settings) -> None:
+    """Run `airflow db migrate` against the metadata DB."""
+    settings.airflow_home.mkdir(parents=True, exist_ok=True)
+    result = subprocess.run(
+        [str(VENV_BIN / "airflow"), "db", "migrate"],
+        env=stack_env(settings), capture_output=True, text=True,
+    )  # fmt: skip
+    if result.returncode != 0:
+        raise RuntimeError(f"airflow db migrate failed:\n{result.stdout[-3000:]}{result.stderr[-3000:]}")
+
+
+def create_hive_database(settings: Settings) -> None:
+    """Create the platform's Hive database over its warehouse location."""
+    from pyhive import hive
+
+    conn = hive.connect(host=settings.hive_host, port=settings.hive_port, auth="NONE")
+    try:
+        cur = conn.cursor()
+        cur.execute(
+            f"CREATE DATABASE IF NOT EXISTS {settings.hive_database} "
+            f"LOCATION '{settings.warehouse_uri.rstrip('/')}/{settings.hive_database}'"
+        )
+    finally:
+        conn.close()
+
+
+def unpause_dags(settings: Settings, dag_ids: list[str]) -> list[str]:
+    """Unpause the given DAGs where they exist and return those unpaused."""
+    env = stack_env(settings)
+    done = []
+    for dag_id in dag_ids:
+        result = subprocess.run(
+            [str(VENV_BIN / "airflow"), "dags", "unpause", dag_id],
+            env=env, capture_output=True, text=True,
+        )  # fmt: skip
+        if result.returncode == 0:
+            done.append(dag_id)
+        else:
+            log.warning("could not unpause %s: %s", dag_id, result.stderr.strip()[-300:])
+    return done

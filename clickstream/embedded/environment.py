@@ -1,0 +1,148 @@
+"""Environment of the embedded stack: CLICKSTREAM_*, AIRFLOW__* and AIRFLOW_CONN_* variables.
+
+Production sets the same variables in docker-compose.yml; here they are
+derived from :class:`~clickstream.settings.Settings` and a few secrets
+generated on first start into ``<data dir>/run/secrets.json`` (mode 600,
+never committed).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import sys
+from pathlib import Path
+
+from cryptography.fernet import Fernet
+
+from clickstream.settings import Settings
+
+VENV_BIN = Path(sys.executable).parent
+
+
+def spark_home() -> Path:
+    """Return the Spark distribution shipped inside the pyspark wheel."""
+    import pyspark
+
+    return Path(pyspark.__file__).parent
+
+
+def load_secrets(settings: Settings) -> dict[str, str]:
+    """Return the stack's generated secrets, creating them on first use."""
+    path = settings.run_dir / "secrets.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    settings.run_dir.mkdir(parents=True, exist_ok=True)
+    values = {
+        "jwt_secret": secrets.token_urlsafe(32),
+        "api_secret_key": secrets.token_urlsafe(32),
+        "fernet_key": Fernet.generate_key().decode(),
+        "postgres_password": secrets.token_urlsafe(24),
+    }
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        json.dump(values, fh)
+    return values
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """Serialise settings back to CLICKSTREAM_* variables for child processes."""
+    return {
+        "CLICKSTREAM_DATA_DIR": str(settings.data_dir),
+        "CLICKSTREAM_WAREHOUSE_URI": settings.warehouse_uri,
+        "CLICKSTREAM_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
+        "CLICKSTREAM_BROKER_PORT": str(settings.broker_port),
+        "CLICKSTREAM_HIVE_HOST": settings.hive_host,
+        "CLICKSTREAM_HIVE_PORT": str(settings.hive_port),
+        "CLICKSTREAM_HIVE_DATABASE": settings.hive_database,
+        "CLICKSTREAM_AIRFLOW_PORT": str(settings.airflow_port),
+        "CLICKSTREAM_AIRFLOW_DB": settings.airflow_db,
+        "CLICKSTREAM_PG_PORT": str(settings.pg_port),
+        "CLICKSTREAM_STREAMLIT_PORT": str(settings.streamlit_port),
+        "CLICKSTREAM_SIM_PORTS": ",".join(str(p) for p in settings.sim_ports),
+        "CLICKSTREAM_SPARK_MASTER": settings.spark_master,
+        "CLICKSTREAM_TOPIC_EVENTS": settings.topic_events,
+        "CLICKSTREAM_TOPIC_DLQ": settings.topic_dlq,
+        "CLICKSTREAM_TOPIC_ALERTS": settings.topic_alerts,
+        "CLICKSTREAM_EVENTS_PARTITIONS": str(settings.events_partitions),
+    }
+
+
+def airflow_connections(settings: Settings) -> dict[str, str]:
+    """Return the AIRFLOW_CONN_* variables of the embedded runtime."""
+    conns = {
+        "spark_default": {"conn_type": "spark", "host": settings.spark_master},
+        "hive_cli_default": {
+            "conn_type": "hive_cli",
+            "host": settings.hive_host,
+            "port": settings.hive_port,
+            "schema": settings.hive_database,
+            "extra": {"use_beeline": True},
+        },
+        "hiveserver2_default": {
+            "conn_type": "hiveserver2",
+            "host": settings.hive_host,
+            "port": settings.hive_port,
+            "schema": settings.hive_database,
+            "extra": {"auth_mechanism": "NONE"},
+        },
+        "kafka_default": {
+            "conn_type": "kafka",
+            "extra": {"bootstrap.servers": settings.kafka_bootstrap},
+        },
+    }
+    return {f"AIRFLOW_CONN_{cid.upper()}": json.dumps(c) for cid, c in conns.items()}
+
+
+def metadata_db_uri(settings: Settings) -> str:
+    """Return the SQLAlchemy URI of Airflow's metadata DB."""
+    if settings.airflow_db == "sqlite":
+        return f"sqlite:///{settings.airflow_home / 'airflow.db'}"
+    password = load_secrets(settings)["postgres_password"]
+    return f"postgresql+psycopg2://airflow:{password}@127.0.0.1:{settings.pg_port}/airflow"
+
+
+def airflow_env(settings: Settings) -> dict[str, str]:
+    """Return the AIRFLOW__* configuration of the embedded Airflow processes."""
+    sec = load_secrets(settings)
+    api = f"http://127.0.0.1:{settings.airflow_port}"
+    home = settings.airflow_home
+    return {
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(settings.repo_root / "dags"),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(settings.repo_root / "plugins"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+        # Two cores: a handful of concurrent tasks keeps Spark jobs from starving.
+        "AIRFLOW__CORE__PARALLELISM": "6",
+        "AIRFLOW__CORE__FERNET_KEY": sec["fernet_key"],
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{api}/execution/",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(home / "passwords.json"),
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": metadata_db_uri(settings),
+        "AIRFLOW__API__HOST": "127.0.0.1",
+        "AIRFLOW__API__PORT": str(settings.airflow_port),
+        "AIRFLOW__API__BASE_URL": api,
+        "AIRFLOW__API__WORKERS": "1",
+        "AIRFLOW__API__SECRET_KEY": sec["api_secret_key"],
+        "AIRFLOW__API_AUTH__JWT_SECRET": sec["jwt_secret"],
+        "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(settings.log_dir / "airflow"),
+        "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "30",
+        "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "True",
+        **airflow_connections(settings),
+    }
+
+
+def stack_env(settings: Settings) -> dict[str, str]:
+    """Return the full environment every process of the embedded stack runs with."""
+    env = dict(os.environ)
+    env.update(settings_env(settings))
+    env.update(airflow_env(settings))
+    env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
+    env["SPARK_HOME"] = str(spark_home())
+    env["PYSPARK_PYTHON"] = sys.executable
+    env["PYSPARK_DRIVER_PYTHON"] = sys.executable
+    env["PYTHONPATH"] = str(settings.repo_root)
+    env.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    return env

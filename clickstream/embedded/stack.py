@@ -1,0 +1,260 @@
+"""Start, check and stop the embedded stack as supervisord-managed processes.
+
+supervisord owns every long-running process: it records PIDs, restarts a
+process that dies, keeps one log per service in ``<data dir>/logs`` and,
+with ``stopasgroup``/``killasgroup``, stops whole process trees (spark-submit
+and its JVM, gunicorn and its workers). This module renders its config,
+starts services phase by phase behind health checks, and runs the one-shot
+bootstrap steps between phases.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+import time
+from dataclasses import dataclass
+from xmlrpc.client import Fault, ServerProxy
+
+import psutil
+from supervisor.xmlrpc import SupervisorTransport
+
+from clickstream.embedded import bootstrap
+from clickstream.embedded.environment import VENV_BIN, stack_env
+from clickstream.embedded.services import Service, all_services, supervisord_conf
+from clickstream.settings import Settings
+from clickstream.topics import ensure_topics
+
+log = logging.getLogger(__name__)
+
+# DAGs that `make run` unpauses so the platform runs with no further action.
+LIFECYCLE_DAGS = [
+    "clickstream_streaming",
+    "clickstream_hourly",
+    "clickstream_daily",
+    "clickstream_reconciliation",
+    "clickstream_retention",
+]
+
+
+@dataclass(frozen=True)
+class ServiceStatus:
+    """What `status` reports of one service."""
+
+    name: str
+    state: str
+    pid: int | None
+    healthy: bool
+    url: str | None
+
+
+class StackError(RuntimeError):
+    """A service failed to start or to become healthy."""
+
+
+class Stack:
+    """The embedded stack of one data directory."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.services = all_services(settings)
+        self.by_name = {svc.name: svc for svc in self.services}
+        self.conf_path = settings.run_dir / "supervisord.conf"
+        self.sock_path = settings.run_dir / "supervisor.sock"
+
+    def closure(self, names: list[str] | None) -> list[Service]:
+        """Return the named services plus everything they require, in start order."""
+        if names is None:
+            return list(self.services)
+        unknown = set(names) - set(self.by_name)
+        if unknown:
+            raise ValueError(f"unknown services: {sorted(unknown)}; known: {sorted(self.by_name)}")
+        wanted: set[str] = set()
+        todo = list(names)
+        while todo:
+            name = todo.pop()
+            if name not in wanted:
+                wanted.add(name)
+                todo.extend(self.by_name[name].requires)
+        return [svc for svc in self.services if svc.name in wanted]
+
+    # -- supervisord ---------------------------------------------------------
+
+    def _rpc(self):
+        transport = SupervisorTransport(None, None, f"unix://{self.sock_path}")
+        return ServerProxy("http://127.0.0.1", transport=transport).supervisor
+
+    def supervisor_running(self) -> bool:
+        """Return whether this stack's supervisord answers."""
+        if not self.sock_path.exists():
+            return False
+        try:
+            return self._rpc().getState()["statename"] == "RUNNING"
+        except (OSError, Fault):
+            return False
+
+    def _start_supervisord(self) -> None:
+        s = self.settings
+        for d in (s.run_dir, s.log_dir, s.data_dir / "metastore", s.airflow_home):
+            d.mkdir(parents=True, exist_ok=True)
+        self.conf_path.write_text(supervisord_conf(s, self.services))
+        subprocess.run(
+            [str(VENV_BIN / "supervisord"), "-c", str(self.conf_path)],
+            env=stack_env(s), check=True, cwd=s.repo_root,
+        )  # fmt: skip
+        deadline = time.monotonic() + 20
+        while not self.supervisor_running():
+            if time.monotonic() > deadline:
+                raise StackError(f"supervisord did not start; see {s.log_dir}/supervisord.log")
+            time.sleep(0.2)
+
+    def _process_info(self) -> dict[str, dict]:
+        try:
+            return {p["name"]: p for p in self._rpc().getAllProcessInfo()}
+        except (OSError, Fault):
+            return {}
+
+    # -- lifecycle -----------------------------------------------------------
+
+    def _wait_healthy(self, services: list[Service]) -> None:
+        pending = {svc.name: svc for svc in services}
+        start = time.monotonic()
+        while pending:
+            info = self._process_info()
+            for name, svc in list(pending.items()):
+                state = info.get(name, {}).get("statename")
+                if state == "FATAL":
+                    raise StackError(f"{name} failed to start: {self._tail(name)}")
+                if state == "RUNNING" and svc.healthy(self.settings):
+                    log.info("%s healthy after %.1fs", name, time.monotonic() - start)
+                    del pending[name]
+                elif time.monotonic() - start > svc.start_timeout:
+                    raise StackError(
+                        f"{name} not healthy after {svc.start_timeout:.0f}s "
+                        f"(state {state}): {self._tail(name)}"
+                    )
+            if pending:
+                time.sleep(1)
+
+    def _tail(self, name: str, lines: int = 25) -> str:
+        path = self.settings.log_dir / f"{name}.log"
+        if not path.exists():
+            return "(no log)"
+        text = path.read_text(errors="replace").splitlines()[-lines:]
+        return f"last lines of {path}:\n" + "\n".join(text)
+
+    def _start(self, services: list[Service]) -> None:
+        info = self._process_info()
+        rpc = self._rpc()
+        for svc in services:
+            if info.get(svc.name, {}).get("statename") not in ("RUNNING", "STARTING"):
+                log.info("starting %s", svc.name)
+                rpc.startProcess(svc.name, False)
+        self._wait_healthy(services)
+
+    def up(self, names: list[str] | None = None) -> list[ServiceStatus]:
+        """Start the named services (default: all) not yet running, bootstrap state, report."""
+        s = self.settings
+        selected = self.closure(names)
+        started = {svc.name for svc in selected}
+        if not self.supervisor_running():
+            self._start_supervisord()
+        if "postgres" in started:
+            bootstrap.init_postgres(s)
+        self._start([svc for svc in selected if svc.phase == 1])
+        if "postgres" in started:
+            bootstrap.create_airflow_database(s)
+        if "broker" in started:
+            ensure_topics(s)
+        if "hiveserver2" in started:
+            bootstrap.create_hive_database(s)
+        if any(n.startswith("airflow-") for n in started):
+            bootstrap.migrate_airflow(s)
+        self._start([svc for svc in selected if svc.phase == 2])
+        self._record_pids()
+        if "airflow-scheduler" in started:
+            present = [d for d in LIFECYCLE_DAGS if (s.repo_root / "dags" / f"{d}.py").exists()]
+            bootstrap.unpause_dags(s, present)
+        return self.status(names)
+
+    def _record_pids(self) -> None:
+        pids = {name: p["pid"] for name, p in self._process_info().items() if p["pid"]}
+        (self.settings.run_dir / "pids.json").write_text(json.dumps(pids, indent=2))
+
+    def recorded_pids(self) -> dict[str, int]:
+        """Return the PIDs recorded at the last start, supervisord's included."""
+        pids: dict[str, int] = {}
+        path = self.settings.run_dir / "pids.json"
+        if path.exists():
+            pids.update(json.loads(path.read_text()))
+        pidfile = self.settings.run_dir / "supervisord.pid"
+        if pidfile.exists():
+            pids["supervisord"] = int(pidfile.read_text().strip())
+        return pids
+
+    def _forget_pids(self) -> None:
+        (self.settings.run_dir / "pids.json").unlink(missing_ok=True)
+
+    def down(self, timeout: float = 90) -> list[int]:
+        """Stop every process of the stack and return PIDs still alive (none when clean)."""
+        pids = set(self.recorded_pids().values()) | set(self.process_tree())
+        if self.supervisor_running():
+            rpc = self._rpc()
+            # Stop in reverse phase order: clients before the services they use.
+            for phase in sorted({svc.phase for svc in self.services}, reverse=True):
+                for svc in self.services:
+                    if svc.phase == phase:
+                        try:
+                            rpc.stopProcess(svc.name, True)
+                        except Fault:
+                            pass  # not running
+            try:
+                rpc.shutdown()
+            except (OSError, Fault):
+                pass
+        deadline = time.monotonic() + timeout
+        alive = [p for p in pids if _alive(p)]
+        while alive and time.monotonic() < deadline:
+            time.sleep(0.3)
+            alive = [p for p in alive if _alive(p)]
+        if not alive:
+            self._forget_pids()
+        return alive
+
+    def process_tree(self) -> list[int]:
+        """Return the PIDs of supervisord and every process below it."""
+        pid = self.recorded_pids().get("supervisord")
+        if not pid:
+            return []
+        try:
+            root = psutil.Process(pid)
+            return [pid, *(c.pid for c in root.children(recursive=True))]
+        except psutil.Error:
+            return []
+
+    def status(self, names: list[str] | None = None) -> list[ServiceStatus]:
+        """Return state, PID and health of the named services (default: all)."""
+        info = self._process_info()
+        out = []
+        for svc in self.closure(names):
+            p = info.get(svc.name, {})
+            state = p.get("statename", "STOPPED")
+            healthy = state == "RUNNING" and svc.healthy(self.settings)
+            url = svc.url(self.settings) if svc.url else None
+            out.append(ServiceStatus(svc.name, state, p.get("pid") or None, healthy, url))
+        return out
+
+    def admin_password(self) -> str | None:
+        """Return the Airflow admin password the api-server generated at first start."""
+        path = self.settings.airflow_home / "passwords.json"
+        if not path.exists():
+            return None
+        return json.loads(path.read_text()).get("admin")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False

@@ -1,0 +1,144 @@
+"""Runtime settings read from the environment, with documented local defaults.
+
+Every component (DAGs, Spark jobs, simulators, dashboard, the embedded stack)
+reads its configuration through :func:`get_settings`, so the embedded runtime
+and the production cluster differ only in environment variables.
+
+| variable | default | meaning |
+|---|---|---|
+| ``CLICKSTREAM_DATA_DIR`` | ``<repo>/data`` | state of the embedded stack (logs, PIDs, metastore, warehouse) |
+| ``CLICKSTREAM_WAREHOUSE_URI`` | ``file://<data dir>/warehouse`` | root of every Hive table (``hdfs://…`` in production) |
+| ``CLICKSTREAM_KAFKA_BOOTSTRAP`` | ``127.0.0.1:<broker port>`` | Kafka bootstrap servers |
+| ``CLICKSTREAM_BROKER_PORT`` | ``9092`` | port of the embedded broker |
+| ``CLICKSTREAM_HIVE_HOST`` / ``CLICKSTREAM_HIVE_PORT`` | ``127.0.0.1`` / ``10000`` | HiveServer2 |
+| ``CLICKSTREAM_HIVE_DATABASE`` | ``clickstream`` | the one Hive database |
+| ``CLICKSTREAM_AIRFLOW_PORT`` | ``8080`` | Airflow api-server |
+| ``CLICKSTREAM_AIRFLOW_DB`` | ``postgres`` | Airflow metadata DB of the embedded stack: ``postgres`` or ``sqlite`` |
+| ``CLICKSTREAM_PG_PORT`` | ``5433`` | embedded PostgreSQL (off the default 5432 to avoid a system cluster) |
+| ``CLICKSTREAM_STREAMLIT_PORT`` | ``8501`` | dashboard |
+| ``CLICKSTREAM_SIM_PORTS`` | ``5001,5002,5003`` | the three simulated sites (shop, news, saas) |
+| ``CLICKSTREAM_SPARK_MASTER`` | ``local[*]`` | master of spark-submit in the embedded runtime |
+| ``CLICKSTREAM_TOPIC_EVENTS`` | ``clickstream.events`` | main events topic (6 partitions, keyed by session) |
+| ``CLICKSTREAM_TOPIC_DLQ`` | ``clickstream.events.dlq`` | rejected events with their reason |
+| ``CLICKSTREAM_TOPIC_ALERTS`` | ``clickstream.alerts`` | real-time and DAG-failure alerts |
+| ``CLICKSTREAM_EVENTS_PARTITIONS`` | ``6`` | partitions of the events topic |
+
+The defaults are for local use only; production sets every value explicitly
+(see docker-compose.yml).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+SITES = ("shop", "news", "saas")
+
+
+def _env(name: str, default: str) -> str:
+    value = os.environ.get(name, "").strip()
+    return value or default
+
+
+def _int(name: str, default: int) -> int:
+    raw = _env(name, str(default))
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ValueError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Resolved configuration of one runtime (embedded or production)."""
+
+    data_dir: Path
+    warehouse_uri: str
+    kafka_bootstrap: str
+    broker_port: int
+    hive_host: str
+    hive_port: int
+    hive_database: str
+    airflow_port: int
+    airflow_db: str
+    pg_port: int
+    streamlit_port: int
+    sim_ports: tuple[int, ...]
+    spark_master: str
+    topic_events: str
+    topic_dlq: str
+    topic_alerts: str
+    events_partitions: int
+    repo_root: Path = field(default=REPO_ROOT)
+
+    @property
+    def run_dir(self) -> Path:
+        """Directory of supervisord's config, socket and PID files."""
+        return self.data_dir / "run"
+
+    @property
+    def log_dir(self) -> Path:
+        """The one directory holding every service's log."""
+        return self.data_dir / "logs"
+
+    @property
+    def airflow_home(self) -> Path:
+        """AIRFLOW_HOME of the embedded stack."""
+        return self.data_dir / "airflow"
+
+    @property
+    def hive_jdbc_url(self) -> str:
+        """JDBC URL of HiveServer2, as beeline takes it."""
+        return f"jdbc:hive2://{self.hive_host}:{self.hive_port}/{self.hive_database}"
+
+    @property
+    def sites(self) -> dict[str, int]:
+        """Map each simulated site to its port."""
+        return dict(zip(SITES, self.sim_ports, strict=True))
+
+    def table_path(self, table: str) -> str:
+        """Return the warehouse location of one Hive table."""
+        return f"{self.warehouse_uri.rstrip('/')}/{self.hive_database}/{table}"
+
+
+def load_settings() -> Settings:
+    """Build settings from the current environment (uncached)."""
+    data_dir = Path(_env("CLICKSTREAM_DATA_DIR", str(REPO_ROOT / "data"))).resolve()
+    broker_port = _int("CLICKSTREAM_BROKER_PORT", 9092)
+    sim_ports = tuple(
+        int(p) for p in _env("CLICKSTREAM_SIM_PORTS", "5001,5002,5003").split(",") if p.strip()
+    )
+    if len(sim_ports) != len(SITES):
+        raise ValueError(f"CLICKSTREAM_SIM_PORTS needs {len(SITES)} ports, got {sim_ports}")
+    airflow_db = _env("CLICKSTREAM_AIRFLOW_DB", "postgres")
+    if airflow_db not in ("postgres", "sqlite"):
+        raise ValueError(f"CLICKSTREAM_AIRFLOW_DB must be postgres or sqlite, got {airflow_db!r}")
+    return Settings(
+        data_dir=data_dir,
+        warehouse_uri=_env("CLICKSTREAM_WAREHOUSE_URI", (data_dir / "warehouse").as_uri()),
+        kafka_bootstrap=_env("CLICKSTREAM_KAFKA_BOOTSTRAP", f"127.0.0.1:{broker_port}"),
+        broker_port=broker_port,
+        hive_host=_env("CLICKSTREAM_HIVE_HOST", "127.0.0.1"),
+        hive_port=_int("CLICKSTREAM_HIVE_PORT", 10000),
+        hive_database=_env("CLICKSTREAM_HIVE_DATABASE", "clickstream"),
+        airflow_port=_int("CLICKSTREAM_AIRFLOW_PORT", 8080),
+        airflow_db=airflow_db,
+        pg_port=_int("CLICKSTREAM_PG_PORT", 5433),
+        streamlit_port=_int("CLICKSTREAM_STREAMLIT_PORT", 8501),
+        sim_ports=sim_ports,
+        spark_master=_env("CLICKSTREAM_SPARK_MASTER", "local[*]"),
+        topic_events=_env("CLICKSTREAM_TOPIC_EVENTS", "clickstream.events"),
+        topic_dlq=_env("CLICKSTREAM_TOPIC_DLQ", "clickstream.events.dlq"),
+        topic_alerts=_env("CLICKSTREAM_TOPIC_ALERTS", "clickstream.alerts"),
+        events_partitions=_int("CLICKSTREAM_EVENTS_PARTITIONS", 6),
+    )
+
+
+@cache
+def get_settings() -> Settings:
+    """Return the settings of this process, read once from the environment."""
+    return load_settings()

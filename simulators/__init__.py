@@ -1,0 +1,1 @@
+"""Simulated websites with users, the validating collector and the ground-truth ledger."""

@@ -1,0 +1,154 @@
+"""Smoke tests of the embedded runtime: real broker, HiveServer2 and Airflow processes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+import uuid
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+import requests
+from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from clickstream.embedded.environment import VENV_BIN
+from clickstream.topics import topic_specs
+
+pytestmark = pytest.mark.integration
+
+
+def test_broker_healthy_with_platform_topics(stack, broker, settings):
+    status = {s.name: s for s in stack.status(["broker"])}
+    assert status["broker"].healthy and status["broker"].state == "RUNNING"
+    topics = AdminClient({"bootstrap.servers": broker}).list_topics(timeout=10).topics
+    partitions = {t: len(topics[t].partitions) for t in topic_specs(settings)}
+    assert partitions == {
+        settings.topic_events: 6,
+        settings.topic_dlq: 1,
+        settings.topic_alerts: 1,
+    }
+
+
+def test_produce_consume_round_trip(broker):
+    topic = f"roundtrip-{uuid.uuid4().hex[:8]}"
+    admin = AdminClient({"bootstrap.servers": broker})
+    admin.create_topics([NewTopic(topic, 6, 1)])[topic].result(timeout=10)
+
+    sent = [(f"session-{i % 17}", f"event-{i}") for i in range(500)]
+    errors: list = []
+    producer = Producer(
+        {"bootstrap.servers": broker, "acks": "all", "enable.idempotence": True}
+    )
+    for key, value in sent:
+        producer.produce(topic, key=key, value=value,
+                         on_delivery=lambda err, _msg: err and errors.append(err))
+        producer.poll(0)
+    assert producer.flush(15) == 0
+    assert errors == []
+
+    consumer = Consumer({
+        "bootstrap.servers": broker, "group.id": "unused", "enable.auto.commit": False,
+        "enable.partition.eof": True,
+    })  # fmt: skip
+    consumer.assign([TopicPartition(topic, p, 0) for p in range(6)])
+    got: list[tuple[str, str, int]] = []
+    eof: set[int] = set()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        msg = consumer.poll(0.5)
+        if msg is None:
+            continue
+        if msg.error():
+            eof.add(msg.partition())
+            if len(eof) == 6 and len(got) >= len(sent):
+                break
+            continue
+        got.append((msg.key().decode(), msg.value().decode(), msg.partition()))
+    consumer.close()
+
+    assert sorted((k, v) for k, v, _ in got) == sorted(sent)
+    # Keyed by session: one partition per key, and per-key order kept.
+    partitions_of_key: dict[str, set[int]] = {}
+    for key, _, part in got:
+        partitions_of_key.setdefault(key, set()).add(part)
+    assert all(len(p) == 1 for p in partitions_of_key.values())
+    for key in partitions_of_key:
+        values = [v for k, v, _ in got if k == key]
+        assert values == [v for k, v in sent if k == key]
+
+
+def _pyhive_rows(settings, sql: str) -> list[tuple]:
+    from pyhive import hive
+
+    conn = hive.connect(host=settings.hive_host, port=settings.hive_port, auth="NONE",
+                        database=settings.hive_database)
+    try:
+        cur = conn.cursor()
+        cur.execute(sql)
+        return cur.fetchall() if cur.description else []
+    finally:
+        conn.close()
+
+
+def _beeline_rows(settings, sql: str, tmp_path) -> list[list[str]]:
+    script = tmp_path / "query.sql"
+    script.write_text(sql + ";\n")
+    result = subprocess.run(
+        [str(VENV_BIN / "beeline"), "-u", settings.hive_jdbc_url, "--silent=true",
+         "--showHeader=false", "--outputformat=csv2", "-f", str(script)],
+        capture_output=True, text=True, timeout=120, check=True, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    # beeline redraws a progress line with carriage returns; keep only result rows.
+    lines = (line.split("\r")[0].strip() for line in result.stdout.splitlines())
+    return [line.split(",") for line in lines if line and line != "null"]
+
+
+def test_hiveserver2_external_partitioned_table(hiveserver2, settings, stack, tmp_path):
+    assert {s.name: s.healthy for s in stack.status(["hiveserver2"])} == {"hiveserver2": True}
+    location = settings.table_path("smoke_events")
+    # Write Parquet straight into partition directories, as the Spark jobs do.
+    rows = {"2026-11-01": [("a", 3), ("b", 5)], "2026-11-02": [("a", 7)]}
+    for dt, values in rows.items():
+        part = location.removeprefix("file://") + f"/dt={dt}"
+        table = pa.table({"page": [p for p, _ in values], "views": [v for _, v in values]})
+        os.makedirs(part, exist_ok=True)
+        pq.write_table(table, f"{part}/part-0.parquet")
+
+    _pyhive_rows(settings, "DROP TABLE IF EXISTS smoke_events")
+    _pyhive_rows(
+        settings,
+        "CREATE EXTERNAL TABLE IF NOT EXISTS smoke_events (page STRING, views BIGINT) "
+        f"PARTITIONED BY (dt STRING) STORED AS PARQUET LOCATION '{location}'",
+    )
+    _pyhive_rows(settings, "MSCK REPAIR TABLE smoke_events")
+    sql = "SELECT dt, page, SUM(views) FROM smoke_events GROUP BY dt, page ORDER BY dt, page"
+
+    expected = [("2026-11-01", "a", 3), ("2026-11-01", "b", 5), ("2026-11-02", "a", 7)]
+    assert _pyhive_rows(settings, sql) == expected
+    assert _beeline_rows(settings, sql, tmp_path) == [[d, p, str(v)] for d, p, v in expected]
+
+
+def test_airflow_components_healthy_and_login_works(airflow_stack, stack):
+    settings = airflow_stack
+    base = f"http://127.0.0.1:{settings.airflow_port}"
+    health = requests.get(f"{base}/api/v2/monitor/health", timeout=10).json()
+    assert {k: v["status"] for k, v in health.items()} == {
+        "metadatabase": "healthy",
+        "scheduler": "healthy",
+        "triggerer": "healthy",
+        "dag_processor": "healthy",
+    }
+    password = stack.admin_password()
+    assert password, "the api-server generates an admin password at first start"
+    token = requests.post(f"{base}/auth/token", json={"username": "admin", "password": password},
+                          timeout=10)
+    assert token.status_code in (200, 201), token.text
+    headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
+    dags = requests.get(f"{base}/api/v2/dags", headers=headers, timeout=10)
+    assert dags.status_code == 200
+    wrong = requests.post(f"{base}/auth/token", json={"username": "admin", "password": "x"},
+                          timeout=10)
+    assert wrong.status_code == 401
