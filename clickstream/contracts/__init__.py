@@ -1,0 +1,74 @@
+"""Data contracts shared by the collector and the streaming job: Event v1."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import fastjsonschema
+
+SCHEMA_PATH = Path(__file__).with_name("event_v1.schema.json")
+SCHEMA_VERSION = 1
+# Client clocks drift; an event stamped further ahead of the collector is rejected.
+MAX_CLOCK_SKEW = timedelta(minutes=5)
+
+
+@cache
+def event_schema() -> dict[str, Any]:
+    """Return the Event v1 JSON Schema."""
+    return json.loads(SCHEMA_PATH.read_text())
+
+
+@cache
+def _validator():
+    schema = dict(event_schema())
+    schema.pop("x-enrichment", None)
+    return fastjsonschema.compile(schema, formats={"uuid": r"^[0-9a-f-]{36}$"})
+
+
+def client_fields() -> list[str]:
+    """Return the fields a client may send, in schema order."""
+    return list(event_schema()["properties"])
+
+
+def enrichment_fields() -> list[str]:
+    """Return the fields the collector adds, in schema order."""
+    return list(event_schema()["x-enrichment"])
+
+
+def parse_time(value: str) -> datetime:
+    """Parse an Event v1 timestamp (ISO 8601, UTC, trailing Z)."""
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def rejection_reason(event: Any, now: datetime | None = None) -> str | None:
+    """Return why an event violates Event v1, as a short stable code, or None if valid.
+
+    Codes: ``not_an_object``, ``missing:<field>``, ``unknown_field:<field>``,
+    ``invalid:<field>``, ``event_time_in_future``.
+    """
+    if not isinstance(event, dict):
+        return "not_an_object"
+    schema = event_schema()
+    for name in schema["required"]:
+        if name not in event:
+            return f"missing:{name}"
+    try:
+        _validator()(event)
+    except fastjsonschema.JsonSchemaValueException as exc:
+        if exc.rule == "additionalProperties":
+            extra = sorted(set(event) - set(schema["properties"]))
+            return f"unknown_field:{extra[0][:40]}" if extra else "unknown_field"
+        parts = exc.name.split(".", 2)
+        return f"invalid:{parts[1]}" if len(parts) > 1 else "invalid"
+    try:
+        event_time = parse_time(event["event_time"])
+        parse_time(event["sent_time"])
+    except ValueError:
+        return "invalid:event_time"
+    if event_time > (now or datetime.now(UTC)) + MAX_CLOCK_SKEW:
+        return "event_time_in_future"
+    return None

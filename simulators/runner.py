@@ -1,0 +1,304 @@
+"""Run simulated users live and backfill past days, all through the site's own HTTP endpoints.
+
+Users fetch real pages (so response times and statuses are measured) and
+post their events in batches to ``/collect`` like a browser tracker. A 503
+is retried with backoff until the collector takes the batch; nothing is
+dropped silently: the ledger's ``generated`` minus ``sent`` shows anything
+a stop left unsent.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import random
+import threading
+import time
+from collections import deque
+from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime, timedelta
+
+import orjson
+import requests
+
+from simulators.generate import backfill_seed, day_sessions
+from simulators.journey import SESSION_TIMEOUT_S, build_event, corrupt, iso, plan_session
+from simulators.ledger import Ledger, hour_key
+from simulators.population import Visitor, hex_id
+from simulators.sites import SITES
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SimulationParams:
+    """Parameters of a live simulation (POST /simulation/start)."""
+
+    users: int = 10
+    rate: float = 1.0  # time compression: simulated seconds per wall-clock second
+    seed: int = 42
+    duration_s: float | None = None  # wall-clock seconds; None runs until stopped
+    bot_share: float = 0.05
+    malformed_share: float = 0.01
+    new_user_share: float = 0.5  # chance that the next session in a browser slot is a new visitor
+    batch_size: int = 20
+    flush_s: float = 2.0
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.users <= 5000:
+            raise ValueError("users must be between 1 and 5000")
+        if not 0.01 <= self.rate <= 10_000:
+            raise ValueError("rate must be between 0.01 and 10000")
+        if self.duration_s is not None and not 0 < self.duration_s <= 30 * 86400:
+            raise ValueError("duration_s must be positive (at most 30 days)")
+        for name in ("bot_share", "malformed_share", "new_user_share"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise ValueError(f"{name} must be between 0 and 1")
+        if not 1 <= self.batch_size <= 1000:
+            raise ValueError("batch_size must be between 1 and 1000")
+
+
+class Client:
+    """HTTP client of one simulated browser against the site."""
+
+    def __init__(self, base_url: str, visitor: Visitor):
+        self.base_url = base_url.rstrip("/")
+        self.session = requests.Session()
+        self.set_visitor(visitor)
+
+    def set_visitor(self, visitor: Visitor) -> None:
+        """Send as another visitor from now on."""
+        self.session.headers.update({"User-Agent": visitor.user_agent, "X-Forwarded-For": visitor.ip})
+
+    def fetch(self, path: str) -> tuple[int | None, int | None]:
+        """GET a page; return (response time ms, status), or (None, None) if unreachable."""
+        start = time.perf_counter()
+        try:
+            resp = self.session.get(self.base_url + path, timeout=30)
+        except requests.RequestException:
+            return None, None
+        return int((time.perf_counter() - start) * 1000), resp.status_code
+
+    def post(self, events: list[dict]) -> tuple[int, dict]:
+        """POST a batch to /collect; return (status, body); status 0 if unreachable."""
+        try:
+            resp = self.session.post(self.base_url + "/collect", data=orjson.dumps(events),
+                                     headers={"Content-Type": "application/json"}, timeout=30)
+        except requests.RequestException as exc:
+            return 0, {"error": str(exc)}
+        try:
+            return resp.status_code, resp.json()
+        except ValueError:
+            return resp.status_code, {}
+
+
+class Simulation:
+    """The live simulation and backfill jobs of one site."""
+
+    def __init__(self, app_id: str, base_url: str, ledger: Ledger):
+        self.app_id = app_id
+        self.site = SITES[app_id]
+        self.base_url = base_url
+        self.ledger = ledger
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self.params: SimulationParams | None = None
+        self.started_at: datetime | None = None
+        self.counters = {"generated": 0, "sent": 0, "rejected": 0, "retries": 0, "unsent": 0,
+                         "page_views": 0, "sessions": 0}
+        self._recent: deque[tuple[float, int]] = deque(maxlen=600)
+        self.backfills: list[dict] = []
+
+    # -- status --------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        """Return whether live users are running."""
+        return any(t.is_alive() for t in self._threads)
+
+    def _count(self, name: str, n: int = 1) -> None:
+        with self._lock:
+            self.counters[name] += n
+            if name == "sent":
+                self._recent.append((time.monotonic(), n))
+
+    def status(self) -> dict:
+        """Return state, parameters, rates and counters."""
+        now = time.monotonic()
+        with self._lock:
+            recent = sum(n for t, n in self._recent if now - t <= 10)
+            counters = dict(self.counters)
+        return {
+            "app_id": self.app_id,
+            "state": "running" if self.running else "idle",
+            "params": asdict(self.params) if self.params else None,
+            "started_at": iso(self.started_at) if self.started_at else None,
+            "rates": {"events_sent_per_s_10s": round(recent / 10, 1)},
+            "counters": counters,
+            "ledger": self.ledger.totals(),
+            "backfills": list(self.backfills),
+        }
+
+    # -- live users ----------------------------------------------------------
+
+    def start(self, params: SimulationParams) -> None:
+        """Start params.users live users; raise RuntimeError if already running."""
+        if self.running:
+            raise RuntimeError("a simulation is already running; stop it first")
+        self._stop = threading.Event()
+        self.params = params
+        self.started_at = datetime.now(UTC)
+        deadline = time.monotonic() + params.duration_s if params.duration_s else None
+        self._threads = [
+            threading.Thread(target=self._user, args=(i, params, self._stop, deadline),
+                             name=f"user-{self.app_id}-{i}", daemon=True)
+            for i in range(params.users)
+        ]  # fmt: skip
+        for t in self._threads:
+            t.start()
+        log.info("started %d users on %s (rate %.1f, seed %d)", params.users, self.app_id,
+                 params.rate, params.seed)
+
+    def stop(self, timeout: float = 60.0) -> None:
+        """Stop live users; each posts what it has buffered before it exits."""
+        self._stop.set()
+        deadline = time.monotonic() + timeout
+        for t in self._threads:
+            t.join(max(0.0, deadline - time.monotonic()))
+
+    def _user(self, index: int, p: SimulationParams, stop: threading.Event, deadline: float | None):
+        rng = random.Random(f"{p.seed}:{self.app_id}:user:{index}")
+        visitor = Visitor.draw(rng, p.bot_share)
+        client = Client(self.base_url, visitor)
+        buffer: list[dict] = []
+        first_buffered = 0.0
+
+        def wait(seconds: float) -> bool:
+            """Sleep simulated seconds; return True when the user must stop."""
+            wall = seconds / p.rate
+            if deadline is not None:
+                wall = min(wall, max(0.0, deadline - time.monotonic()))
+            return stop.wait(wall) or (deadline is not None and time.monotonic() >= deadline)
+
+        while not stop.is_set():
+            plan = plan_session(self.site, visitor, rng)
+            visitor.visits += 1
+            session_id = hex_id(rng, "s")
+            self._count("sessions")
+            stopped = False
+            for step in plan.steps:
+                if step.delay_s >= SESSION_TIMEOUT_S:
+                    visitor.visits += 1
+                    session_id = hex_id(rng, "s")
+                    self._count("sessions")
+                if wait(step.delay_s):
+                    stopped = True
+                    break
+                rt = status = None
+                if step.event_type == "page_view":
+                    rt, status = client.fetch(step.page)
+                    self._count("page_views")
+                event = build_event(self.app_id, visitor, session_id, visitor.visits,
+                                    plan.attribution, step, datetime.now(UTC), rng, rt, status)
+                if rng.random() < p.malformed_share:
+                    event = corrupt(event, rng)
+                self.ledger.add(hour_key(event.get("event_time")), "generated")
+                self._count("generated")
+                if not buffer:
+                    first_buffered = time.monotonic()
+                buffer.append(event)
+                if len(buffer) >= p.batch_size or time.monotonic() - first_buffered >= p.flush_s:
+                    self._send(client, buffer, stop)
+                    buffer = []
+                if status is not None and status >= 500 and rng.random() < 0.5:
+                    break  # the visitor gives up on a broken site
+            self._send(client, buffer, stop)
+            buffer = []
+            if stopped or wait(rng.lognormvariate(math.log(30), 0.8)):
+                break
+            if rng.random() < p.new_user_share:
+                visitor = Visitor.draw(rng, p.bot_share)
+                client.set_visitor(visitor)
+        self._send(client, buffer, stop)
+
+    def _send(self, client: Client, events: list[dict], stop: threading.Event,
+              give_up_after_stop_s: float = 30.0, stamp: bool = True) -> bool:
+        """Post a batch until the collector takes it; return False if it stayed unsent."""
+        if not events:
+            return True
+        if stamp:
+            sent_time = iso(datetime.now(UTC))
+            for event in events:
+                event["sent_time"] = sent_time
+        backoff = 0.2
+        stop_seen: float | None = None
+        while True:
+            status, body = client.post(events)
+            if status == 200:
+                for event in events:
+                    self.ledger.add(hour_key(event.get("event_time")), "sent")
+                self._count("sent", len(events))
+                self._count("rejected", int(body.get("rejected", 0)))
+                return True
+            if status in (400, 413):
+                log.error("collector refused a batch of %d events (%d): %s", len(events), status, body)
+                self._count("unsent", len(events))
+                return False
+            if stop.is_set():
+                stop_seen = stop_seen or time.monotonic()
+                if time.monotonic() - stop_seen > give_up_after_stop_s:
+                    log.error("stopping with %d events unsent: collector answers %s", len(events),
+                              status)
+                    self._count("unsent", len(events))
+                    return False
+            self._count("retries")
+            time.sleep(backoff)
+            backoff = min(backoff * 2, 5.0)
+
+    # -- backfill ------------------------------------------------------------
+
+    def backfill(self, start: date, end: date, events_per_day: int, seed: int = 42,
+                 bot_share: float = 0.05, malformed_share: float = 0.01) -> dict:
+        """Start generating past days in the background; return the job record."""
+        if end < start:
+            raise ValueError("end_date is before start_date")
+        if (end - start).days > 366:
+            raise ValueError("a backfill covers at most 366 days")
+        if start > datetime.now(UTC).date():
+            raise ValueError("backfills are for past dates")
+        if not 1 <= events_per_day <= 50_000_000:
+            raise ValueError("events_per_day must be between 1 and 50000000")
+        job = {"id": len(self.backfills) + 1, "start_date": start.isoformat(),
+               "end_date": end.isoformat(), "events_per_day": events_per_day, "seed": seed,
+               "state": "running", "days_done": 0, "events_sent": 0, "events_unsent": 0}
+        self.backfills.append(job)
+        thread = threading.Thread(target=self._backfill, name=f"backfill-{self.app_id}-{job['id']}",
+                                  args=(job, start, end, events_per_day, seed, bot_share,
+                                        malformed_share), daemon=True)
+        thread.start()
+        return job
+
+    def _backfill(self, job, start, end, events_per_day, seed, bot_share, malformed_share):
+        stop = threading.Event()  # a backfill runs to completion
+        try:
+            day = start
+            while day <= end:
+                rng = random.Random(backfill_seed(seed, self.app_id, day))
+                client: Client | None = None
+                for batch in day_sessions(self.site, day, events_per_day, rng, bot_share=bot_share,
+                                          malformed_share=malformed_share):
+                    if client is None:
+                        client = Client(self.base_url, batch.visitor)
+                    client.set_visitor(batch.visitor)
+                    for event in batch.events:
+                        self.ledger.add(hour_key(event.get("event_time")), "generated")
+                    # A past session keeps its sent_time on the simulated clock.
+                    ok = self._send(client, batch.events, stop, stamp=False)
+                    job["events_sent" if ok else "events_unsent"] += len(batch.events)
+                job["days_done"] += 1
+                day += timedelta(days=1)
+            job["state"] = "done"
+        except Exception as exc:  # noqa: BLE001 - report in status rather than die silently
+            log.exception("backfill %s failed", job["id"])
+            job["state"] = f"failed: {exc}"

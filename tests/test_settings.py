@@ -1,0 +1,74 @@
+"""Settings come from the environment, with documented local defaults."""
+
+from __future__ import annotations
+
+import pytest
+
+from clickstream.embedded.environment import airflow_connections, settings_env
+from clickstream.settings import REPO_ROOT, load_settings
+
+_VARS = ["CLICKSTREAM_DATA_DIR", "CLICKSTREAM_WAREHOUSE_URI", "CLICKSTREAM_KAFKA_BOOTSTRAP",
+         "CLICKSTREAM_BROKER_PORT", "CLICKSTREAM_HIVE_PORT", "CLICKSTREAM_SIM_PORTS",
+         "CLICKSTREAM_AIRFLOW_DB", "CLICKSTREAM_HIVE_HOST"]
+
+
+@pytest.fixture
+def clean_env(monkeypatch):
+    for var in _VARS:
+        monkeypatch.delenv(var, raising=False)
+    return monkeypatch
+
+
+def test_defaults_are_local(clean_env):
+    s = load_settings()
+    assert s.data_dir == REPO_ROOT / "data"
+    assert s.warehouse_uri == (REPO_ROOT / "data" / "warehouse").as_uri()
+    assert s.kafka_bootstrap == "127.0.0.1:9092"
+    assert (s.hive_host, s.hive_port, s.hive_database) == ("127.0.0.1", 10000, "clickstream")
+    assert s.sites == {"shop": 5001, "news": 5002, "saas": 5003}
+    assert s.table_path("raw_events") == f"{s.warehouse_uri}/clickstream/raw_events"
+    assert s.hive_jdbc_url == "jdbc:hive2://127.0.0.1:10000/clickstream"
+
+
+def test_production_values_override_every_default(clean_env):
+    clean_env.setenv("CLICKSTREAM_WAREHOUSE_URI", "hdfs://namenode:8020/warehouse/")
+    clean_env.setenv("CLICKSTREAM_KAFKA_BOOTSTRAP", "kafka:9092")
+    clean_env.setenv("CLICKSTREAM_HIVE_HOST", "hiveserver2")
+    s = load_settings()
+    assert s.table_path("raw_events") == "hdfs://namenode:8020/warehouse/clickstream/raw_events"
+    assert s.kafka_bootstrap == "kafka:9092"
+    assert s.hive_jdbc_url == "jdbc:hive2://hiveserver2:10000/clickstream"
+
+
+def test_settings_round_trip_through_child_environment(clean_env, tmp_path):
+    clean_env.setenv("CLICKSTREAM_DATA_DIR", str(tmp_path))
+    clean_env.setenv("CLICKSTREAM_SIM_PORTS", "6001,6002,6003")
+    original = load_settings()
+    for key, value in settings_env(original).items():
+        clean_env.setenv(key, value)
+    assert load_settings() == original
+
+
+@pytest.mark.parametrize(
+    ("var", "value", "message"),
+    [
+        ("CLICKSTREAM_BROKER_PORT", "ninety", "CLICKSTREAM_BROKER_PORT must be an integer"),
+        ("CLICKSTREAM_SIM_PORTS", "5001,5002", "needs 3 ports"),
+        ("CLICKSTREAM_AIRFLOW_DB", "mysql", "must be postgres or sqlite"),
+    ],
+)
+def test_bad_values_fail_clearly(clean_env, var, value, message):
+    clean_env.setenv(var, value)
+    with pytest.raises(ValueError, match=message):
+        load_settings()
+
+
+def test_embedded_connections_point_at_settings(clean_env):
+    clean_env.setenv("CLICKSTREAM_HIVE_PORT", "10123")
+    conns = airflow_connections(load_settings())
+    assert set(conns) == {"AIRFLOW_CONN_SPARK_DEFAULT", "AIRFLOW_CONN_HIVE_CLI_DEFAULT",
+                          "AIRFLOW_CONN_HIVESERVER2_DEFAULT", "AIRFLOW_CONN_KAFKA_DEFAULT",
+                          "AIRFLOW_CONN_SIM_SHOP", "AIRFLOW_CONN_SIM_NEWS", "AIRFLOW_CONN_SIM_SAAS"}
+    assert '"port": 10123' in conns["AIRFLOW_CONN_HIVE_CLI_DEFAULT"]
+    assert '"use_beeline": true' in conns["AIRFLOW_CONN_HIVE_CLI_DEFAULT"]
+    assert '"host": "local[*]"' in conns["AIRFLOW_CONN_SPARK_DEFAULT"]
