@@ -11,7 +11,7 @@ Trigger it manually with params:
 |---|---|---|
 | `action` | all | `start`, `stop`, `backfill` or `status` |
 | `sites` | all | which sites (default: all three) |
-| `users`, `rate`, `seed`, `duration_s` | start | 10 users each by default; `rate` compresses time (1 = real time) |
+| `users`, `rate`, `seed`, `duration_s` | start | 10 users each; `rate` compresses time (1 = real) |
 | `start_date`, `end_date`, `events_per_day` | backfill | past days to generate through the collector |
 
 `start` is idempotent: a site that is already running answers 409 and

@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from simulators.population import Visitor, draw_channel, pick, server_error, server_latency_ms
 from simulators.sites import EXIT, Site
@@ -185,11 +185,12 @@ def build_event(
     }
 
 
-# Ways the simulated tracker gets an event wrong. event_time stays parseable, so
-# the collector files every rejected event under the same hour the simulator does.
+# Ways the simulated tracker gets an event wrong. event_time stays as planned, so the
+# collector files every rejected event under the same hour the simulator does, and a
+# seed gives the same corrupt events on any day it runs (no wall-clock "future" times).
 CORRUPTIONS = (
     "drop_field", "bad_event_type", "bad_type", "unknown_field", "bad_user_id",
-    "future_time", "bad_schema_version", "bad_status",
+    "bad_schema_version", "bad_status", "bad_page",
 )
 
 
@@ -207,8 +208,8 @@ def corrupt(event: dict, rng: random.Random) -> dict:
         bad["debug_" + rng.choice(("x", "trace", "tag"))] = True
     elif kind == "bad_user_id":
         bad["user_id"] = rng.choice(("", "anonymous", "u_XYZ"))
-    elif kind == "future_time":
-        bad["event_time"] = iso(datetime.now(UTC) + timedelta(days=1))
+    elif kind == "bad_page":
+        bad["page"] = rng.choice(("products", "/Products?id=3", "javascript:void(0)"))
     elif kind == "bad_schema_version":
         bad["schema_version"] = 2
     else:

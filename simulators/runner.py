@@ -265,8 +265,8 @@ class Simulation:
             raise ValueError("end_date is before start_date")
         if (end - start).days > 366:
             raise ValueError("a backfill covers at most 366 days")
-        if start > datetime.now(UTC).date():
-            raise ValueError("backfills are for past dates")
+        if end >= datetime.now(UTC).date():
+            raise ValueError("backfills are for past days: end_date must be before today (UTC)")
         if not 1 <= events_per_day <= 50_000_000:
             raise ValueError("events_per_day must be between 1 and 50000000")
         job = {"id": len(self.backfills) + 1, "start_date": start.isoformat(),

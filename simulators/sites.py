@@ -202,7 +202,9 @@ SAAS = Site(
         "docs": PageType("docs", "/docs/{slug}", "Docs", ("doc_body", "toc", "feedback"),
                          (("feedback", "helpful"), ("toc", "jump")),
                          slugs=("quickstart", "api", "sdk-python", "sdk-js", "webhooks", "alerts",
-                                "dashboards", "sso", "billing", "limits", "exports", "faq"),
+                                "dashboards", "sso", "billing", "limits", "exports", "faq", "sdk-go",
+                                "sdk-java", "terraform", "audit-log", "roles", "retention", "csv-import",
+                                "slack", "pagerduty", "status-page", "changelog", "glossary"),
                          dwell_s=50, latency_ms=90),
     },
     transitions={

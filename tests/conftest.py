@@ -94,3 +94,10 @@ def airflow_stack(stack, settings):
     stack.up(["airflow-api-server", "airflow-scheduler", "airflow-dag-processor",
               "airflow-triggerer"])
     return settings
+
+
+@pytest.fixture(scope="session")
+def sites(stack, settings):
+    """The three simulated sites served by gunicorn, with the broker they produce to."""
+    stack.up([f"site-{site}" for site in settings.sites])
+    return {site: f"http://127.0.0.1:{port}" for site, port in settings.sites.items()}
