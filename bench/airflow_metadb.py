@@ -24,7 +24,7 @@ from clickstream.embedded.ports import free_ports
 REPO = Path(__file__).resolve().parent.parent
 
 
-def _env(data_dir: Path, backend: str) -> dict[str, str]:
+def _env(data_dir: Path, backend: str, parallelism: int) -> dict[str, str]:
     ports = free_ports(5)
     return {
         **os.environ,
@@ -36,6 +36,7 @@ def _env(data_dir: Path, backend: str) -> dict[str, str]:
         "CLICKSTREAM_HIVE_PORT": str(ports[3]),
         "CLICKSTREAM_STREAMLIT_PORT": str(ports[4]),
         "CLICKSTREAM_DAGS_FOLDER": str(REPO / "bench" / "metadb_dags"),
+        "CLICKSTREAM_AIRFLOW_PARALLELISM": str(parallelism),
         "PYTHONPATH": str(REPO),
     }
 
@@ -57,11 +58,11 @@ def _runs(env: dict[str, str], dag_id: str) -> list[dict]:
     return []
 
 
-def measure(backend: str, timeout: float = 900) -> dict:
+def measure(backend: str, parallelism: int = 6, timeout: float = 900) -> dict:
     """Run the workload on one backend and return its figures."""
     data_dir = Path(tempfile.mkdtemp(prefix=f"cs-metadb-{backend}-"))
     data_dir.chmod(0o755)
-    env = _env(data_dir, backend)
+    env = _env(data_dir, backend, parallelism)
     services = "airflow-api-server,airflow-scheduler,airflow-dag-processor,airflow-triggerer"
     try:
         _cli(env, "up", "--only", services)
@@ -85,6 +86,7 @@ def measure(backend: str, timeout: float = 900) -> dict:
         logs = "".join(p.read_text(errors="replace") for p in (data_dir / "logs").rglob("*.log"))
         return {
             "backend": backend,
+            "parallelism": parallelism,
             "hourly_runs": len(runs),
             "hourly_success": sum(r["state"] == "success" for r in runs),
             "hourly_failed": sum(r["state"] == "failed" for r in runs),
@@ -102,9 +104,10 @@ def main() -> None:
     """Measure each backend and print one JSON line per backend."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--backends", default="sqlite,postgres")
+    parser.add_argument("--parallelism", type=int, default=6, help="AIRFLOW__CORE__PARALLELISM")
     args = parser.parse_args()
     for backend in args.backends.split(","):
-        print(json.dumps(measure(backend)), flush=True)
+        print(json.dumps(measure(backend, args.parallelism)), flush=True)
 
 
 if __name__ == "__main__":

@@ -112,18 +112,18 @@ def clickstream_simulation():
         """Return the connections of the selected sites."""
         return [f"sim_{site}" for site in params["sites"]]
 
+    site_conns = selected_sites()
     wait = HttpSensor.partial(
         task_id="wait_for_backfills",
         endpoint="simulation",
         response_check=_backfills_done,
         poke_interval=10,
         timeout=6 * 3600,
-        mode="reschedule",
-    ).expand(http_conn_id=selected_sites())
+    ).expand(http_conn_id=site_conns)
 
     flush = HttpOperator.partial(
         task_id="flush_ledgers", endpoint="simulation/flush", method="POST",
-    ).expand(http_conn_id=selected_sites())
+    ).expand(http_conn_id=site_conns)
 
     calls >> is_backfill() >> wait >> flush
 

@@ -56,8 +56,9 @@ def collect():
         key_bytes = key.encode() if isinstance(key, str) else None
         if reason is None:
             value = orjson.dumps(event | extra)
+            event_time = event["event_time"]  # validated: YYYY-MM-DDTHH:…Z
             records.append(Outgoing(cfg["TOPIC_EVENTS"], key_bytes, value,
-                                    hour_key(event["event_time"]), "accepted"))
+                                    (event_time[:10], int(event_time[11:13])), "accepted"))
         else:
             reasons[reason] += 1
             rejected_events.append({"index": index, "reason": reason})

@@ -293,6 +293,7 @@ class Simulation:
                     client.set_visitor(batch.visitor)
                     for event in batch.events:
                         self.ledger.add(hour_key(event.get("event_time")), "generated")
+                    self._count("generated", len(batch.events))
                     # A past session keeps its sent_time on the simulated clock.
                     ok = self._send(client, batch.events, stop, stamp=False)
                     job["events_sent" if ok else "events_unsent"] += len(batch.events)

@@ -16,8 +16,8 @@ import os
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import orjson
 from confluent_kafka import KafkaError, Producer
@@ -27,8 +27,7 @@ from simulators.ledger import Ledger
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class Outgoing:
+class Outgoing(NamedTuple):
     """One record to produce: topic, key, value, and how the ledger counts its ack."""
 
     topic: str
@@ -109,36 +108,26 @@ class EventSink:
             if self.outstanding == 0:
                 self._last_progress = time.monotonic()
             self.produced += len(records)
+        batch = _Batch(self, len(records))
+        produce = self._producer.produce
         for rec in records:
-            self._produce(rec)
-        self._producer.poll(0)
+            callback = batch.callback(rec)
+            while True:
+                try:
+                    produce(rec.topic, rec.value, rec.key, on_delivery=callback)
+                    break
+                except BufferError:
+                    # Capacity is reserved below the hard limit; this only waits out a race.
+                    time.sleep(0.01)
         return True
 
-    def _produce(self, rec: Outgoing) -> None:
-        callback = self._callback(rec)
-        while True:
-            try:
-                self._producer.produce(rec.topic, rec.value, rec.key, on_delivery=callback)
-                return
-            except BufferError:
-                # Capacity is reserved below the hard limit; this only waits out a race.
-                self._producer.poll(0.05)
-
-    def _callback(self, rec: Outgoing) -> Callable:
-        def on_delivery(err: KafkaError | None, _msg) -> None:
-            with self._lock:
-                self._last_progress = time.monotonic()
-                if err is None:
-                    self.delivered += 1
-                    self._broker_down = False
-                else:
-                    self.failed += 1
-            if err is None:
-                self.ledger.add(rec.hour, rec.metric, reason=rec.reason)
-            else:
-                self._spill(rec, str(err))
-
-        return on_delivery
+    def _acked(self, ok: int, failed: int) -> None:
+        with self._lock:
+            self._last_progress = time.monotonic()
+            self.delivered += ok
+            self.failed += failed
+            if ok:
+                self._broker_down = False
 
     def _spill(self, rec: Outgoing, error: str) -> None:
         log.error("event not delivered to %s: %s; spilled to %s", rec.topic, error, self.spill_path)
@@ -149,6 +138,7 @@ class EventSink:
             fh.write(line + b"\n")
 
     def _poll_loop(self) -> None:
+        # The only caller of poll(): delivery callbacks all run in this thread.
         while self._running:
             self._producer.poll(0.1)
 
@@ -169,6 +159,42 @@ class EventSink:
             self._producer.flush(5)
         self._running = False
         self._poller.join(2)
+
+
+class _Batch:
+    """Acknowledgements of one request's records, counted into the ledger in one go."""
+
+    __slots__ = ("sink", "pending", "ok", "failed", "counts")
+
+    def __init__(self, sink: EventSink, n: int):
+        self.sink = sink
+        self.pending = n
+        self.ok = 0
+        self.failed = 0
+        self.counts: dict[tuple[tuple[str, int], str, str | None], int] = {}
+
+    def callback(self, rec: Outgoing) -> Callable:
+        """Return the delivery callback of one record."""
+
+        def on_delivery(err: KafkaError | None, _msg) -> None:
+            self.pending -= 1
+            if err is None:
+                self.ok += 1
+                key = (rec.hour, rec.metric, rec.reason)
+                self.counts[key] = self.counts.get(key, 0) + 1
+            else:
+                self.failed += 1
+                self.sink._spill(rec, str(err))
+            if self.pending == 0 or self.ok + self.failed >= 1000:
+                self._settle()
+
+        return on_delivery
+
+    def _settle(self) -> None:
+        for (hour, metric, reason), n in self.counts.items():
+            self.sink.ledger.add(hour, metric, n, reason=reason)
+        self.sink._acked(self.ok, self.failed)
+        self.counts, self.ok, self.failed = {}, 0, 0
 
 
 def spill_path_for(data_dir: Path, app_id: str) -> Path:

@@ -39,8 +39,12 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ["CLICKSTREAM_DATA_DIR"] = str(data_dir)
     for var in ("CLICKSTREAM_KAFKA_BOOTSTRAP", "CLICKSTREAM_WAREHOUSE_URI", "CLICKSTREAM_HIVE_HOST"):
         os.environ.pop(var, None)
-    os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
-    os.environ["AIRFLOW_HOME"] = str(data_dir / "airflow")
+    # In-process Airflow (DagBag, dag.test()) uses the run's metadata DB and connections;
+    # it reads them once, at import, so they are set before anything imports airflow.
+    from clickstream.embedded.environment import airflow_env
+    from clickstream.settings import load_settings
+
+    os.environ.update(airflow_env(load_settings()))
     # Spark's launcher scripts (beeline, spark-submit) find the wheel's Spark through this.
     from clickstream.embedded.environment import VENV_BIN, spark_home
 
@@ -93,6 +97,17 @@ def airflow_stack(stack, settings):
     """Airflow's api-server, scheduler, dag-processor and triggerer, running."""
     stack.up(["airflow-api-server", "airflow-scheduler", "airflow-dag-processor",
               "airflow-triggerer"])
+    return settings
+
+
+@pytest.fixture(scope="session")
+def airflow_db(stack, settings):
+    """A migrated Airflow metadata DB for dag.test(), without Airflow's services."""
+    from clickstream.embedded import bootstrap
+
+    if settings.airflow_db == "postgres":
+        stack.up(["postgres"])
+    bootstrap.migrate_airflow(settings)
     return settings
 
 

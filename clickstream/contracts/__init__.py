@@ -8,7 +8,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import fastjsonschema
+import jsonschema_rs
 
 SCHEMA_PATH = Path(__file__).with_name("event_v1.schema.json")
 SCHEMA_VERSION = 1
@@ -23,10 +23,10 @@ def event_schema() -> dict[str, Any]:
 
 
 @cache
-def _validator():
+def _validator() -> jsonschema_rs.Draft202012Validator:
     schema = dict(event_schema())
     schema.pop("x-enrichment", None)
-    return fastjsonschema.compile(schema, formats={"uuid": r"^[0-9a-f-]{36}$"})
+    return jsonschema_rs.Draft202012Validator(schema)
 
 
 def client_fields() -> list[str]:
@@ -56,14 +56,14 @@ def rejection_reason(event: Any, now: datetime | None = None) -> str | None:
     for name in schema["required"]:
         if name not in event:
             return f"missing:{name}"
-    try:
-        _validator()(event)
-    except fastjsonschema.JsonSchemaValueException as exc:
-        if exc.rule == "additionalProperties":
+    validator = _validator()
+    if not validator.is_valid(event):
+        error = next(validator.iter_errors(event))
+        if error.schema_path and error.schema_path[0] == "additionalProperties":
             extra = sorted(set(event) - set(schema["properties"]))
             return f"unknown_field:{extra[0][:40]}" if extra else "unknown_field"
-        parts = exc.name.split(".", 2)
-        return f"invalid:{parts[1]}" if len(parts) > 1 else "invalid"
+        path = list(error.instance_path)
+        return f"invalid:{path[0]}" if path else "invalid"
     try:
         event_time = parse_time(event["event_time"])
         parse_time(event["sent_time"])

@@ -35,7 +35,7 @@ def cmd_up(stack: Stack, only: list[str] | None) -> int:
     already = stack.supervisor_running()
     t0 = time.monotonic()
     try:
-        stack.up(only)
+        stack.up(only, lifecycle=True)
     except StackError as exc:
         print(f"error: {exc}", file=sys.stderr)
         print(f"logs: {stack.settings.log_dir}", file=sys.stderr)

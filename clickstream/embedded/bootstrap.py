@@ -99,17 +99,20 @@ def create_hive_database(settings: Settings) -> None:
         conn.close()
 
 
-def unpause_dags(settings: Settings, dag_ids: list[str]) -> list[str]:
-    """Unpause the given DAGs where they exist and return those unpaused."""
+def start_lifecycle(settings: Settings, dag_ids: list[str], start_simulation: bool) -> None:
+    """Register the DAGs now, unpause the lifecycle DAGs, and trigger the simulations' start."""
     env = stack_env(settings)
-    done = []
-    for dag_id in dag_ids:
-        result = subprocess.run(
-            [str(VENV_BIN / "airflow"), "dags", "unpause", dag_id],
-            env=env, capture_output=True, text=True,
-        )  # fmt: skip
-        if result.returncode == 0:
-            done.append(dag_id)
-        else:
-            log.warning("could not unpause %s: %s", dag_id, result.stderr.strip()[-300:])
-    return done
+    airflow = str(VENV_BIN / "airflow")
+
+    def run(*args: str) -> None:
+        result = subprocess.run([airflow, *args], env=env, capture_output=True, text=True)
+        if result.returncode != 0:
+            raise RuntimeError(f"airflow {' '.join(args)} failed:\n{result.stderr[-2000:]}")
+
+    # Parse dags/ into the metadata DB now rather than waiting for the dag-processor's
+    # first pass, so the DAGs can be unpaused and triggered right away.
+    run("dags", "reserialize")
+    run("dags", "unpause", "--treat-dag-id-as-regex", "-y", "^(" + "|".join(dag_ids) + ")$")
+    if start_simulation:
+        run("dags", "trigger", "clickstream_simulation", "--conf", '{"action": "start"}')
+        log.info("triggered clickstream_simulation: starting the simulated users")

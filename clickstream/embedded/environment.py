@@ -120,7 +120,7 @@ def airflow_env(settings: Settings) -> dict[str, str]:
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
         # Two cores: a handful of concurrent tasks keeps Spark jobs from starving.
-        "AIRFLOW__CORE__PARALLELISM": "6",
+        "AIRFLOW__CORE__PARALLELISM": os.environ.get("CLICKSTREAM_AIRFLOW_PARALLELISM", "6"),
         "AIRFLOW__CORE__FERNET_KEY": sec["fernet_key"],
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{api}/execution/",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",

@@ -58,7 +58,7 @@ def port_open(host: str, port: int, timeout: float = 1.0) -> bool:
         return False
 
 
-def http_ok(url: str, timeout: float = 2.0) -> bool:
+def http_ok(url: str, timeout: float = 10.0) -> bool:
     """Return whether GET url answers 200."""
     try:
         return requests.get(url, timeout=timeout).status_code == 200
@@ -101,7 +101,7 @@ def airflow_health(settings: Settings) -> dict[str, str]:
     """Return the status of each Airflow component from the api-server's health endpoint."""
     url = f"http://127.0.0.1:{settings.airflow_port}/api/v2/monitor/health"
     try:
-        body = requests.get(url, timeout=3).json()
+        body = requests.get(url, timeout=10).json()
     except (requests.RequestException, ValueError):
         return {}
     return {name: (info or {}).get("status") or "unknown" for name, info in body.items()}

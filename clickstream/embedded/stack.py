@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 # DAGs that `make run` unpauses so the platform runs with no further action.
 LIFECYCLE_DAGS = [
+    "clickstream_simulation",
     "clickstream_streaming",
     "clickstream_hourly",
     "clickstream_daily",
@@ -153,8 +154,12 @@ class Stack:
                 rpc.startProcess(svc.name, False)
         self._wait_healthy(services)
 
-    def up(self, names: list[str] | None = None) -> list[ServiceStatus]:
-        """Start the named services (default: all) not yet running, bootstrap state, report."""
+    def up(self, names: list[str] | None = None, lifecycle: bool = False) -> list[ServiceStatus]:
+        """Start the named services (default: all) not yet running, bootstrap state, report.
+
+        With lifecycle, also unpause the lifecycle DAGs and have Airflow start the
+        simulated users, as `make run` does.
+        """
         s = self.settings
         selected = self.closure(names)
         started = {svc.name for svc in selected}
@@ -173,9 +178,9 @@ class Stack:
             bootstrap.migrate_airflow(s)
         self._start([svc for svc in selected if svc.phase == 2])
         self._record_pids()
-        if "airflow-scheduler" in started:
-            present = [d for d in LIFECYCLE_DAGS if (s.repo_root / "dags" / f"{d}.py").exists()]
-            bootstrap.unpause_dags(s, present)
+        if lifecycle and "airflow-scheduler" in started:
+            sites = all(f"site-{site}" in started for site in s.sites)
+            bootstrap.start_lifecycle(s, LIFECYCLE_DAGS, start_simulation=sites)
         return self.status(names)
 
     def _record_pids(self) -> None:

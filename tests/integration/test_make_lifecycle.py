@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 import psutil
 import pytest
+import requests
 
 from clickstream.embedded.ports import free_ports
 from clickstream.settings import REPO_ROOT
@@ -65,11 +67,25 @@ def test_make_run_is_idempotent_and_make_stop_leaves_nothing():
         assert status.returncode == 0, status.stdout
         assert status.stdout.count("healthy") == status.stdout.count("RUNNING") == 11
         assert "UNHEALTHY" not in status.stdout
-        assert len(_processes_using(data_dir)) > 11
+        supervisord = psutil.Process(int((data_dir / "run" / "supervisord.pid").read_text()))
+        tree = [supervisord, *supervisord.children(recursive=True)]
+        assert len(tree) > 20  # 11 services, their workers and children
+        # Airflow started the simulated users: the platform is live with no further action.
+        deadline = time.monotonic() + 120
+        states = {}
+        while time.monotonic() < deadline:
+            states = {p: requests.get(f"http://127.0.0.1:{p}/simulation", timeout=10).json()["state"]
+                      for p in ports[5:8]}
+            if set(states.values()) == {"running"}:
+                break
+            time.sleep(3)
+        assert set(states.values()) == {"running"}, states
     finally:
         stop = _make("stop", env, timeout=180)
     assert stop.returncode == 0, stop.stdout + stop.stderr
     assert "no process left" in stop.stdout
+    assert [p.pid for p in tree if p.is_running() and p.status() != psutil.STATUS_ZOMBIE] == []
     left = _processes_using(data_dir)
     assert left == [], [" ".join(p.cmdline()) for p in left]
-    assert _make("status", env, timeout=60).returncode == 3
+    after = _make("status", env, timeout=60)
+    assert after.returncode != 0 and "not running" in after.stdout

@@ -111,6 +111,7 @@ def test_bots_are_identifiable(day):
 
 def test_malformed_share_is_configurable():
     site = SITES["shop"]
+
     def rejected(share):
         rng = random.Random("malformed")
         events = [e for b in day_sessions(site, date(2026, 11, 1), 4000, rng, malformed_share=share)

@@ -1,0 +1,136 @@
+"""Events accepted per second end to end (HTTP -> broker acked) by one collector process.
+
+Usage: python -m bench.collector_throughput [--events 200000] [--clients 4]
+
+Starts a private broker and the shop site (gunicorn, one worker, as `make run`
+serves it) on free ports, pre-generates events with the simulator's own
+generator (load mode: same code path, many visitors), then measures:
+
+- batched: JSON arrays of 100 events per POST /collect (the target);
+- baseline: one event per POST, in the same run.
+
+The clock stops when the broker has acknowledged every accepted event.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import multiprocessing as mp
+import os
+import random
+import shutil
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import orjson
+import requests
+
+from clickstream.embedded.ports import free_ports
+
+REPO = Path(__file__).resolve().parent.parent
+UA = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0"
+
+
+def generate(n: int, seed: str) -> list[dict]:
+    """Generate n valid events of yesterday with the simulator's generator."""
+    from simulators.generate import day_sessions
+    from simulators.sites import SITES
+
+    day = datetime.now(UTC).date() - timedelta(days=1)
+    rng = random.Random(seed)
+    return [e for b in day_sessions(SITES["shop"], day, n, rng, malformed_share=0) for e in b.events]
+
+
+def _client(port: int, bodies: list[bytes], out: mp.Queue) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    headers = {"Content-Type": "application/json", "User-Agent": UA}
+    accepted = retries = 0
+    for body in bodies:
+        while True:
+            conn.request("POST", "/collect", body=body, headers=headers)
+            resp = conn.getresponse()
+            data = resp.read()
+            if resp.status == 200:
+                accepted += orjson.loads(data)["accepted"]
+                break
+            if resp.status != 503:
+                raise RuntimeError(f"collector answered {resp.status}: {data[:200]!r}")
+            retries += 1
+            time.sleep(0.05)
+    out.put((accepted, retries))
+
+
+def load(port: int, bodies: list[bytes], clients: int) -> dict:
+    """POST all bodies from `clients` processes; wait for broker acks; return the figures."""
+    out: mp.Queue = mp.Queue()
+    shares = [bodies[i::clients] for i in range(clients)]
+    procs = [mp.Process(target=_client, args=(port, share, out)) for share in shares]
+    start = time.perf_counter()
+    for p in procs:
+        p.start()
+    results = [out.get() for _ in procs]
+    for p in procs:
+        p.join()
+    http_done = time.perf_counter() - start
+    flushed = requests.post(f"http://127.0.0.1:{port}/simulation/flush", timeout=120).json()
+    elapsed = time.perf_counter() - start
+    if flushed["outstanding"]:
+        raise RuntimeError(f"events still unacknowledged: {flushed}")
+    accepted = sum(a for a, _ in results)
+    return {"requests": len(bodies), "events_accepted": accepted,
+            "retries_503": sum(r for _, r in results), "seconds": round(elapsed, 2),
+            "seconds_http": round(http_done, 2), "events_per_s": round(accepted / elapsed)}
+
+
+def main() -> None:
+    """Run both measurements on a private stack and print them."""
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--baseline-events", type=int, default=5_000)
+    parser.add_argument("--clients", type=int, default=4)
+    args = parser.parse_args()
+
+    t0 = time.perf_counter()
+    events = generate(args.events + args.baseline_events, "bench")
+    gen_s = time.perf_counter() - t0
+    batched = [orjson.dumps(events[i:i + 100]) for i in range(0, args.events, 100)]
+    single = [orjson.dumps([e]) for e in events[args.events:]]
+
+    data_dir = Path(tempfile.mkdtemp(prefix="cs-bench-collector-"))
+    ports = free_ports(5)
+    os.environ.update({
+        "CLICKSTREAM_DATA_DIR": str(data_dir), "CLICKSTREAM_BROKER_PORT": str(ports[0]),
+        "CLICKSTREAM_SIM_PORTS": f"{ports[1]},{ports[2]},{ports[3]}",
+        "CLICKSTREAM_HIVE_PORT": str(ports[4]),
+        "CLICKSTREAM_SITE_LATENCY_SCALE": "0",
+    })  # fmt: skip
+    from clickstream.embedded.stack import Stack
+    from clickstream.settings import get_settings
+
+    stack = Stack(get_settings())
+    try:
+        stack.up(["site-shop"])
+        port = get_settings().sites["shop"]
+        figures = {
+            "generator_events_per_s": round(len(events) / gen_s),
+            "baseline_1_event_per_request": load(port, single, args.clients),
+            "batched_100_events_per_request": load(port, batched, args.clients),
+        }
+    finally:
+        stack.down()
+        shutil.rmtree(data_dir, ignore_errors=True)
+    b = figures["batched_100_events_per_request"]["events_per_s"]
+    s = figures["baseline_1_event_per_request"]["events_per_s"]
+    figures["speedup_vs_baseline"] = round(b / s, 1)
+    figures["target_events_per_s"] = 20_000
+    figures["meets_target"] = b >= 20_000
+    print(json.dumps(figures, indent=2))
+
+
+if __name__ == "__main__":
+    main()
