@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import atexit
 import logging
+import threading
 from pathlib import Path
 
 from flask import Flask, jsonify
@@ -60,7 +61,12 @@ def create_app(site: str = "shop", test_config: dict | None = None) -> Flask:
         "clickstream.simulation": simulation,
     })  # fmt: skip
 
+    closed = threading.Event()
+
     def shutdown() -> None:
+        if closed.is_set():
+            return
+        closed.set()
         simulation.stop(timeout=5)
         sink.close(timeout=10)
         flusher.stop()

@@ -101,6 +101,8 @@ class EventSink:
 
     def try_send(self, records: Sequence[Outgoing]) -> bool:
         """Produce all records, or none and return False when the broker cannot take them."""
+        if not self._running:
+            return False
         with self._lock:
             stalled = self.outstanding > 0 and time.monotonic() - self._last_progress > self.stall_s
             if stalled or self.outstanding + len(records) > self.capacity:
@@ -144,6 +146,8 @@ class EventSink:
 
     def flush(self, timeout: float = 30.0) -> int:
         """Wait for acknowledgements; return records still outstanding."""
+        if not self._running:
+            return self.outstanding
         deadline = time.monotonic() + timeout
         while self.outstanding > 0 and time.monotonic() < deadline:
             self._producer.flush(min(1.0, max(0.0, deadline - time.monotonic())))
@@ -159,6 +163,8 @@ class EventSink:
             self._producer.flush(5)
         self._running = False
         self._poller.join(2)
+        # Release librdkafka's handle now, so it stops reconnecting to a broker that is gone.
+        del self._producer
 
 
 class _Batch:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import tempfile
 import time
@@ -89,3 +90,4 @@ def test_make_run_is_idempotent_and_make_stop_leaves_nothing():
     assert left == [], [" ".join(p.cmdline()) for p in left]
     after = _make("status", env, timeout=60)
     assert after.returncode != 0 and "not running" in after.stdout
+    shutil.rmtree(data_dir, ignore_errors=True)

@@ -1,0 +1,30 @@
+"""Run every benchmark in bench/ and print its figures: `make bench`."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+BENCHMARKS = [
+    ["bench.stack_startup"],
+    ["bench.collector_throughput"],
+    ["bench.airflow_metadb"],
+]
+
+
+def main() -> int:
+    """Run each benchmark in its own process, one after the other (they share two cores)."""
+    failed = 0
+    for args in BENCHMARKS:
+        print(f"== {' '.join(args)}", flush=True)
+        start = time.monotonic()
+        result = subprocess.run([sys.executable, "-m", *args])
+        print(f"== {args[0]} exited {result.returncode} after {time.monotonic() - start:.0f}s\n",
+              flush=True)
+        failed += result.returncode != 0
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
