@@ -39,11 +39,11 @@ def _memory(root_pid: int) -> dict:
     for proc in procs:
         try:
             info = proc.memory_full_info()
-        except psutil.Error:
+            name = " ".join(proc.cmdline()[:3])[-60:]
+        except psutil.Error:  # exited or a zombie: holds no memory
             continue
         rss += info.rss
         pss += getattr(info, "pss", info.rss)
-        name = " ".join(proc.cmdline()[:3])[-60:]
         by_service[name] = by_service.get(name, 0) + info.rss
     top = sorted(by_service.items(), key=lambda kv: -kv[1])[:6]
     return {"processes": len(procs), "rss_gib": round(rss / GIB, 2), "pss_gib": round(pss / GIB, 2),
