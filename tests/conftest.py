@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -49,6 +50,8 @@ def pytest_configure(config: pytest.Config) -> None:
     from clickstream.embedded.environment import VENV_BIN, spark_home
 
     os.environ["SPARK_HOME"] = str(spark_home())
+    os.environ["PYSPARK_PYTHON"] = os.environ["PYSPARK_DRIVER_PYTHON"] = sys.executable
+    os.environ["SPARK_LOCAL_IP"] = "127.0.0.1"
     os.environ["PATH"] = f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}"
 
 
@@ -116,3 +119,24 @@ def sites(stack, settings):
     """The three simulated sites served by gunicorn, with the broker they produce to."""
     stack.up([f"site-{site}" for site in settings.sites])
     return {site: f"http://127.0.0.1:{port}" for site, port in settings.sites.items()}
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """One local Spark session for the run, with the platform's Kafka data source registered."""
+    from pyspark.sql import SparkSession
+
+    from clickstream.streaming.kafka_source import KafkaDataSource
+
+    session = (
+        SparkSession.builder.master("local[2]")
+        .appName("clickstream-tests")
+        .config("spark.sql.shuffle.partitions", "2")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.driver.memory", "1g")
+        .getOrCreate()
+    )
+    session.dataSource.register(KafkaDataSource)
+    yield session
+    session.stop()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import time
 import uuid
@@ -94,16 +95,19 @@ def _pyhive_rows(settings, sql: str) -> list[tuple]:
 
 
 def _beeline_rows(settings, sql: str, tmp_path) -> list[list[str]]:
+    """Run a query through beeline and return its rows.
+
+    beeline interleaves a progress line ("null", carriage returns) with the results on
+    stdout, so each row is tagged with a marker column and picked out by it.
+    """
     script = tmp_path / "query.sql"
-    script.write_text(sql + ";\n")
+    script.write_text(f"SELECT 'ROW~', q.* FROM ({sql}) q;\n")
     result = subprocess.run(
         [str(VENV_BIN / "beeline"), "-u", settings.hive_jdbc_url, "--silent=true",
          "--showHeader=false", "--outputformat=csv2", "-f", str(script)],
         capture_output=True, text=True, timeout=120, check=True, stdin=subprocess.DEVNULL,
     )  # fmt: skip
-    # beeline redraws a progress line with carriage returns; keep only result rows.
-    lines = (line.split("\r")[0].strip() for line in result.stdout.splitlines())
-    return [line.split(",") for line in lines if line and line != "null"]
+    return [line.split(",") for line in re.findall(r"ROW~,([^\r\n]*)", result.stdout)]
 
 
 def test_hiveserver2_external_partitioned_table(hiveserver2, settings, stack, tmp_path):
@@ -128,7 +132,7 @@ def test_hiveserver2_external_partitioned_table(hiveserver2, settings, stack, tm
 
     expected = [("2026-11-01", "a", 3), ("2026-11-01", "b", 5), ("2026-11-02", "a", 7)]
     assert _pyhive_rows(settings, sql) == expected
-    assert _beeline_rows(settings, sql, tmp_path) == [[d, p, str(v)] for d, p, v in expected]
+    assert sorted(_beeline_rows(settings, sql, tmp_path)) == [[d, p, str(v)] for d, p, v in expected]
 
 
 def test_airflow_components_healthy_and_login_works(airflow_stack, stack):

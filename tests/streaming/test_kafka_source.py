@@ -1,0 +1,118 @@
+"""The Kafka Python Data Source against the real embedded broker (Tansu)."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+
+import pytest
+from confluent_kafka import Producer
+from confluent_kafka.admin import AdminClient, NewTopic
+
+pytestmark = pytest.mark.integration
+
+
+def produce(bootstrap: str, topic: str, n: int, *, seconds: float = 0.0, prefix: str = "v") -> dict:
+    """Produce n keyed records (spread over `seconds`); return {(partition, offset): value}."""
+    acked: dict[tuple[int, int], str] = {}
+    errors: list = []
+
+    def on_delivery(err, msg):
+        if err:
+            errors.append(err)
+        else:
+            acked[(msg.partition(), msg.offset())] = msg.value().decode()
+
+    producer = Producer({"bootstrap.servers": bootstrap, "acks": "all", "enable.idempotence": True,
+                         "linger.ms": 2})
+    for i in range(n):
+        producer.produce(topic, key=f"s{i % 37}", value=f"{prefix}{i}", on_delivery=on_delivery)
+        producer.poll(0)
+        if seconds and i % 200 == 199:
+            time.sleep(seconds * 200 / n)
+    assert producer.flush(30) == 0
+    assert errors == []
+    return acked
+
+
+def new_topic(bootstrap: str, partitions: int = 6) -> str:
+    name = f"src-{uuid.uuid4().hex[:8]}"
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    admin.create_topics([NewTopic(name, partitions, 1)])[name].result(timeout=15)
+    return name
+
+
+def stream(spark, bootstrap, topic, out, checkpoint, **options):
+    reader = (spark.readStream.format("clickstream_kafka")
+              .option("kafka.bootstrap.servers", bootstrap)
+              .option("subscribe", topic)
+              .option("startingOffsets", "earliest"))
+    for key, value in options.items():
+        reader = reader.option(key, str(value))
+    return (reader.load()
+            .selectExpr("partition", "offset", "CAST(value AS STRING) AS value", "timestamp")
+            .writeStream.format("parquet").option("path", str(out))
+            .option("checkpointLocation", str(checkpoint)).start())
+
+
+def sink_rows(spark, out) -> list[tuple[int, int, str]]:
+    return [(r.partition, r.offset, r.value) for r in spark.read.parquet(str(out)).collect()]
+
+
+def test_many_micro_batches_while_events_keep_arriving_lose_nothing(spark, broker, tmp_path):
+    topic = new_topic(broker)
+    produced: dict = {}
+    producer = threading.Thread(
+        target=lambda: produced.update(produce(broker, topic, 30_000, seconds=20)))
+    producer.start()
+    query = stream(spark, broker, topic, tmp_path / "out", tmp_path / "cp", maxOffsetsPerTrigger=400)
+    try:
+        producer.join()
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            query.processAllAvailable()
+            progress = query.lastProgress
+            if progress and progress["sources"][0]["endOffset"] and sum(
+                    info for t in [progress["sources"][0]["endOffset"]]
+                    for info in t[topic]["offsets"].values()) >= 30_000:
+                break
+        batches = [p for p in query.recentProgress if p["numInputRows"] > 0]
+    finally:
+        query.stop()
+    rows = sink_rows(spark, tmp_path / "out")
+    assert len(rows) == len(set(rows)), "duplicates"
+    assert {(p, o): v for p, o, v in rows} == produced
+    assert len(produced) == 30_000
+    assert len(batches) >= 50, f"only {len(batches)} micro-batches"
+    assert max(b["numInputRows"] for b in batches) <= 400
+
+
+def test_restarted_log_is_read_from_its_start_without_loss_or_duplicates(spark, broker, tmp_path):
+    topic = new_topic(broker, partitions=3)
+    first = produce(broker, topic, 1000, prefix="old")
+    query = stream(spark, broker, topic, tmp_path / "out", tmp_path / "cp", failOnDataLoss="false")
+    query.processAllAvailable()
+    query.stop()
+
+    # What a broker restart does to the embedded broker's memory log: same name, new id, offset 0.
+    admin = AdminClient({"bootstrap.servers": broker})
+    admin.delete_topics([topic])[topic].result(timeout=15)
+    time.sleep(1)
+    admin.create_topics([NewTopic(topic, 3, 1)])[topic].result(timeout=15)
+    second = produce(broker, topic, 600, prefix="new")
+
+    query = stream(spark, broker, topic, tmp_path / "out", tmp_path / "cp", failOnDataLoss="false")
+    query.processAllAvailable()
+    query.stop()
+    rows = sink_rows(spark, tmp_path / "out")
+    assert sorted(v for _, _, v in rows) == sorted([*first.values(), *second.values()])
+
+    strict = stream(spark, broker, topic, tmp_path / "out2", tmp_path / "cp", failOnDataLoss="true")
+    admin.delete_topics([topic])[topic].result(timeout=15)
+    time.sleep(1)
+    admin.create_topics([NewTopic(topic, 3, 1)])[topic].result(timeout=15)
+    produce(broker, topic, 10, prefix="newer")
+    with pytest.raises(Exception, match="was recreated"):
+        strict.processAllAvailable()
+    strict.stop()
