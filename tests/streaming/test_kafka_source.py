@@ -69,14 +69,7 @@ def test_many_micro_batches_while_events_keep_arriving_lose_nothing(spark, broke
     query = stream(spark, broker, topic, tmp_path / "out", tmp_path / "cp", maxOffsetsPerTrigger=400)
     try:
         producer.join()
-        deadline = time.monotonic() + 300
-        while time.monotonic() < deadline:
-            query.processAllAvailable()
-            progress = query.lastProgress
-            if progress and progress["sources"][0]["endOffset"] and sum(
-                    info for t in [progress["sources"][0]["endOffset"]]
-                    for info in t[topic]["offsets"].values()) >= 30_000:
-                break
+        query.processAllAvailable()  # every record the producer had acknowledged
         batches = [p for p in query.recentProgress if p["numInputRows"] > 0]
     finally:
         query.stop()
