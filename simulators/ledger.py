@@ -13,6 +13,7 @@ import logging
 import os
 import threading
 import time
+import uuid
 from collections import Counter, defaultdict
 from datetime import UTC, datetime
 
@@ -55,6 +56,7 @@ class Ledger:
         self.table_uri = table_uri
         self.run_id = run_id or f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{os.getpid()}"
         self._lock = threading.Lock()
+        self._flush_lock = threading.Lock()  # the periodic flusher and /simulation/flush may race
         self._counts: dict[tuple[str, int], Counter] = defaultdict(Counter)
         self._dirty: set[str] = set()
 
@@ -97,6 +99,10 @@ class Ledger:
         """Write every day changed since the last flush; return the number of files written."""
         if not self.table_uri:
             return 0
+        with self._flush_lock:
+            return self._flush_days()
+
+    def _flush_days(self) -> int:
         with self._lock:
             days, self._dirty = self._dirty, set()
         if not days:
@@ -112,7 +118,7 @@ class Ledger:
             )  # fmt: skip
             folder = f"{root}/dt={dt}/app={self.app_id}"
             filesystem.create_dir(folder, recursive=True)
-            tmp = f"{folder}/.{self.run_id}.parquet.tmp"
+            tmp = f"{folder}/.{self.run_id}-{uuid.uuid4().hex[:8]}.parquet.tmp"
             pq.write_table(table, tmp, filesystem=filesystem)
             filesystem.move(tmp, f"{folder}/run-{self.run_id}.parquet")
         return len(days)

@@ -56,9 +56,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    """Remove the run's data directory."""
+    """Remove the run's data directory (kept with CLICKSTREAM_TEST_KEEP_DATA=1, to debug)."""
     data_dir = getattr(config, "_clickstream_data_dir", None)
-    if data_dir is not None:
+    if data_dir is not None and not os.environ.get("CLICKSTREAM_TEST_KEEP_DATA"):
         shutil.rmtree(data_dir, ignore_errors=True)
 
 

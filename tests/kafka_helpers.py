@@ -21,7 +21,7 @@ def create_topics(bootstrap: str, *partitions: int) -> list[str]:
 
 
 def read_topic(bootstrap: str, topic: str, timeout: float = 30.0) -> list[dict]:
-    """Return every record of a topic as {partition, offset, key, value (parsed JSON)}."""
+    """Return every record of a topic as {partition, offset, key, value (parsed JSON, else text)}."""
     admin = AdminClient({"bootstrap.servers": bootstrap})
     n = len(admin.list_topics(topic, timeout=10).topics[topic].partitions)
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"test-{uuid.uuid4().hex}",
@@ -38,9 +38,12 @@ def read_topic(bootstrap: str, topic: str, timeout: float = 30.0) -> list[dict]:
                 at_eof.add(msg.partition())
                 continue
             at_eof.discard(msg.partition())
+            try:
+                value = orjson.loads(msg.value())
+            except orjson.JSONDecodeError:
+                value = msg.value().decode(errors="replace")  # not JSON: keep the text
             records.append({"partition": msg.partition(), "offset": msg.offset(),
-                            "key": msg.key().decode() if msg.key() else None,
-                            "value": orjson.loads(msg.value())})
+                            "key": msg.key().decode() if msg.key() else None, "value": value})
     finally:
         consumer.close()
     if len(at_eof) < n:

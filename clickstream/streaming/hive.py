@@ -1,0 +1,89 @@
+"""Hive tables of the streaming job, registered through HiveServer2 (both runtimes).
+
+The embedded metastore (Derby) belongs to the HiveServer2 process, so the
+streaming job never opens it: it creates its tables and adds partitions with
+HiveQL over HiveServer2, as it would against production's HiveServer2.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from pyspark.sql.types import BooleanType, DataType, DoubleType, LongType, StringType
+
+from clickstream.settings import Settings
+from clickstream.streaming.events import event_struct
+
+log = logging.getLogger("clickstream.hive")
+
+_HIVE_TYPES = {StringType(): "STRING", LongType(): "BIGINT", DoubleType(): "DOUBLE",
+               BooleanType(): "BOOLEAN"}
+
+
+def _hive_type(data_type: DataType) -> str:
+    return _HIVE_TYPES[data_type]
+
+
+def raw_events_columns() -> list[tuple[str, str]]:
+    """Return the columns of raw_events (without its dt/hr partition columns)."""
+    cols = [(f.name, _hive_type(f.dataType)) for f in event_struct().fields]
+    return [*cols, ("event_ts", "TIMESTAMP"), ("received_ts", "TIMESTAMP")]
+
+
+BAD_EVENTS_COLUMNS = [("raw", "STRING"), ("reason", "STRING"), ("topic", "STRING"),
+                      ("partition", "INT"), ("offset", "BIGINT"), ("timestamp", "TIMESTAMP")]
+
+
+def create_table_sql(settings: Settings, table: str, columns: list[tuple[str, str]],
+                     partitions: list[tuple[str, str]]) -> str:
+    """Return the idempotent DDL of an external Parquet table under the warehouse."""
+    cols = ",\n  ".join(f"`{name}` {kind}" for name, kind in columns)
+    parts = ", ".join(f"`{name}` {kind}" for name, kind in partitions)
+    return (f"CREATE EXTERNAL TABLE IF NOT EXISTS {settings.hive_database}.{table} (\n  {cols}\n)\n"
+            f"PARTITIONED BY ({parts})\nSTORED AS PARQUET\nLOCATION '{settings.table_path(table)}'")
+
+
+class HivePartitions:
+    """Creates the streaming tables and registers the partitions each batch touched."""
+
+    TABLES = {
+        "raw_events": (raw_events_columns, [("dt", "STRING"), ("hr", "INT")]),
+        "bad_events": (lambda: BAD_EVENTS_COLUMNS, [("dt", "STRING")]),
+    }
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self._known: set[tuple[str, tuple[str, ...]]] = set()
+
+    def _execute(self, *statements: str) -> None:
+        from pyhive import hive
+
+        s = self.settings
+        conn = hive.connect(host=s.hive_host, port=s.hive_port, auth="NONE", database=s.hive_database)
+        try:
+            cur = conn.cursor()
+            for sql in statements:
+                cur.execute(sql)
+        finally:
+            conn.close()
+
+    def ensure_tables(self) -> None:
+        """Create the streaming job's tables if they do not exist."""
+        self._execute(*[
+            create_table_sql(self.settings, table, columns(), partitions)
+            for table, (columns, partitions) in self.TABLES.items()
+        ])  # fmt: skip
+
+    def register(self, table: str, cols: tuple[str, ...], touched: list[tuple[str, ...]]) -> None:
+        """Add the partitions a batch wrote that this process has not registered yet."""
+        new = [values for values in touched if (table, values) not in self._known]
+        if not new:
+            return
+        specs = []
+        for values in new:
+            spec = ", ".join(f"`{c}`='{v}'" for c, v in zip(cols, values, strict=True))
+            specs.append(f"PARTITION ({spec})")
+        self._execute(f"ALTER TABLE {self.settings.hive_database}.{table} ADD IF NOT EXISTS "
+                      + " ".join(specs))
+        self._known.update((table, values) for values in new)
+        log.info("registered %d new partitions of %s", len(new), table)
