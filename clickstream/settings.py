@@ -18,6 +18,7 @@ and the production cluster differ only in environment variables.
 | ``CLICKSTREAM_STREAMLIT_PORT`` | ``8501`` | dashboard |
 | ``CLICKSTREAM_SIM_PORTS`` | ``5001,5002,5003`` | the three simulated sites (shop, news, saas) |
 | ``CLICKSTREAM_SPARK_MASTER`` | ``local[*]`` | master of spark-submit in the embedded runtime |
+| ``CLICKSTREAM_KAFKA_SOURCE`` | ``clickstream_kafka`` | Spark Kafka source: platform's, or ``kafka`` |
 | ``CLICKSTREAM_TOPIC_EVENTS`` | ``clickstream.events`` | main events topic (6 partitions, keyed by session) |
 | ``CLICKSTREAM_TOPIC_DLQ`` | ``clickstream.events.dlq`` | rejected events with their reason |
 | ``CLICKSTREAM_TOPIC_ALERTS`` | ``clickstream.alerts`` | real-time and DAG-failure alerts |
@@ -69,6 +70,7 @@ class Settings:
     streamlit_port: int
     sim_ports: tuple[int, ...]
     spark_master: str
+    kafka_source: str
     topic_events: str
     topic_dlq: str
     topic_alerts: str
@@ -131,6 +133,7 @@ def load_settings() -> Settings:
         streamlit_port=_int("CLICKSTREAM_STREAMLIT_PORT", 8501),
         sim_ports=sim_ports,
         spark_master=_env("CLICKSTREAM_SPARK_MASTER", "local[*]"),
+        kafka_source=_env("CLICKSTREAM_KAFKA_SOURCE", "clickstream_kafka"),
         topic_events=_env("CLICKSTREAM_TOPIC_EVENTS", "clickstream.events"),
         topic_dlq=_env("CLICKSTREAM_TOPIC_DLQ", "clickstream.events.dlq"),
         topic_alerts=_env("CLICKSTREAM_TOPIC_ALERTS", "clickstream.alerts"),

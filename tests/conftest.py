@@ -52,6 +52,11 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ["SPARK_HOME"] = str(spark_home())
     os.environ["PYSPARK_PYTHON"] = os.environ["PYSPARK_DRIVER_PYTHON"] = sys.executable
     os.environ["SPARK_LOCAL_IP"] = "127.0.0.1"
+    # Spark's Python workers and Airflow's task processes import the project from here.
+    from clickstream.settings import REPO_ROOT
+
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH", "")) if p)
     os.environ["PATH"] = f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}"
 
 
@@ -77,6 +82,8 @@ def stack(settings):
 
     stack = Stack(settings)
     yield stack
+    if "airflow.settings" in sys.modules:  # close dag.test()'s DB connections before PostgreSQL stops
+        sys.modules["airflow.settings"].dispose_orm()
     alive = stack.down()
     assert alive == [], f"processes left after stopping the stack: {alive}"
 

@@ -62,6 +62,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
         "CLICKSTREAM_STREAMLIT_PORT": str(settings.streamlit_port),
         "CLICKSTREAM_SIM_PORTS": ",".join(str(p) for p in settings.sim_ports),
         "CLICKSTREAM_SPARK_MASTER": settings.spark_master,
+        "CLICKSTREAM_KAFKA_SOURCE": settings.kafka_source,
         "CLICKSTREAM_TOPIC_EVENTS": settings.topic_events,
         "CLICKSTREAM_TOPIC_DLQ": settings.topic_dlq,
         "CLICKSTREAM_TOPIC_ALERTS": settings.topic_alerts,

@@ -3,7 +3,7 @@
 Usage:
     spark-submit include/spark_jobs/clickstream_streaming.py \\
         [--source clickstream_kafka|kafka] [--trigger-seconds 5] \\
-        [--max-offsets-per-trigger N] [--available-now]
+        [--max-offsets-per-trigger N] [--mode continuous|available-now]
 
 Queries:
 - raw archive: valid events, de-duplicated by event_id within a 10-minute
@@ -14,8 +14,9 @@ Queries:
   partitioned by dt of arrival.
 
 Configuration comes from the CLICKSTREAM_* environment (clickstream/settings.py).
-``--source clickstream_kafka`` (embedded) reads with the platform's Python
-data source; ``kafka`` uses Spark's built-in connector (production).
+The source defaults to CLICKSTREAM_KAFKA_SOURCE: ``clickstream_kafka`` (embedded)
+reads with the platform's Python data source; ``kafka`` uses Spark's built-in
+connector (production).
 """
 
 from __future__ import annotations
@@ -40,23 +41,25 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Parse the command line."""
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--source", choices=["clickstream_kafka", "kafka"], default="clickstream_kafka")
+    parser.add_argument("--source", choices=["clickstream_kafka", "kafka"], default=None,
+                        help="default: CLICKSTREAM_KAFKA_SOURCE")
     parser.add_argument("--trigger-seconds", type=float, default=5.0)
     parser.add_argument("--max-offsets-per-trigger", type=int, default=None)
-    parser.add_argument("--available-now", action="store_true",
-                        help="process what the topic holds now, then stop (tests, catch-up)")
+    parser.add_argument("--mode", choices=["continuous", "available-now"], default="continuous",
+                        help="available-now: process what the topic holds now, then stop")
     parser.add_argument("--starting-offsets", default="earliest")
     return parser.parse_args(argv)
 
 
 def extract_events(spark: SparkSession, settings: Settings, args: argparse.Namespace) -> DataFrame:
     """Return the events topic as a stream with the Kafka source's columns."""
-    if args.source == "clickstream_kafka":
+    source = args.source or settings.kafka_source
+    if source == "clickstream_kafka":
         from clickstream.streaming.kafka_source import KafkaDataSource
 
         spark.dataSource.register(KafkaDataSource)
     reader = (
-        spark.readStream.format(args.source)
+        spark.readStream.format(source)
         .option("kafka.bootstrap.servers", settings.kafka_bootstrap)
         .option("subscribe", settings.topic_events)
         .option("startingOffsets", args.starting_offsets)
@@ -115,7 +118,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     hive = HivePartitions(settings)
     hive.ensure_tables()
-    trigger = ({"availableNow": True} if args.available_now
+    trigger = ({"availableNow": True} if args.mode == "available-now"
                else {"processingTime": f"{args.trigger_seconds} seconds"})
     parsed = transform_parse(extract_events(spark, settings, args))
     queries = [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import subprocess
 import time
 from datetime import UTC, datetime, timedelta
@@ -10,8 +11,11 @@ import pytest
 import requests
 from confluent_kafka import Producer
 
+from clickstream.contracts import rejection_reason
 from clickstream.embedded.environment import VENV_BIN, stack_env
 from clickstream.settings import REPO_ROOT
+from simulators.generate import backfill_seed, day_sessions
+from simulators.sites import SITES
 from tests.kafka_helpers import read_topic
 
 pytestmark = pytest.mark.integration
@@ -59,7 +63,7 @@ def test_raw_events_hold_exactly_the_accepted_events(sites, hiveserver2, setting
     assert rogue.flush(10) == 0
     del rogue
 
-    first = run_job(settings, "--available-now")
+    first = run_job(settings, "--mode", "available-now")
     assert first.returncode == 0, first.stderr[-3000:]
 
     on_topic = [r["value"] for r in read_topic(settings.kafka_bootstrap, settings.topic_events)
@@ -79,7 +83,36 @@ def test_raw_events_hold_exactly_the_accepted_events(sites, hiveserver2, setting
         [("not_an_object", "{not json")]
 
     # A second run from the same checkpoint finds nothing new and changes nothing.
-    second = run_job(settings, "--available-now")
+    second = run_job(settings, "--mode", "available-now")
     assert second.returncode == 0, second.stderr[-3000:]
     again = sorted(r[0] for r in hive_rows(settings, "SELECT event_id FROM raw_events"))
     assert again == archived
+
+
+def test_streaming_dag_runs_the_application_through_spark_submit(airflow_db, sites, hiveserver2,
+                                                                 settings):
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(REPO_ROOT / "dags" / "clickstream_streaming.py"))
+    assert bag.import_errors == {}
+    dag = bag.dags["clickstream_streaming"]
+    assert dag.max_active_runs == 1 and type(dag.timetable).__name__ == "ContinuousTimetable"
+    day = datetime.now(UTC).date() - timedelta(days=4)
+    resp = requests.post(f"{sites['shop']}/simulation/backfill", timeout=10, json={
+        "start_date": day.isoformat(), "events_per_day": 500, "seed": 99})  # fmt: skip
+    job_id = resp.json()["id"]
+    for _ in range(120):
+        jobs = requests.get(f"{sites['shop']}/simulation", timeout=10).json()["backfills"]
+        if next(j for j in jobs if j["id"] == job_id)["state"] == "done":
+            break
+        time.sleep(1)
+    assert requests.post(f"{sites['shop']}/simulation/flush", timeout=30).json()["outstanding"] == 0
+
+    run = dag.test(run_conf={"mode": "available-now"})
+    assert run.state == "success"
+    rng = random.Random(backfill_seed(99, "shop", day))
+    expected = {e["event_id"] for b in day_sessions(SITES["shop"], day, 500, rng)
+                for e in b.events if rejection_reason(e) is None}
+    archived = [r[0] for r in hive_rows(settings, "SELECT event_id FROM raw_events")]
+    assert len(archived) == len(set(archived))
+    assert expected <= set(archived)

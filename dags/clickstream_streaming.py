@@ -1,0 +1,66 @@
+"""
+### clickstream_streaming
+
+Keeps the streaming application alive. A continuous schedule with one active
+run: its single task submits `include/spark_jobs/clickstream_streaming.py`
+through `SparkSubmitOperator` on the `spark_default` connection (local[*]
+embedded, YARN in production) and runs as long as the application does. When
+the application dies, the task is retried with exponential backoff; when the
+task ends for good, the next continuous run starts it again.
+
+The application archives every valid event exactly once into
+`clickstream.raw_events` (dt/hr of event time) and rejected records into
+`clickstream.bad_events`; see docs/streaming.md.
+
+Params: `mode=available-now` processes what the topic holds now and stops
+(catch-up, tests); `max_offsets_per_trigger` caps a micro-batch.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pendulum
+from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
+from airflow.sdk import Param, dag
+
+# dags/ and include/ are siblings in both runtimes (repo checkout, Airflow image).
+APPLICATION = str(Path(__file__).resolve().parent.parent / "include" / "spark_jobs"
+                  / "clickstream_streaming.py")
+
+
+@dag(
+    schedule="@continuous",
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    tags=["clickstream", "streaming", "lifecycle"],
+    default_args={
+        "owner": "clickstream",
+        "retries": 5,
+        "retry_delay": pendulum.duration(seconds=20),
+        "retry_exponential_backoff": True,
+        "max_retry_delay": pendulum.duration(minutes=10),
+    },
+    params={
+        "mode": Param("continuous", enum=["continuous", "available-now"]),
+        "max_offsets_per_trigger": Param(200_000, type="integer", minimum=1),
+    },
+    doc_md=__doc__,
+)
+def clickstream_streaming():
+    SparkSubmitOperator(
+        task_id="run_streaming_app",
+        application=APPLICATION,
+        conn_id="spark_default",
+        name="clickstream-streaming",
+        driver_memory="1g",
+        conf={"spark.sql.session.timeZone": "UTC"},
+        application_args=[
+            "--mode", "{{ params.mode }}",
+            "--max-offsets-per-trigger", "{{ params.max_offsets_per_trigger }}",
+        ],
+    )
+
+
+clickstream_streaming()
