@@ -184,30 +184,47 @@ class Stack:
         return self.status(names)
 
     def _record_pids(self) -> None:
-        pids = {name: p["pid"] for name, p in self._process_info().items() if p["pid"]}
+        """Record every process of the tree with its start time (to recognise it later)."""
+        pids = {}
+        for pid, proc in self._tree_handles().items():
+            try:
+                pids[str(pid)] = {"name": " ".join(proc.cmdline()[:2])[-80:],
+                                  "started": proc.create_time()}
+            except psutil.Error:
+                continue
         (self.settings.run_dir / "pids.json").write_text(json.dumps(pids, indent=2))
 
     def recorded_pids(self) -> dict[str, int]:
-        """Return the PIDs recorded at the last start, supervisord's included."""
-        pids: dict[str, int] = {}
-        path = self.settings.run_dir / "pids.json"
-        if path.exists():
-            pids.update(json.loads(path.read_text()))
+        """Return supervisord's PID from its pidfile ({} when it is not there)."""
         pidfile = self.settings.run_dir / "supervisord.pid"
         if pidfile.exists():
-            pids["supervisord"] = int(pidfile.read_text().strip())
-        return pids
+            return {"supervisord": int(pidfile.read_text().strip())}
+        return {}
+
+    def _recorded_handles(self) -> dict[int, psutil.Process]:
+        """Return the recorded processes that still run (same PID and start time)."""
+        path = self.settings.run_dir / "pids.json"
+        handles = {}
+        for pid, info in (json.loads(path.read_text()) if path.exists() else {}).items():
+            try:
+                proc = psutil.Process(int(pid))
+                if abs(proc.create_time() - info["started"]) < 0.01:
+                    handles[proc.pid] = proc
+            except (psutil.Error, KeyError, TypeError):
+                continue
+        return handles
 
     def _forget_pids(self) -> None:
         (self.settings.run_dir / "pids.json").unlink(missing_ok=True)
 
     def down(self, timeout: float = 90) -> list[int]:
         """Stop every process of the stack and return PIDs still alive (none when clean)."""
-        pids = set(self.recorded_pids().values()) | set(self.process_tree())
+        tree = {**self._recorded_handles(), **self._tree_handles()}
         if self.supervisor_running():
             rpc = self._rpc()
             # Stop in reverse phase order: clients before the services they use.
             for phase in sorted({svc.phase for svc in self.services}, reverse=True):
+                tree.update(self._tree_handles())  # e.g. tasks Airflow started meanwhile
                 for svc in self.services:
                     if svc.phase == phase:
                         try:
@@ -218,14 +235,33 @@ class Stack:
                 rpc.shutdown()
             except (OSError, Fault):
                 pass
+        # Some processes leave their service's process group and outlive it: Airflow runs each
+        # task in a session of its own, so the streaming job's spark-submit survives the
+        # scheduler. Terminate what is left of the tree, then kill what ignores that.
+        survivors = [p for p in tree.values() if _alive(p)]
+        for proc in survivors:
+            _signal(proc, "terminate")
+        _, still = psutil.wait_procs(survivors, timeout=min(30.0, timeout))
+        for proc in still:
+            _signal(proc, "kill")
         deadline = time.monotonic() + timeout
-        alive = [p for p in pids if _alive(p)]
+        alive = [p for p in tree.values() if _alive(p)]
         while alive and time.monotonic() < deadline:
             time.sleep(0.3)
             alive = [p for p in alive if _alive(p)]
         if not alive:
             self._forget_pids()
-        return alive
+        return [p.pid for p in alive]
+
+    def _tree_handles(self) -> dict[int, psutil.Process]:
+        """Return psutil handles of supervisord and its descendants (safe against PID reuse)."""
+        handles = {}
+        for pid in self.process_tree():
+            try:
+                handles[pid] = psutil.Process(pid)
+            except psutil.Error:
+                continue
+        return handles
 
     def process_tree(self) -> list[int]:
         """Return the PIDs of supervisord and every process below it."""
@@ -258,8 +294,15 @@ class Stack:
         return json.loads(path.read_text()).get("admin")
 
 
-def _alive(pid: int) -> bool:
+def _alive(proc: psutil.Process) -> bool:
     try:
-        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+        return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
     except psutil.Error:
         return False
+
+
+def _signal(proc: psutil.Process, how: str) -> None:
+    try:
+        getattr(proc, how)()  # psutil checks the process is still the one we saw
+    except psutil.Error:
+        pass

@@ -24,6 +24,13 @@ def _make(target: str, env: dict[str, str], timeout: int = 420) -> subprocess.Co
                           capture_output=True, text=True, timeout=timeout)
 
 
+def _cmdline(proc: psutil.Process) -> str:
+    try:
+        return " ".join(proc.cmdline())
+    except psutil.Error:  # exited or a zombie meanwhile
+        return ""
+
+
 def _processes_using(data_dir: Path) -> list[psutil.Process]:
     """Return processes whose command line or environment names the data directory."""
     found = []
@@ -81,13 +88,21 @@ def test_make_run_is_idempotent_and_make_stop_leaves_nothing():
                 break
             time.sleep(3)
         assert set(states.values()) == {"running"}, states
+        # ... and Airflow's continuous DAG has the streaming application running under spark-submit.
+        deadline = time.monotonic() + 180
+        streaming = []
+        while time.monotonic() < deadline and not streaming:
+            streaming = [p for p in _processes_using(data_dir)
+                         if "clickstream_streaming.py" in _cmdline(p)]
+            time.sleep(3)
+        assert streaming, "the streaming application never started"
     finally:
         stop = _make("stop", env, timeout=180)
     assert stop.returncode == 0, stop.stdout + stop.stderr
     assert "no process left" in stop.stdout
     assert [p.pid for p in tree if p.is_running() and p.status() != psutil.STATUS_ZOMBIE] == []
     left = _processes_using(data_dir)
-    assert left == [], [" ".join(p.cmdline()) for p in left]
+    assert left == [], [_cmdline(p) for p in left]
     after = _make("status", env, timeout=60)
     assert after.returncode != 0 and "not running" in after.stdout
     shutil.rmtree(data_dir, ignore_errors=True)
