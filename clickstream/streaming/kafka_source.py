@@ -80,12 +80,13 @@ class DataLossError(RuntimeError):
 
 @dataclass(frozen=True)
 class Range:
-    """Offsets [start, end) of one Kafka partition to read in one Spark task."""
+    """Offsets [start, end) of one Kafka partition, in the log with this topic id."""
 
     topic: str
     partition: int
     start: int
     end: int
+    topic_id: str = ""
 
 
 class KafkaDataSource(DataSource):
@@ -283,12 +284,12 @@ class KafkaStreamReader(DataSourceStreamReader, SupportsTriggerAvailableNow):
             for p, until in info["offsets"].items():
                 since = int(before["offsets"].get(p, 0)) if same_log else 0
                 if until > since:
-                    ranges.append(InputPartition(Range(topic, int(p), since, int(until))))
+                    ranges.append(InputPartition(Range(topic, int(p), since, int(until), info["id"])))
         return ranges
 
     def read(self, partition: InputPartition) -> Iterator[pa.RecordBatch]:
         """Read one partition's range as Arrow record batches, verifying offsets are contiguous."""
-        yield from read_range(self.bootstrap, partition.value)
+        yield from read_range(self.bootstrap, partition.value, self.fail_on_data_loss)
 
     def commit(self, end: dict) -> None:
         """Offsets are kept in Spark's checkpoint; nothing to commit to the broker."""
@@ -331,10 +332,31 @@ def _rate_limit(start: dict, end: dict, max_rows: int) -> dict:
     return limited
 
 
-def read_range(bootstrap: str, rng: Range, poll_timeout: float = 1.0,
+def current_topic_id(bootstrap: str, topic: str) -> str | None:
+    """Return the id of a topic as the broker knows it now, or None if it does not exist."""
+    from confluent_kafka import KafkaException, TopicCollection
+    from confluent_kafka.admin import AdminClient
+
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    try:
+        return str(admin.describe_topics(TopicCollection([topic]))[topic].result(timeout=10).topic_id)
+    except KafkaException:
+        return None
+
+
+def read_range(bootstrap: str, rng: Range, fail_on_data_loss: bool = True, poll_timeout: float = 1.0,
                stall_s: float = 60.0) -> Iterator[pa.RecordBatch]:
     """Yield the records [rng.start, rng.end) of one partition, exactly, as record batches."""
     from confluent_kafka import Consumer, KafkaError, TopicPartition
+
+    if rng.topic_id and current_topic_id(bootstrap, rng.topic) != rng.topic_id:
+        # A batch planned before the broker's log started over (Spark replays it after a
+        # restart): its offsets point into a log that no longer exists.
+        message = f"{rng}: the log these offsets belong to no longer exists"
+        if fail_on_data_loss:
+            raise DataLossError(message + " (set failOnDataLoss=false to continue)")
+        log.warning("data loss: %s; skipping the range", message)
+        return
 
     consumer = Consumer(_consumer_config(bootstrap, **{"fetch.wait.max.ms": 50}))
     tp = TopicPartition(rng.topic, rng.partition, rng.start)

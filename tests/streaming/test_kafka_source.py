@@ -109,3 +109,25 @@ def test_restarted_log_is_read_from_its_start_without_loss_or_duplicates(spark, 
     with pytest.raises(Exception, match="was recreated"):
         strict.processAllAvailable()
     strict.stop()
+
+
+def test_a_replayed_range_of_a_vanished_log_is_never_read_from_the_new_one(broker):
+    from clickstream.streaming.kafka_source import DataLossError, Range, current_topic_id, read_range
+
+    topic = new_topic(broker, partitions=1)
+    produce(broker, topic, 10, prefix="old")
+    old_id = current_topic_id(broker, topic)
+    planned = Range(topic, 0, 3, 8, old_id)  # a batch planned on the old log
+    assert [v.as_py() for b in read_range(broker, planned) for v in b.column("value")] == \
+        [f"old{i}".encode() for i in range(3, 8)]
+
+    admin = AdminClient({"bootstrap.servers": broker})
+    admin.delete_topics([topic])[topic].result(timeout=15)
+    time.sleep(1)
+    admin.create_topics([NewTopic(topic, 1, 1)])[topic].result(timeout=15)
+    produce(broker, topic, 20, prefix="new")  # the new log has records at offsets 3..7 too
+    assert current_topic_id(broker, topic) != old_id
+
+    assert list(read_range(broker, planned, fail_on_data_loss=False)) == []
+    with pytest.raises(DataLossError, match="no longer exists"):
+        list(read_range(broker, planned, fail_on_data_loss=True))
