@@ -86,17 +86,11 @@ def migrate_airflow(settings: Settings) -> None:
 
 def create_hive_database(settings: Settings) -> None:
     """Create the platform's Hive database over its warehouse location."""
-    from pyhive import hive
+    from clickstream.hive import execute
 
-    conn = hive.connect(host=settings.hive_host, port=settings.hive_port, auth="NONE")
-    try:
-        cur = conn.cursor()
-        cur.execute(
-            f"CREATE DATABASE IF NOT EXISTS {settings.hive_database} "
-            f"LOCATION '{settings.warehouse_uri.rstrip('/')}/{settings.hive_database}'"
-        )
-    finally:
-        conn.close()
+    execute(settings, f"CREATE DATABASE IF NOT EXISTS {settings.hive_database} "
+                      f"LOCATION '{settings.warehouse_uri.rstrip('/')}/{settings.hive_database}'",
+            database=None)
 
 
 def start_lifecycle(settings: Settings, dag_ids: list[str], start_simulation: bool) -> None:

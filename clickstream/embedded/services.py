@@ -83,16 +83,10 @@ def hiveserver2_healthy(settings: Settings) -> bool:
     """Return whether HiveServer2 answers a query."""
     if not port_open(settings.hive_host, settings.hive_port):
         return False
-    from pyhive import hive
+    from clickstream.hive import execute
 
     try:
-        conn = hive.connect(host=settings.hive_host, port=settings.hive_port, auth="NONE")
-        try:
-            cur = conn.cursor()
-            cur.execute("SELECT 1")
-            return cur.fetchall() == [(1,)]
-        finally:
-            conn.close()
+        return execute(settings, "SELECT 1", database=None) == [(1,)]
     except Exception:  # noqa: BLE001 - any client error means not healthy yet
         return False
 

@@ -11,6 +11,7 @@ import logging
 
 from pyspark.sql.types import BooleanType, DataType, DoubleType, LongType, StringType
 
+from clickstream.hive import execute
 from clickstream.settings import Settings
 from clickstream.streaming.events import event_struct
 
@@ -56,16 +57,7 @@ class HivePartitions:
         self._known: set[tuple[str, tuple[str, ...]]] = set()
 
     def _execute(self, *statements: str) -> None:
-        from pyhive import hive
-
-        s = self.settings
-        conn = hive.connect(host=s.hive_host, port=s.hive_port, auth="NONE", database=s.hive_database)
-        try:
-            cur = conn.cursor()
-            for sql in statements:
-                cur.execute(sql)
-        finally:
-            conn.close()
+        execute(self.settings, *statements)
 
     def ensure_tables(self) -> None:
         """Create the streaming job's tables if they do not exist."""

@@ -16,6 +16,7 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from clickstream.embedded.environment import VENV_BIN
+from clickstream.hive import execute
 from clickstream.topics import topic_specs
 
 pytestmark = pytest.mark.integration
@@ -82,16 +83,7 @@ def test_produce_consume_round_trip(broker):
 
 
 def _pyhive_rows(settings, sql: str) -> list[tuple]:
-    from pyhive import hive
-
-    conn = hive.connect(host=settings.hive_host, port=settings.hive_port, auth="NONE",
-                        database=settings.hive_database)
-    try:
-        cur = conn.cursor()
-        cur.execute(sql)
-        return cur.fetchall() if cur.description else []
-    finally:
-        conn.close()
+    return execute(settings, sql)
 
 
 def _beeline_rows(settings, sql: str, tmp_path) -> list[list[str]]:

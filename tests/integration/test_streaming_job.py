@@ -13,6 +13,7 @@ from confluent_kafka import Producer
 
 from clickstream.contracts import rejection_reason
 from clickstream.embedded.environment import VENV_BIN, stack_env
+from clickstream.hive import execute
 from clickstream.settings import REPO_ROOT
 from simulators.generate import backfill_seed, day_sessions
 from simulators.sites import SITES
@@ -24,16 +25,7 @@ JOB = REPO_ROOT / "include" / "spark_jobs" / "clickstream_streaming.py"
 
 
 def hive_rows(settings, sql: str) -> list[tuple]:
-    from pyhive import hive
-
-    conn = hive.connect(host=settings.hive_host, port=settings.hive_port, auth="NONE",
-                        database=settings.hive_database)
-    try:
-        cur = conn.cursor()
-        cur.execute(sql)
-        return cur.fetchall()
-    finally:
-        conn.close()
+    return execute(settings, sql)
 
 
 def run_job(settings, *args: str) -> subprocess.CompletedProcess:
