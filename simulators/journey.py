@@ -17,6 +17,8 @@ from simulators.sites import EXIT, Site
 
 SESSION_TIMEOUT_S = 30 * 60
 PING_EVERY_S = 15.0
+# `element` of the engagement ping a tracker sends when the visitor leaves a page.
+LEAVE_BEACON = "page_leave"
 MAX_PAGES = 40
 
 
@@ -102,7 +104,9 @@ def _page_steps(
         at = min(at, dwell)
         steps.append(_delayed(step, at - clock))
         clock = at
-    steps.append(Step(dwell - clock, "engagement_ping", path, prev, time_on_page_ms=int(dwell * 1000)))
+    # The last ping is the tracker's page-leave beacon: it carries the whole dwell time.
+    steps.append(Step(dwell - clock, "engagement_ping", path, prev, element=LEAVE_BEACON,
+                      time_on_page_ms=int(dwell * 1000)))
     return steps
 
 

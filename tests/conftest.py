@@ -134,6 +134,7 @@ def spark():
     from pyspark.sql import SparkSession
 
     from clickstream.streaming.kafka_source import KafkaDataSource
+    from clickstream.streaming.paths import ROCKSDB_PROVIDER
 
     session = (
         SparkSession.builder.master("local[2]")
@@ -142,6 +143,8 @@ def spark():
         .config("spark.ui.enabled", "false")
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.driver.memory", "1g")
+        # transformWithState (navigation paths) needs RocksDB, as in the streaming application.
+        .config("spark.sql.streaming.stateStore.providerClass", ROCKSDB_PROVIDER)
         .getOrCreate()
     )
     session.dataSource.register(KafkaDataSource)
