@@ -4,9 +4,11 @@ Spark's file sink is exactly-once only for readers of its ``_spark_metadata``
 log; a failed batch can leave partial or duplicate files that Hive would read.
 Here each micro-batch writes one file per ``dt``/``hr`` partition into a
 staging directory, then renames each into the table under a name made from
-the batch id — ``dt=…/hr=…/batch-0000000042.parquet``. A replayed batch (same
-offsets, same rows) rewrites the same names, so whatever step a failure
-interrupted, the table ends with each event exactly once.
+the batch id and the query's id — ``dt=…/hr=…/batch-0000000042-1f2e3d4c.parquet``.
+A replayed batch (same offsets, same rows) rewrites the same names, so
+whatever step a failure interrupted, the table ends with each event exactly
+once. The query id (which survives restarts from the checkpoint) keeps a new
+checkpoint, whose batch ids start again at 0, from overwriting older files.
 """
 
 from __future__ import annotations
@@ -46,13 +48,19 @@ class _Fs:
         self.fs.delete(self.path(uri), True)
 
 
-def batch_file_name(batch_id: int) -> str:
+def batch_file_name(batch_id: int, owner: str = "") -> str:
     """Return the file name of one micro-batch in each partition it touches."""
-    return f"batch-{batch_id:010d}.parquet"
+    return f"batch-{batch_id:010d}{'-' + owner if owner else ''}.parquet"
+
+
+def query_owner(df: DataFrame) -> str:
+    """Return a short tag of the streaming query running this foreachBatch (its checkpoint's id)."""
+    query_id = df.sparkSession.sparkContext.getLocalProperty("sql.streaming.queryId")
+    return query_id.split("-")[0] if query_id else ""
 
 
 def write_batch(df: DataFrame, batch_id: int, table_uri: str, staging_uri: str,
-                partition_cols: tuple[str, ...] = ("dt", "hr")) -> list[tuple[str, ...]]:
+                partition_cols: tuple[str, ...] = ("dt", "hr"), owner: str = "") -> list[tuple[str, ...]]:
     """Write a micro-batch into the table exactly once; return the partitions it touched."""
     spark = df.sparkSession
     fs = _Fs(spark, table_uri)
@@ -63,11 +71,44 @@ def write_batch(df: DataFrame, batch_id: int, table_uri: str, staging_uri: str,
     touched = []
     for src, values in _data_files(fs, staging, partition_cols):
         relative = "/".join(f"{c}={v}" for c, v in zip(partition_cols, values, strict=True))
-        fs.replace(src, f"{table_uri.rstrip('/')}/{relative}/{batch_file_name(batch_id)}")
+        fs.replace(src, f"{table_uri.rstrip('/')}/{relative}/{batch_file_name(batch_id, owner)}")
         touched.append(values)
     fs.delete(staging)
     log.info("batch %d: %d partition files into %s", batch_id, len(touched), table_uri)
     return sorted(touched)
+
+
+def write_file(df: DataFrame, batch_id: int, dir_uri: str, staging_uri: str, owner: str = "") -> bool:
+    """Write a micro-batch as one file in an unpartitioned directory, exactly once; False if empty."""
+    if df.isEmpty():
+        return False
+    fs = _Fs(df.sparkSession, dir_uri)
+    staging = f"{staging_uri.rstrip('/')}/batch={batch_id}"
+    df.coalesce(1).write.mode("overwrite").parquet(staging)
+    (src, _), = _data_files(fs, staging, ())
+    fs.replace(src, f"{dir_uri.rstrip('/')}/{batch_file_name(batch_id, owner)}")
+    fs.delete(staging)
+    return True
+
+
+def exists(spark: SparkSession, uri: str, create: bool = False) -> bool:
+    """Return whether a directory exists, creating it first if asked."""
+    fs = _Fs(spark, uri)
+    if create:
+        fs.fs.mkdirs(fs.path(uri))
+    return bool(fs.fs.exists(fs.path(uri)))
+
+
+def prune(spark: SparkSession, dir_uri: str, older_than_s: float) -> int:
+    """Delete the files of a directory older than a number of seconds; return how many."""
+    import time
+
+    fs = _Fs(spark, dir_uri)
+    cutoff = (time.time() - older_than_s) * 1000
+    old = [s for s in fs.list(dir_uri) if s.isFile() and s.getModificationTime() < cutoff]
+    for status in old:
+        fs.fs.delete(status.getPath(), False)
+    return len(old)
 
 
 def _data_files(fs: _Fs, root: str, cols: tuple[str, ...], values: tuple[str, ...] = ()):

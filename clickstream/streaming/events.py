@@ -20,10 +20,12 @@ from pyspark.sql.types import (
     BooleanType,
     DataType,
     DoubleType,
+    IntegerType,
     LongType,
     StringType,
     StructField,
     StructType,
+    TimestampType,
 )
 
 from clickstream.contracts import event_schema
@@ -47,6 +49,16 @@ def event_struct() -> StructType:
     schema = event_schema()
     specs = {**schema["properties"], **schema["x-enrichment"]}
     return StructType([StructField(name, _spark_type(spec)) for name, spec in specs.items()])
+
+
+@cache
+def archived_struct() -> StructType:
+    """Return the schema of an archived event: what ``valid_events`` returns and raw_events holds."""
+    return StructType([
+        *event_struct().fields,
+        StructField("event_ts", TimestampType()), StructField("received_ts", TimestampType()),
+        StructField("dt", StringType()), StructField("hr", IntegerType()),
+    ])  # fmt: skip
 
 
 _NO_CLOCK = datetime(9000, 1, 1, tzinfo=UTC)  # no collector clock: skip the future check

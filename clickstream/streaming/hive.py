@@ -9,7 +9,16 @@ from __future__ import annotations
 
 import logging
 
-from pyspark.sql.types import BooleanType, DataType, DoubleType, LongType, StringType
+from pyspark.sql.types import (
+    BooleanType,
+    DataType,
+    DoubleType,
+    IntegerType,
+    LongType,
+    StringType,
+    StructType,
+    TimestampType,
+)
 
 from clickstream.hive import execute
 from clickstream.settings import Settings
@@ -18,7 +27,7 @@ from clickstream.streaming.events import event_struct
 log = logging.getLogger("clickstream.hive")
 
 _HIVE_TYPES = {StringType(): "STRING", LongType(): "BIGINT", DoubleType(): "DOUBLE",
-               BooleanType(): "BOOLEAN"}
+               BooleanType(): "BOOLEAN", IntegerType(): "INT", TimestampType(): "TIMESTAMP"}
 
 
 def _hive_type(data_type: DataType) -> str:
@@ -29,6 +38,11 @@ def raw_events_columns() -> list[tuple[str, str]]:
     """Return the columns of raw_events (without its dt/hr partition columns)."""
     cols = [(f.name, _hive_type(f.dataType)) for f in event_struct().fields]
     return [*cols, ("event_ts", "TIMESTAMP"), ("received_ts", "TIMESTAMP")]
+
+
+def columns_of(schema: StructType, partitions: tuple[str, ...]) -> list[tuple[str, str]]:
+    """Return the Hive columns of a DataFrame schema, without its partition columns."""
+    return [(f.name, _hive_type(f.dataType)) for f in schema.fields if f.name not in partitions]
 
 
 BAD_EVENTS_COLUMNS = [("raw", "STRING"), ("reason", "STRING"), ("topic", "STRING"),
@@ -60,11 +74,17 @@ class HivePartitions:
         execute(self.settings, *statements)
 
     def ensure_tables(self) -> None:
-        """Create the streaming job's tables if they do not exist."""
+        """Create the streaming job's archive tables if they do not exist."""
         self._execute(*[
             create_table_sql(self.settings, table, columns(), partitions)
             for table, (columns, partitions) in self.TABLES.items()
         ])  # fmt: skip
+
+    def ensure_table(self, table: str, columns: list[tuple[str, str]], partitions: tuple[str, ...],
+                     *views: str) -> None:
+        """Create one table (partitioned by STRING columns) and views over it, if they do not exist."""
+        self._execute(create_table_sql(self.settings, table, columns, [(p, "STRING") for p in partitions]),
+                      *views)
 
     def register(self, table: str, cols: tuple[str, ...], touched: list[tuple[str, ...]]) -> None:
         """Add the partitions a batch wrote that this process has not registered yet."""

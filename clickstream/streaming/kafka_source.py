@@ -134,6 +134,7 @@ class KafkaStreamReader(DataSourceStreamReader, SupportsTriggerAvailableNow):
         self._admin = None
         self._probe = None
         self._target: dict | None = None
+        self._latest: dict | None = None
 
     # -- broker state -------------------------------------------------------
 
@@ -253,6 +254,7 @@ class KafkaStreamReader(DataSourceStreamReader, SupportsTriggerAvailableNow):
     def latestOffset(self, start: dict, limit: ReadLimit) -> dict:
         """Return the end of the next micro-batch: the log end, capped by the read limit."""
         end = self._current(start)
+        self._latest = end
         if self._target is not None:
             end = _cap_to(end, self._target)
         if isinstance(limit, ReadMaxRows):
@@ -270,8 +272,8 @@ class KafkaStreamReader(DataSourceStreamReader, SupportsTriggerAvailableNow):
         self._target = self._current({})
 
     def reportLatestOffset(self) -> dict | None:
-        """Nothing extra to report (the end offsets are those of the last plan)."""
-        return None
+        """Return the log end seen when the last batch was planned (query progress shows the lag)."""
+        return self._latest
 
     # -- reading ------------------------------------------------------------
 

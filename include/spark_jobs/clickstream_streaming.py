@@ -1,22 +1,29 @@
-"""The long-running streaming application: Kafka → validated events → exactly-once raw archive.
+"""The long-running streaming application: Kafka → validated events → archive, live metrics, paths, alerts.
 
 Usage:
     spark-submit include/spark_jobs/clickstream_streaming.py \\
-        [--source clickstream_kafka|kafka] [--trigger-seconds 5] \\
+        [--source clickstream_kafka|kafka] [--trigger-seconds 2] \\
         [--max-offsets-per-trigger N] [--mode continuous|available-now]
 
-Queries:
-- raw archive: valid events, de-duplicated by event_id within a 10-minute
-  watermark on the collector's receive time, written exactly once into
-  ``raw_events`` partitioned by dt/hr of event time, partitions registered
-  in Hive through HiveServer2;
-- bad events: records failing Event v1 with their reason, into ``bad_events``
-  partitioned by dt of arrival.
+Queries (docs/streaming.md):
+- ``ingest`` reads the events topic once: it validates every record, drops
+  duplicate event ids within a 10-minute watermark on the broker timestamp,
+  and per micro-batch writes, exactly once, valid events to ``raw_events``
+  (dt/hr of event time), rejected records to ``bad_events`` (dt of arrival),
+  and the batch's valid events as one file to the internal feed
+  ``_feed/events``;
+- ``live_metrics``, ``live_active_users`` and ``live_paths`` stream that feed
+  — the archived, de-duplicated events, so they count exactly what the
+  archive holds — into 1-minute metrics per breakdown (plus alerts into
+  ``live_alerts`` and the alerts topic), 5-minute sliding active users, and
+  prev → current → next navigation triples;
+- the progress of every query goes to ``stream_progress``.
 
-Configuration comes from the CLICKSTREAM_* environment (clickstream/settings.py).
-The source defaults to CLICKSTREAM_KAFKA_SOURCE: ``clickstream_kafka`` (embedded)
-reads with the platform's Python data source; ``kafka`` uses Spark's built-in
-connector (production).
+Every table is registered in Hive through HiveServer2 as it gets new
+partitions. Configuration comes from the CLICKSTREAM_* environment
+(clickstream/settings.py). The source defaults to CLICKSTREAM_KAFKA_SOURCE:
+``clickstream_kafka`` (embedded) reads with the platform's Python data
+source; ``kafka`` uses Spark's built-in connector (production).
 """
 
 from __future__ import annotations
@@ -28,13 +35,20 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from clickstream.settings import Settings, get_settings
-from clickstream.streaming.archive import write_batch
-from clickstream.streaming.events import bad_events, transform_parse, valid_events
-from clickstream.streaming.hive import HivePartitions
+from clickstream.streaming.alerts import ALERT_COLUMNS, AlertEvaluator, publish
+from clickstream.streaming.archive import exists, prune, query_owner, write_batch, write_file
+from clickstream.streaming.events import archived_struct, bad_events, transform_parse, valid_events
+from clickstream.streaming.hive import HivePartitions, columns_of
+from clickstream.streaming.metrics import transform_active_users, transform_metrics
+from clickstream.streaming.paths import PATHS_SCHEMA, ROCKSDB_PROVIDER, transform_paths
+from clickstream.streaming.progress import HIVE_COLUMNS as PROGRESS_COLUMNS
+from clickstream.streaming.progress import ProgressRecorder
 
 log = logging.getLogger("clickstream.streaming")
 
 DEDUP_WATERMARK = "10 minutes"
+FEED_RETENTION_S = 6 * 3600
+PRUNE_EVERY = 100  # ingest batches
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -43,11 +57,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--source", choices=["clickstream_kafka", "kafka"], default=None,
                         help="default: CLICKSTREAM_KAFKA_SOURCE")
-    parser.add_argument("--trigger-seconds", type=float, default=5.0)
+    parser.add_argument("--trigger-seconds", type=float, default=2.0)
     parser.add_argument("--max-offsets-per-trigger", type=int, default=None)
     parser.add_argument("--mode", choices=["continuous", "available-now"], default="continuous",
                         help="available-now: process what the topic holds now, then stop")
     parser.add_argument("--starting-offsets", default="earliest")
+    parser.add_argument("--progress-flush-seconds", type=float, default=30.0)
     return parser.parse_args(argv)
 
 
@@ -71,12 +86,16 @@ def extract_events(spark: SparkSession, settings: Settings, args: argparse.Names
     return reader.load()
 
 
-def transform_raw(parsed: DataFrame) -> DataFrame:
-    """Valid events, each event_id once within the watermark on receive time."""
+def transform_ingest(parsed: DataFrame) -> DataFrame:
+    """Drop repeated event ids within the watermark; rejected records always pass (keyed by offset)."""
+    key = F.coalesce(
+        F.when(F.col("_reason").isNull(), F.col("event_id")),
+        F.concat_ws(":", F.lit("bad"), "topic", "partition", "offset"),
+    )
     return (
-        valid_events(parsed)
-        .withWatermark("received_ts", DEDUP_WATERMARK)
-        .dropDuplicatesWithinWatermark(["event_id"])
+        parsed.withColumn("_key", key)
+        .withWatermark("timestamp", DEDUP_WATERMARK)
+        .dropDuplicatesWithinWatermark(["_key"])
     )
 
 
@@ -88,25 +107,151 @@ def transform_bad(parsed: DataFrame) -> DataFrame:
     )
 
 
-def load_stream(df: DataFrame, table: str, partition_cols: tuple[str, ...], settings: Settings,
-                hive: HivePartitions, trigger: dict, name: str):
-    """Start a query writing df exactly once into a warehouse table."""
+def extract_feed(spark: SparkSession, settings: Settings) -> DataFrame:
+    """Return the stream of archived events the ingest query hands to the live queries."""
+    return spark.readStream.schema(archived_struct()).parquet(feed_uri(settings))
 
-    def write(batch: DataFrame, batch_id: int) -> None:
-        touched = write_batch(batch, batch_id, settings.table_path(table),
-                              f"{settings.warehouse_uri.rstrip('/')}/_staging/{table}",
-                              partition_cols)
-        hive.register(table, partition_cols, touched)
 
+def feed_uri(settings: Settings) -> str:
+    """Return the directory of the internal feed of archived events."""
+    return f"{settings.warehouse_uri.rstrip('/')}/_feed/events"
+
+
+def latest_view(settings: Settings, table: str, key: str) -> str:
+    """Return the DDL of the view keeping the newest version of each row of an update-mode table."""
+    db = settings.hive_database
+    return (f"CREATE VIEW IF NOT EXISTS {db}.{table}_latest AS SELECT * FROM (SELECT t.*, "
+            f"row_number() OVER (PARTITION BY dt, {key} ORDER BY batch_id DESC) AS version_rank "
+            f"FROM {db}.{table} t) v WHERE version_rank = 1")
+
+
+class Warehouse:
+    """Writes micro-batches exactly once into the warehouse tables and registers their partitions."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.hive = HivePartitions(settings)
+        self.root = settings.warehouse_uri.rstrip("/")
+
+    def write(self, df: DataFrame, batch_id: int, table: str, partitions: tuple[str, ...]) -> None:
+        """Write one batch of a table and register the partitions it touched."""
+        touched = write_batch(df, batch_id, self.settings.table_path(table), f"{self.root}/_staging/{table}",
+                              partitions, owner=query_owner(df))
+        self.hive.register(table, partitions, touched)
+
+    def checkpoint(self, name: str) -> str:
+        """Return the checkpoint location of a query."""
+        return f"{self.root}/_checkpoints/{name}"
+
+
+def ingest_batch(warehouse: Warehouse):
+    """Return the foreachBatch function of the ingest query."""
+    feed = feed_uri(warehouse.settings)
+
+    def run(batch: DataFrame, batch_id: int) -> None:
+        batch.persist()
+        try:
+            valid = valid_events(batch)
+            warehouse.write(valid, batch_id, "raw_events", ("dt", "hr"))
+            warehouse.write(transform_bad(batch), batch_id, "bad_events", ("dt",))
+            # Last: the live queries see a batch only once the archive holds it.
+            write_file(valid, batch_id, feed, f"{warehouse.root}/_staging/_feed", owner=query_owner(batch))
+        finally:
+            batch.unpersist()
+        if batch_id % PRUNE_EVERY == 0:
+            pruned = prune(batch.sparkSession, feed, FEED_RETENTION_S)
+            if pruned:
+                log.info("pruned %d feed files older than %d h", pruned, FEED_RETENTION_S // 3600)
+
+    return run
+
+
+def metrics_batch(warehouse: Warehouse, evaluator: AlertEvaluator, producer):
+    """Return the foreachBatch function of the live-metrics query: metrics, then alerts."""
+    settings = warehouse.settings
+    restored = False
+
+    def run(batch: DataFrame, batch_id: int) -> None:
+        nonlocal restored
+        spark = batch.sparkSession
+        batch = batch.withColumn("batch_id", F.lit(batch_id)).persist()
+        try:
+            warehouse.write(batch, batch_id, "live_metrics", ("dt",))
+            if not restored:
+                evaluator.remember(_earlier_alerts(spark, settings, batch_id))
+                restored = True
+            rows = [r.asDict() for r in batch.filter(F.col("dim").isin("app", "page")).collect()]
+        finally:
+            batch.unpersist()
+        alerts = evaluator.evaluate(rows, batch_id)
+        if alerts:
+            frame = spark.createDataFrame(alerts, _alerts_ddl())
+            warehouse.write(frame, batch_id, "live_alerts", ("dt",))
+            publish(producer, settings.topic_alerts, alerts)
+            log.warning("batch %d raised %d alerts: %s", batch_id, len(alerts),
+                        "; ".join(a["message"] for a in alerts))
+
+    return run
+
+
+def _alerts_ddl() -> str:
+    spark_types = {"STRING": "string", "TIMESTAMP": "timestamp", "DOUBLE": "double", "BIGINT": "long"}
+    return ", ".join(f"{name} {spark_types[kind]}" for name, kind in [*ALERT_COLUMNS, ("dt", "STRING")])
+
+
+def _earlier_alerts(spark: SparkSession, settings: Settings, batch_id: int) -> list[dict]:
+    """Return alerts raised by earlier batches, so a restart does not raise them again."""
+    path = settings.table_path("live_alerts")
+    if not exists(spark, path):
+        return []
+    earlier = spark.read.schema(_alerts_ddl()).parquet(path).filter(F.col("batch_id") < batch_id)
+    return [r.asDict() for r in earlier.select("kind", "app_id", "subject", "window_start").collect()]
+
+
+def update_batch(warehouse: Warehouse, table: str):
+    """Return a foreachBatch function appending versioned rows (update mode) to a table."""
+
+    def run(batch: DataFrame, batch_id: int) -> None:
+        warehouse.write(batch.withColumn("batch_id", F.lit(batch_id)), batch_id, table, ("dt",))
+
+    return run
+
+
+def append_batch(warehouse: Warehouse, table: str):
+    """Return a foreachBatch function appending final rows (append mode) to a table."""
+
+    def run(batch: DataFrame, batch_id: int) -> None:
+        warehouse.write(batch, batch_id, table, ("dt",))
+
+    return run
+
+
+def start(df: DataFrame, name: str, run, warehouse: Warehouse, trigger: dict, output_mode: str = "append"):
+    """Start a foreachBatch query with its checkpoint under the warehouse."""
     return (
-        df.writeStream.queryName(name).foreachBatch(write)
-        .option("checkpointLocation", f"{settings.warehouse_uri.rstrip('/')}/_checkpoints/{name}")
+        df.writeStream.queryName(name).outputMode(output_mode).foreachBatch(run)
+        .option("checkpointLocation", warehouse.checkpoint(name))
         .trigger(**trigger).start()
     )
 
 
+def ensure_live_tables(warehouse: Warehouse, metrics: DataFrame, active: DataFrame) -> None:
+    """Create the live tables (columns from the queries' schemas) and their latest-version views."""
+    settings, hive = warehouse.settings, warehouse.hive
+    versioned = [("batch_id", "BIGINT")]
+    hive.ensure_table("live_metrics", columns_of(metrics.schema, ("dt",)) + versioned, ("dt",),
+                      latest_view(settings, "live_metrics", "window_start, app_id, dim, key"))
+    hive.ensure_table("live_active_users", columns_of(active.schema, ("dt",)) + versioned, ("dt",),
+                      latest_view(settings, "live_active_users", "window_start, app_id, page"))
+    hive.ensure_table("live_paths", columns_of(PATHS_SCHEMA, ("dt",)), ("dt",))
+    hive.ensure_table("live_alerts", ALERT_COLUMNS, ("dt",))
+    hive.ensure_table("stream_progress", PROGRESS_COLUMNS, ("dt",))
+
+
 def main(argv: list[str] | None = None) -> None:
     """Build the session and run the queries until they stop."""
+    from confluent_kafka import Producer
+
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     settings = get_settings()
@@ -114,19 +259,54 @@ def main(argv: list[str] | None = None) -> None:
         SparkSession.builder.appName("clickstream-streaming")
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.shuffle.partitions", "4")
+        # Feed files older than the retention are pruned; a query down for longer skips them.
+        .config("spark.sql.files.ignoreMissingFiles", "true")
         .getOrCreate()
     )
-    hive = HivePartitions(settings)
-    hive.ensure_tables()
+    warehouse = Warehouse(settings)
+    warehouse.hive.ensure_tables()
+    recorder = ProgressRecorder(
+        settings.table_path("stream_progress"),
+        register=lambda touched: warehouse.hive.register("stream_progress", ("dt",), touched),
+        flush_s=args.progress_flush_seconds)
+    spark.streams.addListener(recorder)
     trigger = ({"availableNow": True} if args.mode == "available-now"
                else {"processingTime": f"{args.trigger_seconds} seconds"})
+
     parsed = transform_parse(extract_events(spark, settings, args))
-    queries = [
-        load_stream(transform_raw(parsed), "raw_events", ("dt", "hr"), settings, hive, trigger, "raw_events"),
-        load_stream(transform_bad(parsed), "bad_events", ("dt",), settings, hive, trigger, "bad_events"),
-    ]
-    for query in queries:
-        query.awaitTermination()
+    exists(spark, feed_uri(settings), create=True)
+    feed = extract_feed(spark, settings)
+    metrics, active = transform_metrics(feed), transform_active_users(feed)
+    ensure_live_tables(warehouse, metrics, active)
+    producer = Producer({"bootstrap.servers": settings.kafka_bootstrap, "linger.ms": 50})
+
+    def start_live() -> list:
+        live = [
+            start(metrics, "live_metrics", metrics_batch(warehouse, AlertEvaluator(), producer),
+                  warehouse, trigger, "update"),
+            start(active, "live_active_users", update_batch(warehouse, "live_active_users"),
+                  warehouse, trigger, "update"),
+        ]
+        # Only the stateful processor needs RocksDB; each query keeps the provider it started with.
+        spark.conf.set("spark.sql.streaming.stateStore.providerClass", ROCKSDB_PROVIDER)
+        live.append(start(transform_paths(feed), "live_paths", append_batch(warehouse, "live_paths"),
+                          warehouse, trigger))
+        spark.conf.unset("spark.sql.streaming.stateStore.providerClass")
+        return live
+
+    ingest = start(transform_ingest(parsed), "ingest", ingest_batch(warehouse), warehouse, trigger)
+    try:
+        if args.mode == "available-now":
+            # The live queries read what ingest wrote: they run once it has finished.
+            ingest.awaitTermination()
+            queries = start_live()
+        else:
+            queries = [ingest, *start_live()]
+        for query in queries:
+            query.awaitTermination()
+    finally:
+        producer.flush(10)
+        recorder.flush()
 
 
 if __name__ == "__main__":

@@ -7,17 +7,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql.types import IntegerType, StringType, StructField, StructType, TimestampType
 
-from clickstream.streaming.events import event_struct
+from clickstream.streaming.events import archived_struct
 
 _ids = itertools.count()
 
-ARCHIVED = StructType([
-    *event_struct().fields,
-    StructField("event_ts", TimestampType()), StructField("received_ts", TimestampType()),
-    StructField("dt", StringType()), StructField("hr", IntegerType()),
-])  # fmt: skip
+ARCHIVED = archived_struct()
 
 
 def at(hms: str, day: str = "2026-11-20") -> datetime:
