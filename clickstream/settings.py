@@ -23,6 +23,9 @@ and the production cluster differ only in environment variables.
 | ``CLICKSTREAM_TOPIC_DLQ`` | ``clickstream.events.dlq`` | rejected events with their reason |
 | ``CLICKSTREAM_TOPIC_ALERTS`` | ``clickstream.alerts`` | real-time and DAG-failure alerts |
 | ``CLICKSTREAM_EVENTS_PARTITIONS`` | ``6`` | partitions of the events topic |
+| ``CLICKSTREAM_SMTP_PORT`` | ``2525`` | embedded mail sink (``smtp_default``), mail in ``data/mail/`` |
+| ``CLICKSTREAM_ALERT_EMAIL`` | ``oncall@clickstream.localhost`` | who gets DAG-failure emails |
+| ``CLICKSTREAM_ALERT_FROM`` | ``airflow@clickstream.localhost`` | sender of DAG-failure emails |
 
 The defaults are for local use only; production sets every value explicitly
 (see docker-compose.yml).
@@ -75,6 +78,9 @@ class Settings:
     topic_dlq: str
     topic_alerts: str
     events_partitions: int
+    smtp_port: int = 2525
+    alert_email: str = "oncall@clickstream.localhost"
+    alert_from: str = "airflow@clickstream.localhost"
     repo_root: Path = field(default=REPO_ROOT)
 
     @property
@@ -138,6 +144,9 @@ def load_settings() -> Settings:
         topic_dlq=_env("CLICKSTREAM_TOPIC_DLQ", "clickstream.events.dlq"),
         topic_alerts=_env("CLICKSTREAM_TOPIC_ALERTS", "clickstream.alerts"),
         events_partitions=_int("CLICKSTREAM_EVENTS_PARTITIONS", 6),
+        smtp_port=_int("CLICKSTREAM_SMTP_PORT", 2525),
+        alert_email=_env("CLICKSTREAM_ALERT_EMAIL", "oncall@clickstream.localhost"),
+        alert_from=_env("CLICKSTREAM_ALERT_FROM", "airflow@clickstream.localhost"),
     )
 
 

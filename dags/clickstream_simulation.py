@@ -29,6 +29,8 @@ from airflow.providers.http.operators.http import HttpOperator
 from airflow.providers.http.sensors.http import HttpSensor
 from airflow.sdk import Param, dag, task
 
+from clickstream.notify import failure_notifiers
+
 SITES = ["shop", "news", "saas"]
 
 
@@ -54,7 +56,12 @@ def _backfills_done(response) -> bool:
     catchup=False,
     max_active_runs=1,
     tags=["clickstream", "simulation", "lifecycle"],
-    default_args={"owner": "clickstream", "retries": 2, "retry_delay": pendulum.duration(seconds=10)},
+    default_args={
+        "owner": "clickstream",
+        "retries": 2,
+        "retry_delay": pendulum.duration(seconds=10),
+        "on_failure_callback": failure_notifiers(),
+    },
     params={
         "action": Param("start", enum=["start", "stop", "backfill", "status"]),
         "sites": Param(SITES, type="array", items={"type": "string", "enum": SITES}),

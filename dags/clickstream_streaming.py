@@ -24,6 +24,8 @@ import pendulum
 from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
 from airflow.sdk import Param, dag
 
+from clickstream.notify import failure_notifiers
+
 # dags/ and include/ are siblings in both runtimes (repo checkout, Airflow image).
 APPLICATION = str(Path(__file__).resolve().parent.parent / "include" / "spark_jobs"
                   / "clickstream_streaming.py")
@@ -37,6 +39,7 @@ APPLICATION = str(Path(__file__).resolve().parent.parent / "include" / "spark_jo
     tags=["clickstream", "streaming", "lifecycle"],
     default_args={
         "owner": "clickstream",
+        "on_failure_callback": failure_notifiers(),
         "retries": 5,
         "retry_delay": pendulum.duration(seconds=20),
         "retry_exponential_backoff": True,

@@ -40,3 +40,5 @@ def test_dag_metadata(dagbag, dag_file):
     assert dag.default_args.get("owner") not in (None, "", "airflow"), "set a real owner"
     for task in dag.tasks:
         assert task.retries >= 2, f"{task.task_id} has retries={task.retries}"
+        notifiers = {type(n).__name__ for n in (task.on_failure_callback or [])}
+        assert notifiers == {"SmtpNotifier", "AlertsTopicNotifier"}, f"{task.task_id} alerts via {notifiers}"

@@ -67,6 +67,9 @@ def settings_env(settings: Settings) -> dict[str, str]:
         "CLICKSTREAM_TOPIC_DLQ": settings.topic_dlq,
         "CLICKSTREAM_TOPIC_ALERTS": settings.topic_alerts,
         "CLICKSTREAM_EVENTS_PARTITIONS": str(settings.events_partitions),
+        "CLICKSTREAM_SMTP_PORT": str(settings.smtp_port),
+        "CLICKSTREAM_ALERT_EMAIL": settings.alert_email,
+        "CLICKSTREAM_ALERT_FROM": settings.alert_from,
     }
 
 
@@ -91,6 +94,14 @@ def airflow_connections(settings: Settings) -> dict[str, str]:
         "kafka_default": {
             "conn_type": "kafka",
             "extra": {"bootstrap.servers": settings.kafka_bootstrap},
+        },
+        # The embedded mail sink (service "mail"): every alert email lands in data/mail/.
+        "smtp_default": {
+            "conn_type": "smtp",
+            "host": "127.0.0.1",
+            "port": settings.smtp_port,
+            "extra": {"disable_ssl": True, "disable_tls": True, "from_email": settings.alert_from,
+                      "timeout": 10, "retry_limit": 2},
         },
     }
     for site, port in settings.sites.items():

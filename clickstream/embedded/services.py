@@ -6,6 +6,7 @@ import os
 import pwd
 import shlex
 import socket
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -89,6 +90,23 @@ def hiveserver2_healthy(settings: Settings) -> bool:
         return execute(settings, "SELECT 1", database=None) == [(1,)]
     except Exception:  # noqa: BLE001 - any client error means not healthy yet
         return False
+
+
+def smtp_healthy(settings: Settings) -> bool:
+    """Return whether the mail sink answers an SMTP NOOP."""
+    import smtplib
+
+    try:
+        with smtplib.SMTP("127.0.0.1", settings.smtp_port, timeout=5) as smtp:
+            return smtp.noop()[0] == 250
+    except (OSError, smtplib.SMTPException):
+        return False
+
+
+def _mail_cmd(s: Settings) -> list[str]:
+    # aiosmtpd's Mailbox handler stores each message in a Maildir: data/mail/new/<id>.
+    return [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{s.smtp_port}",
+            "-c", "aiosmtpd.handlers.Mailbox", str(s.data_dir / "mail")]
 
 
 def airflow_health(settings: Settings) -> dict[str, str]:
@@ -211,6 +229,9 @@ def all_services(settings: Settings) -> list[Service]:
         Service(
             "broker", 1, _broker_cmd, broker_healthy,
             url=lambda s: f"kafka://{s.kafka_bootstrap}",
+        ),
+        Service(
+            "mail", 1, _mail_cmd, smtp_healthy, url=lambda s: f"smtp://127.0.0.1:{s.smtp_port}",
         ),
         Service(
             "hiveserver2", 1, _hiveserver2_cmd, hiveserver2_healthy,

@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 LIFECYCLE_DAGS = [
     "clickstream_simulation",
     "clickstream_streaming",
+    "clickstream_streaming_health",
     "clickstream_hourly",
     "clickstream_daily",
     "clickstream_reconciliation",

@@ -28,7 +28,7 @@ from pyspark.sql.types import (
     TimestampType,
 )
 
-from clickstream.contracts import event_schema
+from clickstream.contracts import MAX_CLOCK_SKEW, event_schema
 
 _SPARK_TYPES: dict[str, DataType] = {
     "string": StringType(), "integer": LongType(), "number": DoubleType(), "boolean": BooleanType(),
@@ -101,9 +101,33 @@ def enriched_reason(text: str | None) -> str | None:
     return None
 
 
+@cache
+def _enriched_validator():
+    """Return one validator for a whole enriched event: Event v1 plus the collector's fields."""
+    import jsonschema_rs
+
+    schema = {k: v for k, v in event_schema().items() if k != "x-enrichment"}
+    extra = event_schema()["x-enrichment"]
+    schema["properties"] = {**schema["properties"], **extra}
+    schema["required"] = [*schema["required"], *extra]
+    return jsonschema_rs.Draft202012Validator(schema)
+
+
 def _safe_reason(text: str | None) -> str | None:
+    """Return the reason a record is invalid, leaving the timestamp checks to the JVM.
+
+    Fast path: one schema check of the whole enriched event (about 5 µs); the
+    detailed reason is worked out only for the rare record that fails it.
+    """
+    import orjson
+
     try:
-        return enriched_reason(text)
+        if text is not None and _enriched_validator().is_valid(orjson.loads(text)):
+            return None
+    except orjson.JSONDecodeError:
+        return "not_an_object"
+    try:
+        return enriched_reason(text) or "invalid"
     except Exception as exc:  # noqa: BLE001 - a record must never fail the query
         return f"unparseable:{type(exc).__name__}"
 
@@ -115,17 +139,32 @@ def _reason_udf(values: pd.Series) -> pd.Series:
 
 def transform_parse(df: DataFrame, value_col: str = "value") -> DataFrame:
     """Add `_raw`, `_reason` (null when valid) and the typed event fields parsed from JSON."""
-    text = F.col(value_col).cast("string")
-    parsed = F.from_json(text, event_struct())
     # The input's `value` column gives way to the event's fields (which include a `value`).
     kept = [c for c in df.columns if c != value_col]
-    return df.select(
+    # Parse once into a struct column: selecting 31 fields straight from a from_json
+    # expression makes Spark evaluate it once per field (measured: 10x slower).
+    parsed = df.select(*kept, F.col(value_col).cast("string").alias("_raw")).select(
+        *kept, "_raw", F.from_json("_raw", event_struct()).alias("_event"))
+    event = F.col("_event")
+    event_ts = F.try_to_timestamp(event["event_time"])
+    received_ts = F.try_to_timestamp(event["received_time"])
+    # The schema check runs in Python; the timestamp checks (same order and codes as the
+    # collector's rejection_reason, judged at the collector's clock) run here in the JVM.
+    reason = F.coalesce(
+        _reason_udf("_raw"),
+        F.when(event_ts.isNull() | F.try_to_timestamp(event["sent_time"]).isNull(),
+               F.lit("invalid:event_time"))
+        .when(received_ts.isNull(), F.lit("invalid:received_time"))
+        .when(event_ts > received_ts + F.expr(f"INTERVAL {int(MAX_CLOCK_SKEW.total_seconds())} SECONDS"),
+              F.lit("event_time_in_future")),
+    )
+    return parsed.select(
         *kept,
-        text.alias("_raw"),
-        _reason_udf(text).alias("_reason"),
-        *[parsed[f.name].alias(f.name) for f in event_struct().fields],
-        F.try_to_timestamp(parsed["event_time"]).alias("event_ts"),
-        F.try_to_timestamp(parsed["received_time"]).alias("received_ts"),
+        "_raw",
+        reason.alias("_reason"),
+        *[event[f.name].alias(f.name) for f in event_struct().fields],
+        event_ts.alias("event_ts"),
+        received_ts.alias("received_ts"),
     )
 
 

@@ -168,7 +168,8 @@ class KafkaStreamReader(DataSourceStreamReader, SupportsTriggerAvailableNow):
             # Tiny fetches: the probe wants the watermark a Fetch response carries, not the data.
             self._probe = Consumer(_consumer_config(
                 self.bootstrap, **{"max.partition.fetch.bytes": 1024, "queued.max.messages.kbytes": 1,
-                                   "fetch.wait.max.ms": 10}))  # fmt: skip
+                                   "fetch.wait.max.ms": 10, "fetch.queue.backoff.ms": 1,
+                                   "queued.min.messages": 1}))  # fmt: skip
         probe = self._probe
         probe.assign([TopicPartition(t, p, off) for (t, p), off in positions.items()])
         answered: dict[tuple[str, int], int | None] = {}

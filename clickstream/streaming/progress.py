@@ -29,11 +29,12 @@ PROGRESS_SCHEMA = pa.schema([
     ("ts", pa.timestamp("ms", tz="UTC")), ("input_rows", pa.int64()), ("input_rps", pa.float64()),
     ("processed_rps", pa.float64()), ("batch_ms", pa.int64()), ("watermark", pa.timestamp("ms", tz="UTC")),
     ("offsets_behind", pa.int64()), ("state_rows", pa.int64()), ("idle", pa.bool_()),
+    ("durations", pa.string()),
 ])  # fmt: skip
 HIVE_COLUMNS = [("query", "STRING"), ("run_id", "STRING"), ("batch_id", "BIGINT"), ("ts", "TIMESTAMP"),
                 ("input_rows", "BIGINT"), ("input_rps", "DOUBLE"), ("processed_rps", "DOUBLE"),
                 ("batch_ms", "BIGINT"), ("watermark", "TIMESTAMP"), ("offsets_behind", "BIGINT"),
-                ("state_rows", "BIGINT"), ("idle", "BOOLEAN")]
+                ("state_rows", "BIGINT"), ("idle", "BOOLEAN"), ("durations", "STRING")]
 
 
 def _time(text: str | None) -> datetime | None:
@@ -80,6 +81,8 @@ def progress_row(progress: dict) -> dict:
         "offsets_behind": behind,
         "state_rows": sum(op.get("numRowsTotal", 0) for op in progress.get("stateOperators", [])),
         "idle": False,
+        # Where the batch's time went (addBatch, latestOffset, queryPlanning, walCommit, …), as JSON.
+        "durations": json.dumps(progress.get("durationMs") or {}, sort_keys=True),
     }
 
 

@@ -63,6 +63,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="available-now: process what the topic holds now, then stop")
     parser.add_argument("--starting-offsets", default="earliest")
     parser.add_argument("--progress-flush-seconds", type=float, default=30.0)
+    parser.add_argument("--no-live", action="store_true",
+                        help="run the ingest query only (raw and bad events), e.g. as a benchmark baseline")
     return parser.parse_args(argv)
 
 
@@ -296,7 +298,9 @@ def main(argv: list[str] | None = None) -> None:
 
     ingest = start(transform_ingest(parsed), "ingest", ingest_batch(warehouse), warehouse, trigger)
     try:
-        if args.mode == "available-now":
+        if args.no_live:
+            queries = [ingest]
+        elif args.mode == "available-now":
             # The live queries read what ingest wrote: they run once it has finished.
             ingest.awaitTermination()
             queries = start_live()

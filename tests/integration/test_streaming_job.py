@@ -17,6 +17,7 @@ from clickstream.hive import execute
 from clickstream.settings import REPO_ROOT
 from simulators.generate import backfill_seed, day_sessions
 from simulators.sites import SITES
+from tests.integration.streaming_checks import live_metrics_equal_a_recomputation, paths_follow_the_sessions
 from tests.kafka_helpers import read_topic
 
 pytestmark = pytest.mark.integration
@@ -85,48 +86,6 @@ def test_raw_events_hold_exactly_the_accepted_events(sites, hiveserver2, setting
     live_metrics_equal_a_recomputation(settings)
 
 
-RECOMPUTED = """
-SELECT cast(date_trunc('minute', event_ts) AS STRING), app_id, {key}, count(*),
-       count(CASE WHEN event_type = 'page_view' THEN 1 END), count(DISTINCT user_id),
-       count(CASE WHEN event_type = 'page_view' AND http_status >= 500 THEN 1 END),
-       percentile(CASE WHEN event_type = 'page_view' THEN response_time_ms END, 0.95),
-       avg(CASE WHEN element = 'page_leave' THEN time_on_page_ms END)
-FROM raw_events GROUP BY 1, 2, 3
-"""
-LIVE = """
-SELECT cast(window_start AS STRING), app_id, key, events, page_views, users, errors, response_p95_ms,
-       time_on_page_avg_ms
-FROM live_metrics_latest WHERE dim = '{dim}'
-"""
-
-
-def live_metrics_equal_a_recomputation(settings) -> None:
-    """Each live 1-minute window per page and per app equals a batch query over raw_events."""
-    for dim, key in (("page", "page"), ("app", "'*'")):
-        live = sorted(hive_rows(settings, LIVE.format(dim=dim)))
-        recomputed = sorted(hive_rows(settings, RECOMPUTED.format(key=key)))
-        assert len(live) > 100 if dim == "page" else len(live) > 50
-        assert live == recomputed
-
-
-def paths_follow_the_sessions(settings) -> None:
-    """Every prev → page → next triple is three consecutive page views of one session in raw_events."""
-    views: dict[str, list[str]] = {}
-    for session, page in hive_rows(settings, "SELECT session_id, page FROM raw_events WHERE "
-                                             "event_type = 'page_view' ORDER BY session_id, event_ts"):
-        views.setdefault(session, []).append(page)
-    expected = set()
-    for session, pages in views.items():
-        walk = ["(entrance)", *pages]
-        expected |= {(session, *walk[i:i + 3]) for i in range(len(walk) - 2)}
-    got = hive_rows(settings, "SELECT session_id, prev_page, page, next_page FROM live_paths "
-                              "WHERE ended_by = 'next'")
-    assert len(got) == len(set(got)) > 100
-    assert set(got) <= expected
-    # All but the sessions still open at the watermark are complete.
-    assert len(got) >= 0.9 * len(expected)
-
-
 def test_streaming_dag_runs_the_application_through_spark_submit(airflow_db, sites, hiveserver2,
                                                                  settings):
     from airflow.dag_processing.dagbag import DagBag
@@ -151,6 +110,6 @@ def test_streaming_dag_runs_the_application_through_spark_submit(airflow_db, sit
     rng = random.Random(backfill_seed(99, "shop", day))
     expected = {e["event_id"] for b in day_sessions(SITES["shop"], day, 500, rng)
                 for e in b.events if rejection_reason(e) is None}
-    archived = [r[0] for r in hive_rows(settings, "SELECT event_id FROM raw_events")]
+    archived = [r[0] for r in execute(settings, "SELECT event_id FROM raw_events")]
     assert len(archived) == len(set(archived))
     assert expected <= set(archived)

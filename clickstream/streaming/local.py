@@ -1,0 +1,83 @@
+"""Run the streaming application with spark-submit outside Airflow (benchmarks, recovery tests).
+
+Airflow's DAG submits the same application with SparkSubmitOperator; this
+launcher exists for measurements and fault injection, where a test needs the
+process itself: to kill it with SIGKILL and start it again.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pyarrow.dataset as ds
+from pyarrow import fs as pafs
+
+from clickstream.settings import REPO_ROOT, Settings
+
+APPLICATION = REPO_ROOT / "include" / "spark_jobs" / "clickstream_streaming.py"
+QUERIES = ("ingest", "live_metrics", "live_active_users", "live_paths")
+
+
+class LocalApp:
+    """One spark-submit of the streaming application, in its own process group."""
+
+    def __init__(self, settings: Settings, *args: str, log: Path, master: str = "local[2]",
+                 driver_memory: str = "2g"):
+        from clickstream.embedded.environment import VENV_BIN, stack_env
+
+        self.log = log
+        cmd = [str(VENV_BIN / "spark-submit"), "--master", master, "--driver-memory", driver_memory,
+               "--conf", "spark.ui.enabled=false", str(APPLICATION), *args]
+        with log.open("ab") as out:
+            self.proc = subprocess.Popen(cmd, env=stack_env(settings), cwd=REPO_ROOT, stdout=out,
+                                         stderr=subprocess.STDOUT, start_new_session=True)
+
+    def kill(self) -> None:
+        """SIGKILL the whole application: driver JVM, Python workers, everything in its group."""
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.proc.wait(30)
+
+    def wait(self, timeout: float) -> int:
+        """Wait for the application to end; return its exit code."""
+        return self.proc.wait(timeout)
+
+    def running(self) -> bool:
+        """Return whether the application is still running."""
+        return self.proc.poll() is None
+
+
+def read_progress(settings: Settings) -> list[dict]:
+    """Return every row of stream_progress written so far, oldest first."""
+    filesystem, root = pafs.FileSystem.from_uri(settings.table_path("stream_progress"))
+    try:
+        if filesystem.get_file_info(root).type == pafs.FileType.NotFound:
+            return []
+        table = ds.dataset(root, filesystem=filesystem, format="parquet", partitioning="hive").to_table()
+    except FileNotFoundError:
+        return []
+    return sorted(table.to_pylist(), key=lambda r: r["ts"])
+
+
+def processed_rows(settings: Settings) -> dict[str, int]:
+    """Return how many input rows each query has processed, by the progress table."""
+    totals = dict.fromkeys(QUERIES, 0)
+    for row in read_progress(settings):
+        totals[row["query"]] = totals.get(row["query"], 0) + (row["input_rows"] or 0)
+    return totals
+
+
+def wait_for(condition, timeout: float, every: float = 2.0, what: str = "condition") -> None:
+    """Poll until condition() is true; raise TimeoutError naming what did not happen."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(every)
+    raise TimeoutError(f"{what} not reached within {timeout:.0f} s")
