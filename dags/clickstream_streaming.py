@@ -10,7 +10,12 @@ task ends for good, the next continuous run starts it again.
 
 The application archives every valid event exactly once into
 `clickstream.raw_events` (dt/hr of event time) and rejected records into
-`clickstream.bad_events`; see docs/streaming.md.
+`clickstream.bad_events`, and keeps the live tables current: `live_metrics`
+(view `live_metrics_latest`), `live_active_users`, `live_paths`,
+`live_alerts` (also on the alerts topic) and `stream_progress`, which
+`clickstream_streaming_health` watches; see docs/streaming.md. A task that
+fails after its retries sends an email (`smtp_default`) and an alerts-topic
+message.
 
 Params: `mode=available-now` processes what the topic holds now and stops
 (catch-up, tests); `max_offsets_per_trigger` caps a micro-batch.

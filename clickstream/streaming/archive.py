@@ -78,9 +78,10 @@ def write_batch(df: DataFrame, batch_id: int, table_uri: str, staging_uri: str,
     return sorted(touched)
 
 
-def write_file(df: DataFrame, batch_id: int, dir_uri: str, staging_uri: str, owner: str = "") -> bool:
+def write_file(df: DataFrame, batch_id: int, dir_uri: str, staging_uri: str, owner: str = "",
+               known_not_empty: bool = False) -> bool:
     """Write a micro-batch as one file in an unpartitioned directory, exactly once; False if empty."""
-    if df.isEmpty():
+    if not known_not_empty and df.isEmpty():
         return False
     fs = _Fs(df.sparkSession, dir_uri)
     staging = f"{staging_uri.rstrip('/')}/batch={batch_id}"
