@@ -62,6 +62,18 @@ def archived_struct() -> StructType:
     ])  # fmt: skip
 
 
+# What the live queries read of each archived event (the internal feed's columns).
+FEED_COLUMNS = ("app_id", "event_type", "event_ts", "user_id", "session_id", "page", "prev_page", "section",
+                "element", "device_type", "country", "is_bot", "time_on_page_ms", "response_time_ms",
+                "http_status")
+
+
+@cache
+def feed_struct() -> StructType:
+    """Return the schema of the internal feed of archived events."""
+    return StructType([archived_struct()[name] for name in FEED_COLUMNS])
+
+
 _NO_CLOCK = datetime(9000, 1, 1, tzinfo=UTC)  # no collector clock: skip the future check
 
 
@@ -162,6 +174,7 @@ def _parse_batches(batches, value_col: str, kept: list[str], out_schema):
     for batch in batches:
         events: list[dict | None] = []
         reasons: list[str | None] = []
+        raws: list[str | None] = []  # kept for rejected records only (bad_events needs them)
         event_times: list[datetime | None] = []
         received_times: list[datetime | None] = []
         for value in batch.column(value_col).to_pylist():
@@ -176,12 +189,12 @@ def _parse_batches(batches, value_col: str, kept: list[str], out_schema):
                 event, event_ts, received_ts, reason = None, None, None, _reason_of_invalid(text)
             events.append(event if reason is None else None)
             reasons.append(reason)
+            raws.append(None if reason is None else
+                        value.decode("utf-8", "replace") if isinstance(value, bytes) else value)
             event_times.append(event_ts if reason is None else None)
             received_times.append(received_ts if reason is None else None)
-        raw = batch.column(value_col)
-        raw = raw.cast(pa.string()) if pa.types.is_binary(raw.type) else raw
         yield pa.RecordBatch.from_arrays(
-            [*[batch.column(c) for c in kept], raw, pa.array(reasons, pa.string()),
+            [*[batch.column(c) for c in kept], pa.array(raws, pa.string()), pa.array(reasons, pa.string()),
              *pa.array(events, type=event_type).flatten(),
              pa.array(event_times, ts_type), pa.array(received_times, ts_type)],
             schema=out_schema,
@@ -189,7 +202,8 @@ def _parse_batches(batches, value_col: str, kept: list[str], out_schema):
 
 
 def transform_parse(df: DataFrame, value_col: str = "value") -> DataFrame:
-    """Add `_raw`, `_reason` (null when valid), the typed event fields, `event_ts` and `received_ts`."""
+    """Add `_reason` (null when valid), `_raw` (the text of rejected records), the typed event fields,
+    `event_ts` and `received_ts`."""
     from pyspark.sql.pandas.types import to_arrow_schema
 
     # The input's `value` column gives way to the event's fields (which include a `value`).
