@@ -9,6 +9,7 @@ import time
 BENCHMARKS = [
     ["bench.stack_startup"],
     ["bench.collector_throughput"],
+    ["bench.streaming_throughput"],
     ["bench.airflow_metadb"],
 ]
 
