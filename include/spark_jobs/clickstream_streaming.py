@@ -185,7 +185,7 @@ def metrics_batch(warehouse: Warehouse, evaluator: AlertEvaluator, producer):
     def run(batch: DataFrame, batch_id: int) -> None:
         nonlocal restored
         spark = batch.sparkSession
-        batch = batch.withColumn("batch_id", F.lit(batch_id)).persist()
+        batch = batch.withColumn("batch_id", F.lit(batch_id).cast("long")).persist()
         try:
             warehouse.write(batch, batch_id, "live_metrics", ("dt",))
             if not restored:
@@ -223,7 +223,7 @@ def update_batch(warehouse: Warehouse, table: str):
     """Return a foreachBatch function appending versioned rows (update mode) to a table."""
 
     def run(batch: DataFrame, batch_id: int) -> None:
-        warehouse.write(batch.withColumn("batch_id", F.lit(batch_id)), batch_id, table, ("dt",))
+        warehouse.write(batch.withColumn("batch_id", F.lit(batch_id).cast("long")), batch_id, table, ("dt",))
 
     return run
 
