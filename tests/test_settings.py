@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from clickstream.embedded.environment import airflow_connections, settings_env
@@ -65,10 +67,14 @@ def test_bad_values_fail_clearly(clean_env, var, value, message):
 
 def test_embedded_connections_point_at_settings(clean_env):
     clean_env.setenv("CLICKSTREAM_HIVE_PORT", "10123")
+    clean_env.setenv("CLICKSTREAM_SMTP_PORT", "2626")
     conns = airflow_connections(load_settings())
     assert set(conns) == {"AIRFLOW_CONN_SPARK_DEFAULT", "AIRFLOW_CONN_HIVE_CLI_DEFAULT",
                           "AIRFLOW_CONN_HIVESERVER2_DEFAULT", "AIRFLOW_CONN_KAFKA_DEFAULT",
+                          "AIRFLOW_CONN_SMTP_DEFAULT",
                           "AIRFLOW_CONN_SIM_SHOP", "AIRFLOW_CONN_SIM_NEWS", "AIRFLOW_CONN_SIM_SAAS"}
+    smtp = json.loads(conns["AIRFLOW_CONN_SMTP_DEFAULT"])
+    assert (smtp["host"], smtp["port"], smtp["extra"]["disable_tls"]) == ("127.0.0.1", 2626, True)
     assert '"port": 10123' in conns["AIRFLOW_CONN_HIVE_CLI_DEFAULT"]
     assert '"use_beeline": true' in conns["AIRFLOW_CONN_HIVE_CLI_DEFAULT"]
     assert '"host": "local[*]"' in conns["AIRFLOW_CONN_SPARK_DEFAULT"]

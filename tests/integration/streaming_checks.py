@@ -34,18 +34,33 @@ def live_metrics_equal_a_recomputation(settings, closed_before: datetime | None 
 
 
 def paths_follow_the_sessions(settings) -> None:
-    """Every prev → page → next triple is three consecutive page views of one session in raw_events."""
-    views: dict[str, list[str]] = {}
-    for session, page in execute(settings, "SELECT session_id, page FROM raw_events WHERE "
-                                             "event_type = 'page_view' ORDER BY session_id, event_ts"):
-        views.setdefault(session, []).append(page)
-    expected = set()
-    for session, pages in views.items():
-        walk = ["(entrance)", *pages]
-        expected |= {(session, *walk[i:i + 3]) for i in range(len(walk) - 2)}
-    got = execute(settings, "SELECT session_id, prev_page, page, next_page FROM live_paths "
-                              "WHERE ended_by = 'next'")
-    assert len(got) == len(set(got)) > 100
-    assert set(got) <= expected
-    # All but the sessions still open at the watermark are complete.
-    assert len(got) >= 0.9 * len(expected)
+    """Each session's prev → page → next triples are its consecutive page views in raw_events.
+
+    Sessions whose page views share a timestamp (their order is not defined) or
+    pause longer than the session timeout (the processor starts over) are left
+    out of the comparison; they are a handful of the crafted events other tests send.
+    """
+    from collections import defaultdict
+    from datetime import timedelta
+
+    views: dict[str, list[tuple]] = defaultdict(list)
+    for session, page, ts in execute(settings, "SELECT session_id, page, cast(event_ts AS STRING) "
+                                               "FROM raw_events WHERE event_type = 'page_view'"):
+        views[session].append((datetime.fromisoformat(ts), page))
+    expected: dict[str, list[tuple]] = {}
+    for session, seen in views.items():
+        seen.sort()
+        times = [t for t, _ in seen]
+        gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+        if len(set(times)) < len(times) or any(gap > timedelta(minutes=30) for gap in gaps):
+            continue
+        walk = ["(entrance)", *[page for _, page in seen]]
+        expected[session] = [tuple(walk[i:i + 3]) for i in range(len(walk) - 2)]
+    got: dict[str, list[tuple]] = defaultdict(list)
+    for session, prev, page, nxt in execute(settings, "SELECT session_id, prev_page, page, next_page "
+                                                      "FROM live_paths WHERE ended_by = 'next' "
+                                                      "ORDER BY session_id, page_ts"):
+        got[session].append((prev, page, nxt))
+    compared = {session: got.get(session, []) for session in expected}
+    assert sum(len(t) for t in compared.values()) > 100
+    assert compared == expected

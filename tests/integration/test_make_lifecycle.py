@@ -73,11 +73,11 @@ def test_make_run_is_idempotent_and_make_stop_leaves_nothing():
 
         status = _make("status", env, timeout=60)
         assert status.returncode == 0, status.stdout
-        assert status.stdout.count("healthy") == status.stdout.count("RUNNING") == 11
+        assert status.stdout.count("healthy") == status.stdout.count("RUNNING") == 12
         assert "UNHEALTHY" not in status.stdout
         supervisord = psutil.Process(int((data_dir / "run" / "supervisord.pid").read_text()))
         tree = [supervisord, *supervisord.children(recursive=True)]
-        assert len(tree) > 20  # 11 services, their workers and children
+        assert len(tree) > 20  # 12 services, their workers and children
         # Airflow started the simulated users: the platform is live with no further action.
         deadline = time.monotonic() + 120
         states = {}
