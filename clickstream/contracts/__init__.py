@@ -64,11 +64,16 @@ def rejection_reason(event: Any, now: datetime | None = None) -> str | None:
             return f"unknown_field:{extra[0][:40]}" if extra else "unknown_field"
         path = list(error.instance_path)
         return f"invalid:{path[0]}" if path else "invalid"
+    return time_rejection(event, now or datetime.now(UTC))
+
+
+def time_rejection(event: dict, now: datetime) -> str | None:
+    """Return why a schema-valid event's timestamps are not acceptable at clock `now`, or None."""
     try:
         event_time = parse_time(event["event_time"])
         parse_time(event["sent_time"])
     except ValueError:
         return "invalid:event_time"
-    if event_time > (now or datetime.now(UTC)) + MAX_CLOCK_SKEW:
+    if event_time > now + MAX_CLOCK_SKEW:
         return "event_time_in_future"
     return None

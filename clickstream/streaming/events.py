@@ -29,7 +29,7 @@ from pyspark.sql.types import (
     TimestampType,
 )
 
-from clickstream.contracts import MAX_CLOCK_SKEW, event_schema
+from clickstream.contracts import event_schema, parse_time, time_rejection
 
 _SPARK_TYPES: dict[str, DataType] = {
     "string": StringType(), "integer": LongType(), "number": DoubleType(), "boolean": BooleanType(),
@@ -81,7 +81,7 @@ def enriched_reason(text: str | None) -> str | None:
     """Return why a record on the events topic is not a valid enriched Event v1, or None."""
     import orjson
 
-    from clickstream.contracts import parse_time, rejection_reason
+    from clickstream.contracts import rejection_reason
 
     try:
         event = orjson.loads(text) if text is not None else None
@@ -135,25 +135,21 @@ def _reason_of_invalid(text: str | None) -> str:
 
 
 def _times(event: dict) -> tuple[datetime | None, datetime | None, str | None]:
-    """Return event and receive time of a schema-valid event, and a reason if they are not valid.
+    """Return event and receive time of a schema-valid event, and why its times are invalid if they are.
 
-    Same checks, order and codes as the collector's rejection_reason, judged at
-    the collector's clock (``received_time``).
+    The collector's own time rules (``time_rejection``), judged at the
+    collector's clock (``received_time``).
     """
     try:
-        event_ts = datetime.fromisoformat(event["event_time"])
-        datetime.fromisoformat(event["sent_time"])
-    except ValueError:
-        return None, None, "invalid:event_time"
-    try:
-        received_ts = datetime.fromisoformat(event["received_time"])
+        received_ts = parse_time(event["received_time"])
         if received_ts.tzinfo is None:
             raise ValueError("no time zone")
     except ValueError:
-        return event_ts, None, "invalid:received_time"
-    if event_ts > received_ts + MAX_CLOCK_SKEW:
-        return event_ts, received_ts, "event_time_in_future"
-    return event_ts, received_ts, None
+        received_ts = None
+    reason = time_rejection(event, received_ts or _NO_CLOCK)
+    if reason is None and received_ts is None:
+        reason = "invalid:received_time"
+    return (parse_time(event["event_time"]) if reason is None else None), received_ts, reason
 
 
 def _parse_batches(batches, value_col: str, kept: list[str], out_schema):
@@ -185,14 +181,14 @@ def _parse_batches(batches, value_col: str, kept: list[str], out_schema):
             if isinstance(event, dict) and validator.is_valid(event):
                 event_ts, received_ts, reason = _times(event)
             else:
-                text = value.decode("utf-8", "replace") if isinstance(value, bytes) else value
-                event, event_ts, received_ts, reason = None, None, None, _reason_of_invalid(text)
-            events.append(event if reason is None else None)
-            reasons.append(reason)
-            raws.append(None if reason is None else
-                        value.decode("utf-8", "replace") if isinstance(value, bytes) else value)
-            event_times.append(event_ts if reason is None else None)
-            received_times.append(received_ts if reason is None else None)
+                event_ts, received_ts, reason = None, None, ""
+            ok = reason is None
+            text = None if ok else value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+            events.append(event if ok else None)
+            reasons.append(None if ok else reason or _reason_of_invalid(text))
+            raws.append(text)
+            event_times.append(event_ts if ok else None)
+            received_times.append(received_ts if ok else None)
         yield pa.RecordBatch.from_arrays(
             [*[batch.column(c) for c in kept], pa.array(raws, pa.string()), pa.array(reasons, pa.string()),
              *pa.array(events, type=event_type).flatten(),
@@ -202,8 +198,7 @@ def _parse_batches(batches, value_col: str, kept: list[str], out_schema):
 
 
 def transform_parse(df: DataFrame, value_col: str = "value") -> DataFrame:
-    """Add `_reason` (null when valid), `_raw` (the text of rejected records), the typed event fields,
-    `event_ts` and `received_ts`."""
+    """Add `_reason` (null when valid), `_raw` (text of rejected records), typed fields and timestamps."""
     from pyspark.sql.pandas.types import to_arrow_schema
 
     # The input's `value` column gives way to the event's fields (which include a `value`).
