@@ -78,18 +78,14 @@ def write_batch(df: DataFrame, batch_id: int, table_uri: str, staging_uri: str,
     return sorted(touched)
 
 
-def write_file(df: DataFrame, batch_id: int, dir_uri: str, staging_uri: str, owner: str = "",
-               known_not_empty: bool = False) -> bool:
-    """Write a micro-batch as one file in an unpartitioned directory, exactly once; False if empty."""
-    if not known_not_empty and df.isEmpty():
-        return False
+def write_file(df: DataFrame, batch_id: int, dir_uri: str, staging_uri: str, owner: str = "") -> None:
+    """Write a (non-empty) micro-batch as one file in an unpartitioned directory, exactly once."""
     fs = _Fs(df.sparkSession, dir_uri)
     staging = f"{staging_uri.rstrip('/')}/batch={batch_id}"
     df.coalesce(1).write.mode("overwrite").parquet(staging)
     (src, _), = _data_files(fs, staging, ())
     fs.replace(src, f"{dir_uri.rstrip('/')}/{batch_file_name(batch_id, owner)}")
     fs.delete(staging)
-    return True
 
 
 def exists(spark: SparkSession, uri: str, create: bool = False) -> bool:

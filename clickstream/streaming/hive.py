@@ -22,7 +22,7 @@ from pyspark.sql.types import (
 
 from clickstream.hive import execute
 from clickstream.settings import Settings
-from clickstream.streaming.events import event_struct
+from clickstream.streaming.events import archived_struct
 
 log = logging.getLogger("clickstream.hive")
 
@@ -34,15 +34,14 @@ def _hive_type(data_type: DataType) -> str:
     return _HIVE_TYPES[data_type]
 
 
-def raw_events_columns() -> list[tuple[str, str]]:
-    """Return the columns of raw_events (without its dt/hr partition columns)."""
-    cols = [(f.name, _hive_type(f.dataType)) for f in event_struct().fields]
-    return [*cols, ("event_ts", "TIMESTAMP"), ("received_ts", "TIMESTAMP")]
-
-
 def columns_of(schema: StructType, partitions: tuple[str, ...]) -> list[tuple[str, str]]:
     """Return the Hive columns of a DataFrame schema, without its partition columns."""
     return [(f.name, _hive_type(f.dataType)) for f in schema.fields if f.name not in partitions]
+
+
+def raw_events_columns() -> list[tuple[str, str]]:
+    """Return the columns of raw_events (without its dt/hr partition columns)."""
+    return columns_of(archived_struct(), ("dt", "hr"))
 
 
 BAD_EVENTS_COLUMNS = [("raw", "STRING"), ("reason", "STRING"), ("topic", "STRING"),

@@ -73,11 +73,12 @@ def processed_rows(settings: Settings) -> dict[str, int]:
     return totals
 
 
-def wait_for(condition, timeout: float, every: float = 2.0, what: str = "condition") -> None:
-    """Poll until condition() is true; raise TimeoutError naming what did not happen."""
+def wait_for(condition, timeout: float, every: float = 2.0, what: str = "condition"):
+    """Poll until condition() is truthy and return its value; raise TimeoutError naming what."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if condition():
-            return
+        value = condition()
+        if value:
+            return value
         time.sleep(every)
     raise TimeoutError(f"{what} not reached within {timeout:.0f} s")

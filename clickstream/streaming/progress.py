@@ -31,10 +31,9 @@ PROGRESS_SCHEMA = pa.schema([
     ("offsets_behind", pa.int64()), ("state_rows", pa.int64()), ("idle", pa.bool_()),
     ("durations", pa.string()),
 ])  # fmt: skip
-HIVE_COLUMNS = [("query", "STRING"), ("run_id", "STRING"), ("batch_id", "BIGINT"), ("ts", "TIMESTAMP"),
-                ("input_rows", "BIGINT"), ("input_rps", "DOUBLE"), ("processed_rps", "DOUBLE"),
-                ("batch_ms", "BIGINT"), ("watermark", "TIMESTAMP"), ("offsets_behind", "BIGINT"),
-                ("state_rows", "BIGINT"), ("idle", "BOOLEAN"), ("durations", "STRING")]
+_HIVE_TYPES = {pa.string(): "STRING", pa.int64(): "BIGINT", pa.float64(): "DOUBLE", pa.bool_(): "BOOLEAN",
+               pa.timestamp("ms", tz="UTC"): "TIMESTAMP"}
+HIVE_COLUMNS = [(f.name, _HIVE_TYPES[f.type]) for f in PROGRESS_SCHEMA]
 
 
 def _time(text: str | None) -> datetime | None:

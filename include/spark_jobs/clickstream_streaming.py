@@ -166,7 +166,7 @@ def ingest_batch(warehouse: Warehouse):
             if counts.get(True):
                 # Last: the live queries see a batch only once the archive holds it.
                 write_file(valid.select(*FEED_COLUMNS), batch_id, feed, f"{warehouse.root}/_staging/_feed",
-                           owner=query_owner(batch), known_not_empty=True)
+                           owner=query_owner(batch))
         finally:
             batch.unpersist()
         if batch_id % PRUNE_EVERY == 0:
@@ -206,8 +206,8 @@ def metrics_batch(warehouse: Warehouse, evaluator: AlertEvaluator, producer):
 
 
 def _alerts_ddl() -> str:
-    spark_types = {"STRING": "string", "TIMESTAMP": "timestamp", "DOUBLE": "double", "BIGINT": "long"}
-    return ", ".join(f"{name} {spark_types[kind]}" for name, kind in [*ALERT_COLUMNS, ("dt", "STRING")])
+    # Spark's DDL reads the Hive type names as they are.
+    return ", ".join(f"{name} {kind}" for name, kind in [*ALERT_COLUMNS, ("dt", "STRING")])
 
 
 def _earlier_alerts(spark: SparkSession, settings: Settings, batch_id: int) -> list[dict]:

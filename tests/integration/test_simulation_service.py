@@ -20,6 +20,7 @@ import pytest
 import requests
 
 from clickstream.contracts import rejection_reason
+from clickstream.streaming.local import wait_for
 from simulators.generate import backfill_seed, day_sessions
 from simulators.sites import SITES
 from tests.kafka_helpers import read_topic
@@ -28,13 +29,7 @@ pytestmark = pytest.mark.integration
 
 
 def wait_until(predicate, timeout: float, what: str, every: float = 1.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(every)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+    return wait_for(predicate, timeout, every, what)
 
 
 def flush(base: str) -> dict:
