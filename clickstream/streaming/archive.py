@@ -88,12 +88,16 @@ def write_file(df: DataFrame, batch_id: int, dir_uri: str, staging_uri: str, own
     fs.delete(staging)
 
 
-def exists(spark: SparkSession, uri: str, create: bool = False) -> bool:
-    """Return whether a directory exists, creating it first if asked."""
+def exists(spark: SparkSession, uri: str) -> bool:
+    """Return whether a path exists."""
     fs = _Fs(spark, uri)
-    if create:
-        fs.fs.mkdirs(fs.path(uri))
     return bool(fs.fs.exists(fs.path(uri)))
+
+
+def make_dirs(spark: SparkSession, uri: str) -> None:
+    """Create a directory and its parents if they do not exist."""
+    fs = _Fs(spark, uri)
+    fs.fs.mkdirs(fs.path(uri))
 
 
 def prune(spark: SparkSession, dir_uri: str, older_than_s: float) -> int:

@@ -36,7 +36,7 @@ from pyspark.sql import functions as F
 
 from clickstream.settings import Settings, get_settings
 from clickstream.streaming.alerts import ALERT_COLUMNS, AlertEvaluator, publish
-from clickstream.streaming.archive import exists, prune, query_owner, write_batch, write_file
+from clickstream.streaming.archive import exists, make_dirs, prune, query_owner, write_batch, write_file
 from clickstream.streaming.events import FEED_COLUMNS, bad_events, feed_struct, transform_parse, valid_events
 from clickstream.streaming.hive import HivePartitions, columns_of
 from clickstream.streaming.metrics import transform_active_users, transform_metrics
@@ -294,7 +294,7 @@ def main(argv: list[str] | None = None) -> None:
             else {"processingTime": f"{args.slow_trigger_seconds} seconds"})
 
     parsed = transform_parse(extract_events(spark, settings, args))
-    exists(spark, feed_uri(settings), create=True)
+    make_dirs(spark, feed_uri(settings))  # the file source needs its directory
     feed = extract_feed(spark, settings)
     metrics, active = transform_metrics(feed), transform_active_users(feed)
     ensure_live_tables(warehouse, metrics, active)
