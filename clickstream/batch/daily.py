@@ -1,0 +1,167 @@
+"""Daily aggregates of one UTC day: pages, sections, paths, geography, channels, devices, hours, summary.
+
+``events`` are the day's archived events; ``sessions`` the rows of
+``transform_sessions`` (sessions that start on the day) and ``sessionized``
+the events with their session (``assign_sessions``). Rankings use ``rank()``:
+rows tied at the cut of a top-N all stay, with the same rank.
+"""
+
+from __future__ import annotations
+
+from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import functions as F
+
+from clickstream.batch.common import (
+    count_if,
+    dwell_ms,
+    is_error,
+    is_interaction,
+    is_page_view,
+    ratio,
+    response_measures,
+    response_ms,
+)
+from clickstream.batch.hourly import transform_hourly_sections
+
+TOP_PATHS = 10
+PEAK_HOURS = 3
+
+
+def _rank_in_app(*order: Column) -> Column:
+    return F.rank().over(Window.partitionBy("app_id").orderBy(*order))
+
+
+def transform_daily_pages(events: DataFrame, sessions: DataFrame) -> DataFrame:
+    """Return per (app, page): views, users, share of the app's views, time on page, entrances, exits, rank."""
+    pages = events.groupBy("app_id", "page").agg(
+        count_if(is_page_view()).alias("views"),
+        F.count_distinct("user_id").alias("unique_users"),
+        count_if(is_interaction()).alias("section_interactions"),
+        F.avg(dwell_ms()).alias("time_on_page_avg_ms"),
+    )
+    entrances = sessions.groupBy("app_id", F.col("entry_page").alias("page")).agg(
+        F.count(F.lit(1)).alias("entrances"))
+    exits = sessions.groupBy("app_id", F.col("exit_page").alias("page")).agg(F.count(F.lit(1)).alias("exits"))
+    app_views = F.sum("views").over(Window.partitionBy("app_id"))
+    return (
+        pages.join(entrances, ["app_id", "page"], "left").join(exits, ["app_id", "page"], "left")
+        .select(
+            "app_id", "page", "views", "unique_users", ratio(F.col("views"), app_views).alias("traffic_share"),
+            "section_interactions", "time_on_page_avg_ms",
+            F.coalesce("entrances", F.lit(0)).alias("entrances"), F.coalesce("exits", F.lit(0)).alias("exits"),
+            _rank_in_app(F.desc("views")).alias("rank"),
+        )
+    )  # fmt: skip
+
+
+def transform_daily_sections(events: DataFrame) -> DataFrame:
+    """Return per (app, page, section): interactions by kind, users, and rank by interactions in the app."""
+    sections = transform_hourly_sections(events)
+    return sections.withColumn("rank", _rank_in_app(F.desc("interactions")))
+
+
+def transform_paths(sessionized: DataFrame, top_n: int = TOP_PATHS) -> DataFrame:
+    """Return each app's top-N 3-step navigation paths (consecutive page views in one session)."""
+    in_session = Window.partitionBy("session_id").orderBy("event_ts", "event_id")
+    views = sessionized.where(is_page_view()).select(
+        "app_id", "session_id", F.col("page").alias("step1"),
+        F.lead("page", 1).over(in_session).alias("step2"), F.lead("page", 2).over(in_session).alias("step3"))
+    counted = (
+        views.where(F.col("step3").isNotNull())
+        .groupBy("app_id", "step1", "step2", "step3")
+        .agg(F.count(F.lit(1)).alias("occurrences"), F.count_distinct("session_id").alias("sessions"))
+        .withColumn("rank", _rank_in_app(F.desc("occurrences")))
+    )
+    return counted.where(F.col("rank") <= top_n)
+
+
+def transform_geo(sessionized: DataFrame) -> DataFrame:
+    """Return per (app, country, city): events, page views, users and sessions."""
+    return (
+        sessionized.fillna({"country": "??", "city": "??"})
+        .groupBy("app_id", "country", "city")
+        .agg(
+            F.count(F.lit(1)).alias("events"),
+            count_if(is_page_view()).alias("page_views"),
+            F.count_distinct("user_id").alias("unique_users"),
+            F.count_distinct("session_id").alias("sessions"),
+        )
+    )
+
+
+def transform_channels(sessions: DataFrame) -> DataFrame:
+    """Return per (app, channel): sessions, users, bounce rate, conversions and revenue."""
+    return sessions.groupBy("app_id", "channel").agg(
+        F.count(F.lit(1)).alias("sessions"),
+        F.count_distinct("user_id").alias("unique_users"),
+        F.avg(F.col("bounce").cast("double")).alias("bounce_rate"),
+        count_if(F.col("converted")).alias("conversions"),
+        F.avg(F.col("converted").cast("double")).alias("conversion_rate"),
+        F.sum("revenue").alias("revenue"),
+    )
+
+
+def transform_devices(sessions: DataFrame) -> DataFrame:
+    """Return per (app, device type, browser): sessions, users and average session duration."""
+    return sessions.groupBy("app_id", "device_type", "browser").agg(
+        F.count(F.lit(1)).alias("sessions"),
+        F.count_distinct("user_id").alias("unique_users"),
+        F.avg("duration_s").alias("avg_duration_s"),
+    )
+
+
+def transform_hours(events: DataFrame, peak_hours: int = PEAK_HOURS) -> DataFrame:
+    """Return per (app, hour): traffic, response p50/p95, error rate, and whether it is a peak hour."""
+    hours = events.groupBy("app_id", F.hour("event_ts").alias("hour")).agg(
+        F.count(F.lit(1)).alias("events"),
+        count_if(is_page_view()).alias("page_views"),
+        F.count_distinct("user_id").alias("unique_users"),
+        *response_measures(),
+    )
+    traffic_rank = _rank_in_app(F.desc("page_views"))
+    return hours.withColumn("traffic_rank", traffic_rank).withColumn(
+        "is_peak", F.col("traffic_rank") <= peak_hours)
+
+
+def transform_summary(events: DataFrame, sessions: DataFrame, hours: DataFrame) -> DataFrame:
+    """Return one row per app: traffic, users new and returning, sessions, bots, sales, errors, peak slowdown."""
+    traffic = events.groupBy("app_id").agg(
+        F.count(F.lit(1)).alias("events"),
+        count_if(is_page_view()).alias("page_views"),
+        F.count_distinct("user_id").alias("unique_users"),
+        count_if(F.col("is_bot")).alias("bot_events"),
+        count_if(F.col("event_type") == "add_to_cart").alias("add_to_cart"),
+        count_if(F.col("event_type") == "purchase").alias("purchases"),
+        count_if(is_error()).alias("errors"),
+    )
+    visits = sessions.groupBy("app_id").agg(
+        F.count(F.lit(1)).alias("sessions"),
+        F.count_distinct(F.when(F.col("is_new_user"), F.col("user_id"))).alias("new_users"),
+        F.count_distinct(F.when(~F.col("is_new_user"), F.col("user_id"))).alias("returning_users"),
+        F.avg("duration_s").alias("avg_session_s"),
+        F.avg("page_views").alias("pages_per_session"),
+        F.avg(F.col("bounce").cast("double")).alias("bounce_rate"),
+        F.sum("revenue").alias("revenue"),
+    )
+    peak = hours.select("app_id", "hour", "is_peak")
+    timed = events.where(is_page_view()).withColumn("hour", F.hour("event_ts")).join(
+        F.broadcast(peak), ["app_id", "hour"])
+    slowdown = timed.groupBy("app_id").agg(
+        F.percentile(F.when(F.col("is_peak"), response_ms()), 0.95).alias("peak_response_p95_ms"),
+        F.percentile(F.when(~F.col("is_peak"), response_ms()), 0.95).alias("offpeak_response_p95_ms"),
+    )
+    return (
+        traffic.join(visits, "app_id", "left").join(slowdown, "app_id", "left")
+        .select(
+            "app_id", "events", "page_views", "unique_users",
+            F.coalesce("new_users", F.lit(0)).alias("new_users"),
+            F.coalesce("returning_users", F.lit(0)).alias("returning_users"),
+            F.coalesce("sessions", F.lit(0)).alias("sessions"),
+            "avg_session_s", "pages_per_session", "bounce_rate", "bot_events",
+            ratio(F.col("bot_events"), F.col("events")).alias("bot_share"),
+            "add_to_cart", "purchases", F.coalesce("revenue", F.lit(0.0)).alias("revenue"),
+            "errors", ratio(F.col("errors"), F.col("page_views")).alias("error_rate"),
+            "peak_response_p95_ms", "offpeak_response_p95_ms",
+            ratio(F.col("peak_response_p95_ms"), F.col("offpeak_response_p95_ms")).alias("peak_slowdown"),
+        )
+    )  # fmt: skip

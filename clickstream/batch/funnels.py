@@ -1,0 +1,88 @@
+"""Funnels: ordered page steps a user reaches within a conversion window, and the drop-off per step.
+
+A user enters a funnel at their first page view of its first step that day;
+they reach step k when they view step k's page after reaching step k-1 and
+no later than ``window_s`` after entering. Steps are regular expressions over
+the page path. The platform's funnels are the simulated sites' own
+(``simulators.sites``: each site declares its funnel as page types).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from pyspark.sql import DataFrame, SparkSession, Window
+from pyspark.sql import functions as F
+
+from clickstream.batch.common import is_page_view, ratio
+
+FUNNEL_WINDOW_S = 60 * 60
+
+
+@dataclass(frozen=True)
+class Funnel:
+    """One app's ordered funnel: (step name, page-path regex) pairs."""
+
+    app_id: str
+    name: str
+    steps: tuple[tuple[str, str], ...]
+
+
+def site_funnels() -> list[Funnel]:
+    """Return the funnel each simulated site declares, with its page types turned into path patterns."""
+    from simulators.sites import SITES
+
+    funnels = []
+    for site in SITES.values():
+        steps = []
+        for page_type in site.funnel:
+            path = site.pages[page_type].path
+            pattern = "^" + re.escape(path).replace(re.escape("{slug}"), "[^/]+") + "$"
+            steps.append((page_type, pattern))
+        funnels.append(Funnel(site.name, "main", tuple(steps)))
+    return funnels
+
+
+def _steps_frame(spark: SparkSession, funnels: list[Funnel]) -> DataFrame:
+    rows = [(f.app_id, f.name, i, name, pattern)
+            for f in funnels for i, (name, pattern) in enumerate(f.steps, start=1)]
+    return spark.createDataFrame(rows, "app_id string, funnel string, step int, step_name string, "
+                                       "pattern string")
+
+
+def transform_funnels(events: DataFrame, funnels: list[Funnel], window_s: int = FUNNEL_WINDOW_S) -> DataFrame:
+    """Return per (app, funnel, step): users who reached it, drop-off from the previous step, conversion."""
+    steps = _steps_frame(events.sparkSession, funnels)
+    views = events.where(is_page_view()).select("app_id", "user_id", "event_ts", "event_id", "page")
+    hits = views.join(F.broadcast(steps), on=[views.app_id == steps.app_id, F.expr("page rlike pattern")]) \
+        .select(views.app_id, "funnel", "user_id", "step",
+                (F.unix_micros("event_ts") / 1_000_000).alias("t"), "event_id")  # fmt: skip
+    # Walk each user's hits in time order: enter on step 1, then advance one step at a time
+    # while inside the window. Pure JVM (a higher-order aggregate), no Python per row.
+    walk = F.aggregate(
+        F.array_sort(F.collect_list(F.struct("t", "event_id", "step"))),
+        F.struct(F.lit(0).alias("reached"), F.lit(None).cast("double").alias("entered")),
+        lambda acc, hit: F.when(
+            (acc["reached"] == 0) & (hit["step"] == 1),
+            F.struct(F.lit(1).alias("reached"), hit["t"].alias("entered")),
+        ).when(
+            (acc["reached"] > 0) & (hit["step"] == acc["reached"] + 1) & (hit["t"] - acc["entered"] <= window_s),
+            F.struct((acc["reached"] + 1).alias("reached"), acc["entered"].alias("entered")),
+        ).otherwise(acc),
+    )["reached"]
+    reached = hits.groupBy("app_id", "funnel", "user_id").agg(walk.alias("reached"))
+    counts = (
+        steps.alias("s").join(reached.alias("r"), on=["app_id", "funnel"], how="left")
+        .groupBy("app_id", "funnel", "step", "step_name")
+        .agg(F.count(F.when(F.col("r.reached") >= F.col("s.step"), True)).alias("users"))
+    )
+    ordered = Window.partitionBy("app_id", "funnel").orderBy("step")
+    previous = F.lag("users").over(ordered)
+    first = F.first("users").over(ordered)
+    return counts.select(
+        "app_id", "funnel", "step", "step_name", "users",
+        (previous - F.col("users")).alias("drop_off"),
+        ratio(F.col("users"), first).alias("conversion_from_start"),
+        ratio(F.col("users"), previous).alias("conversion_from_previous"),
+    )  # fmt: skip

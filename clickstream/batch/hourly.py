@@ -1,0 +1,47 @@
+"""Hourly aggregates per app and page, and per page section, of one hour of archived events."""
+
+from __future__ import annotations
+
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from clickstream.batch.common import (
+    SECTION_TYPES,
+    count_if,
+    dwell_ms,
+    is_interaction,
+    is_page_view,
+    response_measures,
+)
+
+
+def transform_hourly_pages(events: DataFrame) -> DataFrame:
+    """Return per (app, page): views, unique users, interactions, time on page, response times, errors."""
+    return (
+        events.groupBy("app_id", "page")
+        .agg(
+            F.count(F.lit(1)).alias("events"),
+            count_if(is_page_view()).alias("views"),
+            F.count_distinct("user_id").alias("unique_users"),
+            count_if(is_interaction()).alias("section_interactions"),
+            count_if(F.col("event_type") == "add_to_cart").alias("add_to_cart"),
+            F.avg(dwell_ms()).alias("time_on_page_avg_ms"),
+            *response_measures(),
+        )
+    )
+
+
+def transform_hourly_sections(events: DataFrame) -> DataFrame:
+    """Return per (app, page, section): interactions by kind and the users who interacted."""
+    kinds = [count_if(F.col("event_type") == kind).alias(kind.removeprefix("section_") + "s")
+             for kind in SECTION_TYPES]
+    return (
+        events.where(is_interaction() & F.col("section").isNotNull())
+        .groupBy("app_id", "page", "section")
+        .agg(
+            F.count(F.lit(1)).alias("interactions"),
+            *kinds,
+            count_if(F.col("event_type") == "button_click").alias("button_clicks"),
+            F.count_distinct("user_id").alias("unique_users"),
+        )
+    )

@@ -1,0 +1,101 @@
+"""Sessionization: a visitor's session ends after 30 minutes without an event.
+
+Sessions are cut from the events themselves, per (app, user) in event-time
+order, not taken from the client's ``session_id``. A session belongs to the
+UTC day it starts on; the daily job reads a spill margin either side of its
+day so that a session crossing midnight is seen whole and counted once, on
+the day it began.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import functions as F
+
+from clickstream.batch.common import count_if, is_page_view
+
+SESSION_TIMEOUT_S = 30 * 60
+
+SEARCH_ENGINES = r"^https?://([a-z0-9-]+\.)*(google|bing|duckduckgo|yahoo|baidu|yandex|ecosia)\."
+SOCIAL_NETWORKS = r"^https?://([a-z0-9-]+\.)*(t\.co|twitter\.com|x\.com|facebook\.com|linkedin\.com|instagram\.com|reddit\.com)/"
+
+
+def channel() -> Column:
+    """Return the traffic channel of an event from its UTM medium, else its referrer."""
+    medium, referrer = F.col("utm_medium"), F.col("referrer")
+    return (
+        F.when(medium.isin("cpc", "ppc", "paid_social", "display"), "paid")
+        .when(medium == "email", "email")
+        .when(medium == "social", "social")
+        .when(medium == "referral", "referral")
+        .when(referrer.rlike(SEARCH_ENGINES), "search")
+        .when(referrer.rlike(SOCIAL_NETWORKS), "social")
+        .when(referrer.isNotNull(), "referral")
+        .otherwise("direct")
+    )
+
+
+def _seconds(ts: Column) -> Column:
+    return F.unix_micros(ts) / 1_000_000
+
+
+def assign_sessions(events: DataFrame, timeout_s: int = SESSION_TIMEOUT_S) -> DataFrame:
+    """Return the events with the start time and id of the session each belongs to."""
+    by_user = Window.partitionBy("app_id", "user_id").orderBy("event_ts", "event_id")
+    gap = _seconds(F.col("event_ts")) - _seconds(F.lag("event_ts").over(by_user))
+    starts = events.withColumn("_new", F.when(gap.isNull() | (gap > timeout_s), 1).otherwise(0))
+    numbered = starts.withColumn(
+        "_session_no", F.sum("_new").over(by_user.rowsBetween(Window.unboundedPreceding, 0)))
+    per_session = Window.partitionBy("app_id", "user_id", "_session_no")
+    started = numbered.withColumn("session_start", F.min("event_ts").over(per_session))
+    return started.withColumn(
+        "session_id",
+        F.substring(F.sha2(F.concat_ws("|", "app_id", "user_id",
+                                       F.date_format("session_start", "yyyy-MM-dd'T'HH:mm:ss.SSSSSS")), 256),
+                    1, 16),
+    ).drop("_new", "_session_no")
+
+
+def _first(*fields: str) -> Column:
+    """Return a struct of the fields of a session's first event (ties broken by event id)."""
+    return F.min(F.struct("event_ts", "event_id", *fields))
+
+
+def transform_sessions(sessionized: DataFrame, day: date) -> DataFrame:
+    """Return one row per session that starts on day: duration, pages, bounce, entry and exit pages."""
+    page_view = F.when(is_page_view(), F.struct("event_ts", "event_id", "page"))
+    first = _first("visit_number", "referrer", "utm_medium", "device_type", "browser", "os", "country",
+                   "city")
+    return (
+        sessionized.where(F.to_date("session_start") == F.lit(day))
+        .withColumn("_channel", channel())
+        .groupBy("app_id", "session_id", "user_id")
+        .agg(
+            F.min("event_ts").alias("start_ts"),
+            F.max("event_ts").alias("end_ts"),
+            F.count(F.lit(1)).alias("events"),
+            count_if(is_page_view()).alias("page_views"),
+            F.min(page_view)["page"].alias("entry_page"),
+            F.max(page_view)["page"].alias("exit_page"),
+            F.min(F.struct("event_ts", "event_id", "_channel"))["_channel"].alias("channel"),
+            first.alias("_first"),
+            F.max(F.col("is_bot").cast("int")).alias("_bot"),
+            count_if(F.col("event_type") == "purchase").alias("purchases"),
+            F.sum(F.when(F.col("event_type") == "purchase", F.col("value"))).alias("revenue"),
+        )
+        .select(
+            "app_id", "session_id", "user_id", "start_ts", "end_ts",
+            (_seconds(F.col("end_ts")) - _seconds(F.col("start_ts"))).alias("duration_s"),
+            "events", "page_views",
+            (F.col("page_views") <= 1).alias("bounce"),
+            "entry_page", "exit_page", "channel",
+            *[F.col("_first")[f].alias(f) for f in ("device_type", "browser", "os", "country", "city")],
+            (F.col("_bot") == 1).alias("is_bot"),
+            (F.col("_first")["visit_number"] == 1).alias("is_new_user"),
+            (F.col("purchases") > 0).alias("converted"),
+            F.coalesce(F.col("revenue"), F.lit(0.0)).alias("revenue"),
+            (F.to_date("end_ts") > F.to_date("start_ts")).alias("crosses_midnight"),
+        )
+    )  # fmt: skip

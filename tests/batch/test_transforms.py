@@ -1,0 +1,203 @@
+"""Batch transforms on small inline events, compared with exact expected rows."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+from pyspark.testing import assertDataFrameEqual
+
+from clickstream.batch.daily import transform_hours, transform_paths, transform_summary
+from clickstream.batch.funnels import Funnel, site_funnels, transform_funnels
+from clickstream.batch.hourly import transform_hourly_pages, transform_hourly_sections
+from clickstream.batch.sessions import assign_sessions, channel, transform_sessions
+from tests.streaming.helpers import ev, frame
+
+
+def at(when: str) -> datetime:
+    return datetime.fromisoformat(when).replace(tzinfo=UTC)
+
+
+def evt(when: str, user: str, page: str, event_type: str = "page_view", **fields) -> dict:
+    """Return one archived event at a full ISO time (any day)."""
+    ts = at(when)
+    return ev("00:00:00", user, page, event_type, event_ts=ts, received_ts=ts,
+              event_time=ts.strftime("%Y-%m-%dT%H:%M:%S.000Z"), dt=ts.strftime("%Y-%m-%d"), hr=ts.hour,
+              **fields)
+
+
+def leave(when: str, user: str, page: str, ms: int) -> dict:
+    return evt(when, user, page, "engagement_ping", element="page_leave", time_on_page_ms=ms)
+
+
+def test_hourly_pages_exact(spark):
+    rows = [
+        evt("2026-11-20T10:00:00", "u1", "/", response_time_ms=100, http_status=200),
+        evt("2026-11-20T10:00:05", "u1", "/", "section_click", section="hero"),
+        leave("2026-11-20T10:00:20", "u1", "/", 20_000),
+        evt("2026-11-20T10:01:00", "u2", "/", response_time_ms=300, http_status=503),
+        leave("2026-11-20T10:01:30", "u2", "/", 30_000),
+        evt("2026-11-20T10:02:00", "u2", "/products", response_time_ms=200, http_status=200),
+        evt("2026-11-20T10:02:10", "u2", "/products", "add_to_cart", section="product_list"),
+    ]
+    expected = spark.createDataFrame(
+        [("shop", "/", 5, 2, 2, 1, 0, 25_000.0, 200.0, 290.0, 1, 0.5),
+         ("shop", "/products", 2, 1, 1, 0, 1, None, 200.0, 200.0, 0, 0.0)],
+        "app_id string, page string, events long, views long, unique_users long, section_interactions long, "
+        "add_to_cart long, time_on_page_avg_ms double, response_p50_ms double, response_p95_ms double, "
+        "errors long, error_rate double")
+    assertDataFrameEqual(transform_hourly_pages(frame(spark, rows)), expected, checkRowOrder=False)
+
+
+def test_hourly_sections_count_each_kind(spark):
+    rows = [
+        evt("2026-11-20T10:00:00", "u1", "/", "section_view", section="hero"),
+        evt("2026-11-20T10:00:01", "u1", "/", "section_click", section="hero"),
+        evt("2026-11-20T10:00:02", "u2", "/", "section_scroll", section="hero"),
+        evt("2026-11-20T10:00:03", "u2", "/", "button_click", section="hero", element="cta"),
+        evt("2026-11-20T10:00:04", "u2", "/", "section_hover", section="footer"),
+        evt("2026-11-20T10:00:05", "u2", "/"),
+    ]
+    expected = spark.createDataFrame(
+        [("shop", "/", "hero", 4, 1, 1, 1, 0, 1, 2), ("shop", "/", "footer", 1, 0, 0, 0, 1, 0, 1)],
+        "app_id string, page string, section string, interactions long, views long, clicks long, "
+        "scrolls long, hovers long, button_clicks long, unique_users long")
+    assertDataFrameEqual(transform_hourly_sections(frame(spark, rows)), expected, checkRowOrder=False)
+
+
+@pytest.fixture(scope="module")
+def midnight_events(spark):
+    return assign_sessions(frame(spark, [
+        # a: one session across midnight (gaps of 5 and 15 minutes), then a new one after 40 minutes
+        evt("2026-11-20T23:50:00", "a", "/", referrer="https://www.google.com/"),
+        evt("2026-11-20T23:55:00", "a", "/products"),
+        evt("2026-11-21T00:10:00", "a", "/cart"),
+        evt("2026-11-21T00:50:00", "a", "/", visit_number=2),
+        # b: a session that began the day before belongs to that day
+        evt("2026-11-19T23:45:00", "b", "/", utm_medium="email"),
+        evt("2026-11-20T00:05:00", "b", "/help"),
+        # c: a bounce that buys (a purchase is not a page view)
+        evt("2026-11-20T12:00:00", "c", "/cart", visit_number=3, device_type="mobile"),
+        evt("2026-11-20T12:00:30", "c", "/cart", "purchase", value=42.5),
+    ]))
+
+
+def _session_rows(sessions):
+    return sorted(
+        (r.user_id, r.start_ts.isoformat(), r.end_ts.isoformat(), r.duration_s, r.events, r.page_views, r.bounce,
+         r.entry_page, r.exit_page, r.channel, r.device_type, r.is_new_user, r.converted, r.revenue,
+         r.crosses_midnight)
+        for r in sessions.collect())  # fmt: skip
+
+
+def test_sessions_crossing_midnight_belong_to_their_first_day(spark, midnight_events):
+    day20 = _session_rows(transform_sessions(midnight_events, date(2026, 11, 20)))
+    assert day20 == [
+        ("a", "2026-11-20T23:50:00", "2026-11-21T00:10:00", 1200.0, 3, 3, False, "/", "/cart", "search",
+         "desktop", True, False, 0.0, True),
+        ("c", "2026-11-20T12:00:00", "2026-11-20T12:00:30", 30.0, 2, 1, True, "/cart", "/cart", "direct",
+         "mobile", False, True, 42.5, False),
+    ]
+    day21 = _session_rows(transform_sessions(midnight_events, date(2026, 11, 21)))
+    assert day21 == [("a", "2026-11-21T00:50:00", "2026-11-21T00:50:00", 0.0, 1, 1, True, "/", "/", "direct",
+                      "desktop", False, False, 0.0, False)]
+    day19 = _session_rows(transform_sessions(midnight_events, date(2026, 11, 19)))
+    assert [(r[0], r[1], r[3], r[8], r[9], r[14]) for r in day19] == [
+        ("b", "2026-11-19T23:45:00", 1200.0, "/help", "email", True)]
+
+
+def test_session_ids_are_stable_and_distinct(midnight_events):
+    ids = {(r.user_id, r.session_start.isoformat(), r.session_id) for r in midnight_events.collect()}
+    assert len({i for _, _, i in ids}) == 4 == len(ids)
+    again = {(r.user_id, r.session_start.isoformat(), r.session_id) for r in midnight_events.collect()}
+    assert again == ids
+
+
+def test_funnel_with_a_conversion_window(spark):
+    funnel = Funnel("shop", "main", (("home", "^/$"), ("list", "^/products$"), ("cart", "^/cart$")))
+    rows = [
+        # u1 converts within 10 minutes
+        evt("2026-11-20T10:00:00", "u1", "/"), evt("2026-11-20T10:03:00", "u1", "/products"),
+        evt("2026-11-20T10:08:00", "u1", "/cart"),
+        # u2 reaches the cart 20 minutes after entering: outside the window
+        evt("2026-11-20T10:00:00", "u2", "/"), evt("2026-11-20T10:05:00", "u2", "/products"),
+        evt("2026-11-20T10:20:00", "u2", "/cart"),
+        # u3: steps out of order count only from the entry on
+        evt("2026-11-20T10:00:00", "u3", "/products"), evt("2026-11-20T10:01:00", "u3", "/"),
+        evt("2026-11-20T10:02:00", "u3", "/cart"),
+        # u4 never enters; an interaction on the list page is not a view
+        evt("2026-11-20T10:00:00", "u4", "/cart"),
+        evt("2026-11-20T10:00:00", "u1", "/products", "section_click", section="filters"),
+    ]
+    got = transform_funnels(frame(spark, rows), [funnel], window_s=600)
+    expected = spark.createDataFrame(
+        [("shop", "main", 1, "home", 3, None, 1.0, None),
+         ("shop", "main", 2, "list", 2, 1, 2 / 3, 2 / 3),
+         ("shop", "main", 3, "cart", 1, 1, 1 / 3, 0.5)],
+        "app_id string, funnel string, step int, step_name string, users long, drop_off long, "
+        "conversion_from_start double, conversion_from_previous double")
+    assertDataFrameEqual(got, expected, checkRowOrder=False)
+
+
+def test_site_funnels_match_concrete_pages():
+    import re
+
+    shop = next(f for f in site_funnels() if f.app_id == "shop")
+    patterns = dict(shop.steps)
+    assert re.match(patterns["product"], "/products/blue-mug")
+    assert not re.match(patterns["product"], "/products")
+    assert re.match(patterns["products"], "/products") and re.match(patterns["home"], "/")
+
+
+def test_top_paths_keep_ties_at_the_cut(spark):
+    def session(user, start_minute, pages):
+        return [evt(f"2026-11-20T10:{start_minute + i:02d}:00", user, p) for i, p in enumerate(pages)]
+
+    events = assign_sessions(frame(spark, [
+        *session("u1", 0, ["/a", "/b", "/c", "/d"]),
+        *session("u2", 0, ["/a", "/b", "/c"]),
+        *session("u3", 0, ["/x", "/y", "/z"]),
+        *session("u4", 0, ["/a", "/b"]),
+    ]))  # fmt: skip
+    expected = spark.createDataFrame(
+        [("shop", "/a", "/b", "/c", 2, 2, 1), ("shop", "/b", "/c", "/d", 1, 1, 2),
+         ("shop", "/x", "/y", "/z", 1, 1, 2)],
+        "app_id string, step1 string, step2 string, step3 string, occurrences long, sessions long, rank int")
+    assertDataFrameEqual(transform_paths(events, top_n=2), expected, checkRowOrder=False)
+
+
+def test_channels_from_utm_then_referrer(spark):
+    rows = [
+        evt("2026-11-20T10:00:00", "u1", "/", referrer="https://www.google.com/", utm_medium="cpc"),
+        evt("2026-11-20T10:00:00", "u2", "/", referrer="https://www.bing.com/"),
+        evt("2026-11-20T10:00:00", "u3", "/", referrer="https://t.co/"),
+        evt("2026-11-20T10:00:00", "u4", "/", utm_medium="email"),
+        evt("2026-11-20T10:00:00", "u5", "/", referrer="https://news.ycombinator.com/"),
+        evt("2026-11-20T10:00:00", "u6", "/"),
+    ]
+    got = dict(frame(spark, rows).select("user_id", channel().alias("c")).collect())
+    assert got == {"u1": "paid", "u2": "search", "u3": "social", "u4": "email", "u5": "referral",
+                   "u6": "direct"}
+
+
+def test_summary_and_peak_hours(spark):
+    rows = [
+        # 10:00 is the peak (3 views), slower; 11:00 quiet
+        evt("2026-11-20T10:00:00", "u1", "/", response_time_ms=400, http_status=200),
+        evt("2026-11-20T10:01:00", "u1", "/p", response_time_ms=600, http_status=500),
+        evt("2026-11-20T10:02:00", "bot", "/", response_time_ms=500, http_status=200, is_bot=True,
+            visit_number=4),
+        evt("2026-11-20T11:00:00", "u2", "/", response_time_ms=100, http_status=200),
+        evt("2026-11-20T11:00:05", "u2", "/", "add_to_cart", section="s"),
+    ]
+    events = frame(spark, rows)
+    hours = transform_hours(events, peak_hours=1)
+    assert sorted((r.hour, r.page_views, r.response_p50_ms, r.errors, r.error_rate, r.traffic_rank, r.is_peak)
+                  for r in hours.collect()) == [
+        (10, 3, 500.0, 1, 1 / 3, 1, True), (11, 1, 100.0, 0, 0.0, 2, False)]
+    sessions = transform_sessions(assign_sessions(events), date(2026, 11, 20))
+    (s,) = transform_summary(events, sessions, hours).collect()
+    assert (s.events, s.page_views, s.unique_users, s.new_users, s.returning_users, s.sessions) == (5, 4, 3, 2, 1, 3)
+    assert (s.bot_events, s.bot_share, s.add_to_cart, s.errors, s.error_rate) == (1, 0.2, 1, 1, 0.25)
+    assert (s.peak_response_p95_ms, s.offpeak_response_p95_ms) == (pytest.approx(590.0), 100.0)
+    assert s.peak_slowdown == pytest.approx(5.9)
