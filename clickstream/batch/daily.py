@@ -32,7 +32,7 @@ def _rank_in_app(*order: Column) -> Column:
 
 
 def transform_daily_pages(events: DataFrame, sessions: DataFrame) -> DataFrame:
-    """Return per (app, page): views, users, share of the app's views, time on page, entrances, exits, rank."""
+    """Return per (app, page): views, users, share of app views, time on page, entrances, exits, rank."""
     pages = events.groupBy("app_id", "page").agg(
         count_if(is_page_view()).alias("views"),
         F.count_distinct("user_id").alias("unique_users"),
@@ -46,9 +46,11 @@ def transform_daily_pages(events: DataFrame, sessions: DataFrame) -> DataFrame:
     return (
         pages.join(entrances, ["app_id", "page"], "left").join(exits, ["app_id", "page"], "left")
         .select(
-            "app_id", "page", "views", "unique_users", ratio(F.col("views"), app_views).alias("traffic_share"),
+            "app_id", "page", "views", "unique_users",
+            ratio(F.col("views"), app_views).alias("traffic_share"),
             "section_interactions", "time_on_page_avg_ms",
-            F.coalesce("entrances", F.lit(0)).alias("entrances"), F.coalesce("exits", F.lit(0)).alias("exits"),
+            F.coalesce("entrances", F.lit(0)).alias("entrances"),
+            F.coalesce("exits", F.lit(0)).alias("exits"),
             _rank_in_app(F.desc("views")).alias("rank"),
         )
     )  # fmt: skip
@@ -124,7 +126,7 @@ def transform_hours(events: DataFrame, peak_hours: int = PEAK_HOURS) -> DataFram
 
 
 def transform_summary(events: DataFrame, sessions: DataFrame, hours: DataFrame) -> DataFrame:
-    """Return one row per app: traffic, users new and returning, sessions, bots, sales, errors, peak slowdown."""
+    """Return one row per app: traffic, new/returning users, sessions, bots, sales, errors, peak slowdown."""
     traffic = events.groupBy("app_id").agg(
         F.count(F.lit(1)).alias("events"),
         count_if(is_page_view()).alias("page_views"),

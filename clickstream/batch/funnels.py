@@ -67,7 +67,8 @@ def transform_funnels(events: DataFrame, funnels: list[Funnel], window_s: int = 
             (acc["reached"] == 0) & (hit["step"] == 1),
             F.struct(F.lit(1).alias("reached"), hit["t"].alias("entered")),
         ).when(
-            (acc["reached"] > 0) & (hit["step"] == acc["reached"] + 1) & (hit["t"] - acc["entered"] <= window_s),
+            (acc["reached"] > 0) & (hit["step"] == acc["reached"] + 1)
+            & (hit["t"] - acc["entered"] <= window_s),
             F.struct((acc["reached"] + 1).alias("reached"), acc["entered"].alias("entered")),
         ).otherwise(acc),
     )["reached"]
