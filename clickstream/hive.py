@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from clickstream.settings import Settings
+from clickstream.settings import REPO_ROOT, Settings
 
 
 def execute(settings: Settings, *statements: str, database: str | None = "") -> list[tuple]:
@@ -24,3 +24,25 @@ def execute(settings: Settings, *statements: str, database: str | None = "") -> 
         return rows
     finally:
         conn.close()
+
+
+HQL_DIR = REPO_ROOT / "include" / "hql"
+
+
+def hql_macros(settings: Settings) -> dict[str, str]:
+    """Return the names the HQL files use besides Airflow's own (DAGs pass them as user_defined_macros)."""
+    return {"clickstream_db": settings.hive_database, "warehouse_uri": settings.warehouse_uri.rstrip("/")}
+
+
+def render_hql(name: str, settings: Settings, **context: object) -> str:
+    """Render one include/hql file as Airflow would, with the platform's macros and the given context."""
+    import jinja2
+
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    return env.from_string((HQL_DIR / name).read_text()).render(**hql_macros(settings), **context)
+
+
+def split_statements(hql: str) -> list[str]:
+    """Split rendered HQL into statements (no ';' inside string literals in this project's files)."""
+    lines = [line for line in hql.splitlines() if not line.lstrip().startswith("--")]
+    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]

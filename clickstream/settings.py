@@ -26,6 +26,7 @@ and the production cluster differ only in environment variables.
 | ``CLICKSTREAM_SMTP_PORT`` | ``2525`` | embedded mail sink (``smtp_default``), mail in ``data/mail/`` |
 | ``CLICKSTREAM_ALERT_EMAIL`` | ``oncall@clickstream.localhost`` | who gets DAG-failure emails |
 | ``CLICKSTREAM_ALERT_FROM`` | ``airflow@clickstream.localhost`` | sender of DAG-failure emails |
+| ``CLICKSTREAM_BATCH_START`` | ``<data dir>/batch_start`` | hourly/daily DAGs catch up from this ISO time |
 
 The defaults are for local use only; production sets every value explicitly
 (see docker-compose.yml).
@@ -81,6 +82,7 @@ class Settings:
     smtp_port: int = 2525
     alert_email: str = "oncall@clickstream.localhost"
     alert_from: str = "airflow@clickstream.localhost"
+    batch_start: str = ""
     repo_root: Path = field(default=REPO_ROOT)
 
     @property
@@ -125,7 +127,11 @@ def load_settings() -> Settings:
     airflow_db = _env("CLICKSTREAM_AIRFLOW_DB", "postgres")
     if airflow_db not in ("postgres", "sqlite"):
         raise ValueError(f"CLICKSTREAM_AIRFLOW_DB must be postgres or sqlite, got {airflow_db!r}")
+    epoch_file = data_dir / "batch_start"
+    batch_start = _env("CLICKSTREAM_BATCH_START",
+                       epoch_file.read_text().strip() if epoch_file.is_file() else "")
     return Settings(
+        batch_start=batch_start,
         data_dir=data_dir,
         warehouse_uri=_env("CLICKSTREAM_WAREHOUSE_URI", (data_dir / "warehouse").as_uri()),
         kafka_bootstrap=_env("CLICKSTREAM_KAFKA_BOOTSTRAP", f"127.0.0.1:{broker_port}"),

@@ -34,7 +34,7 @@ def _rank_in_app(*order: Column) -> Column:
 def transform_daily_pages(events: DataFrame, sessions: DataFrame) -> DataFrame:
     """Return per (app, page): views, users, share of app views, time on page, entrances, exits, rank."""
     pages = events.groupBy("app_id", "page").agg(
-        count_if(is_page_view()).alias("views"),
+        count_if(is_page_view()).alias("page_views"),
         F.count_distinct("user_id").alias("unique_users"),
         count_if(is_interaction()).alias("section_interactions"),
         F.avg(dwell_ms()).alias("time_on_page_avg_ms"),
@@ -42,16 +42,16 @@ def transform_daily_pages(events: DataFrame, sessions: DataFrame) -> DataFrame:
     entrances = sessions.groupBy("app_id", F.col("entry_page").alias("page")).agg(
         F.count(F.lit(1)).alias("entrances"))
     exits = sessions.groupBy("app_id", F.col("exit_page").alias("page")).agg(F.count(F.lit(1)).alias("exits"))
-    app_views = F.sum("views").over(Window.partitionBy("app_id"))
+    app_views = F.sum("page_views").over(Window.partitionBy("app_id"))
     return (
         pages.join(entrances, ["app_id", "page"], "left").join(exits, ["app_id", "page"], "left")
         .select(
-            "app_id", "page", "views", "unique_users",
-            ratio(F.col("views"), app_views).alias("traffic_share"),
+            "app_id", "page", "page_views", "unique_users",
+            ratio(F.col("page_views"), app_views).alias("traffic_share"),
             "section_interactions", "time_on_page_avg_ms",
             F.coalesce("entrances", F.lit(0)).alias("entrances"),
             F.coalesce("exits", F.lit(0)).alias("exits"),
-            _rank_in_app(F.desc("views")).alias("rank"),
+            _rank_in_app(F.desc("page_views")).alias("rank_in_app"),
         )
     )  # fmt: skip
 
@@ -59,7 +59,7 @@ def transform_daily_pages(events: DataFrame, sessions: DataFrame) -> DataFrame:
 def transform_daily_sections(events: DataFrame) -> DataFrame:
     """Return per (app, page, section): interactions by kind, users, and rank by interactions in the app."""
     sections = transform_hourly_sections(events)
-    return sections.withColumn("rank", _rank_in_app(F.desc("interactions")))
+    return sections.withColumn("rank_in_app", _rank_in_app(F.desc("interactions")))
 
 
 def transform_paths(sessionized: DataFrame, top_n: int = TOP_PATHS) -> DataFrame:
@@ -72,9 +72,9 @@ def transform_paths(sessionized: DataFrame, top_n: int = TOP_PATHS) -> DataFrame
         views.where(F.col("step3").isNotNull())
         .groupBy("app_id", "step1", "step2", "step3")
         .agg(F.count(F.lit(1)).alias("occurrences"), F.count_distinct("session_id").alias("sessions"))
-        .withColumn("rank", _rank_in_app(F.desc("occurrences")))
+        .withColumn("rank_in_app", _rank_in_app(F.desc("occurrences")))
     )
-    return counted.where(F.col("rank") <= top_n)
+    return counted.where(F.col("rank_in_app") <= top_n)
 
 
 def transform_geo(sessionized: DataFrame) -> DataFrame:
@@ -114,7 +114,7 @@ def transform_devices(sessions: DataFrame) -> DataFrame:
 
 def transform_hours(events: DataFrame, peak_hours: int = PEAK_HOURS) -> DataFrame:
     """Return per (app, hour): traffic, response p50/p95, error rate, and whether it is a peak hour."""
-    hours = events.groupBy("app_id", F.hour("event_ts").alias("hour")).agg(
+    hours = events.groupBy("app_id", F.hour("event_ts").alias("hr")).agg(
         F.count(F.lit(1)).alias("events"),
         count_if(is_page_view()).alias("page_views"),
         F.count_distinct("user_id").alias("unique_users"),
@@ -145,9 +145,9 @@ def transform_summary(events: DataFrame, sessions: DataFrame, hours: DataFrame) 
         F.avg(F.col("bounce").cast("double")).alias("bounce_rate"),
         F.sum("revenue").alias("revenue"),
     )
-    peak = hours.select("app_id", "hour", "is_peak")
-    timed = events.where(is_page_view()).withColumn("hour", F.hour("event_ts")).join(
-        F.broadcast(peak), ["app_id", "hour"])
+    peak = hours.select("app_id", "hr", "is_peak")
+    timed = events.where(is_page_view()).withColumn("hr", F.hour("event_ts")).join(
+        F.broadcast(peak), ["app_id", "hr"])
     slowdown = timed.groupBy("app_id").agg(
         F.percentile(F.when(F.col("is_peak"), response_ms()), 0.95).alias("peak_response_p95_ms"),
         F.percentile(F.when(~F.col("is_peak"), response_ms()), 0.95).alias("offpeak_response_p95_ms"),

@@ -21,7 +21,7 @@ def transform_hourly_pages(events: DataFrame) -> DataFrame:
         events.groupBy("app_id", "page")
         .agg(
             F.count(F.lit(1)).alias("events"),
-            count_if(is_page_view()).alias("views"),
+            count_if(is_page_view()).alias("page_views"),
             F.count_distinct("user_id").alias("unique_users"),
             count_if(is_interaction()).alias("section_interactions"),
             count_if(F.col("event_type") == "add_to_cart").alias("add_to_cart"),
@@ -33,7 +33,7 @@ def transform_hourly_pages(events: DataFrame) -> DataFrame:
 
 def transform_hourly_sections(events: DataFrame) -> DataFrame:
     """Return per (app, page, section): interactions by kind and the users who interacted."""
-    kinds = [count_if(F.col("event_type") == kind).alias(kind.removeprefix("section_") + "s")
+    kinds = [count_if(F.col("event_type") == kind).alias(f"{kind}s")
              for kind in SECTION_TYPES]
     return (
         events.where(is_interaction() & F.col("section").isNotNull())

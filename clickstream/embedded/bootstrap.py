@@ -84,6 +84,16 @@ def migrate_airflow(settings: Settings) -> None:
         raise RuntimeError(f"airflow db migrate failed:\n{result.stdout[-3000:]}{result.stderr[-3000:]}")
 
 
+def ensure_batch_start(settings: Settings) -> None:
+    """Record the hour of the first start: the hourly and daily DAGs catch up from it, not from before."""
+    from datetime import UTC, datetime
+
+    epoch = settings.data_dir / "batch_start"
+    if not settings.batch_start and not epoch.exists():
+        epoch.parent.mkdir(parents=True, exist_ok=True)
+        epoch.write_text(datetime.now(UTC).replace(minute=0, second=0, microsecond=0).isoformat() + "\n")
+
+
 def create_hive_database(settings: Settings) -> None:
     """Create the platform's Hive database over its warehouse location."""
     from clickstream.hive import execute

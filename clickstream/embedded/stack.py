@@ -176,6 +176,7 @@ class Stack:
         if "hiveserver2" in started:
             bootstrap.create_hive_database(s)
         if any(n.startswith("airflow-") for n in started):
+            bootstrap.ensure_batch_start(s)
             bootstrap.migrate_airflow(s)
         self._start([svc for svc in selected if svc.phase == 2])
         self._record_pids()

@@ -43,8 +43,9 @@ def test_hourly_pages_exact(spark):
     expected = spark.createDataFrame(
         [("shop", "/", 5, 2, 2, 1, 0, 25_000.0, 200.0, 290.0, 1, 0.5),
          ("shop", "/products", 2, 1, 1, 0, 1, None, 200.0, 200.0, 0, 0.0)],
-        "app_id string, page string, events long, views long, unique_users long, section_interactions long, "
-        "add_to_cart long, time_on_page_avg_ms double, response_p50_ms double, response_p95_ms double, "
+        "app_id string, page string, events long, page_views long, unique_users long, "
+        "section_interactions long, add_to_cart long, time_on_page_avg_ms double, response_p50_ms double, "
+        "response_p95_ms double, "
         "errors long, error_rate double")
     assertDataFrameEqual(transform_hourly_pages(frame(spark, rows)), expected, checkRowOrder=False)
 
@@ -60,8 +61,9 @@ def test_hourly_sections_count_each_kind(spark):
     ]
     expected = spark.createDataFrame(
         [("shop", "/", "hero", 4, 1, 1, 1, 0, 1, 2), ("shop", "/", "footer", 1, 0, 0, 0, 1, 0, 1)],
-        "app_id string, page string, section string, interactions long, views long, clicks long, "
-        "scrolls long, hovers long, button_clicks long, unique_users long")
+        "app_id string, page string, section string, interactions long, section_views long, "
+        "section_clicks long, section_scrolls long, section_hovers long, button_clicks long, "
+        "unique_users long")
     assertDataFrameEqual(transform_hourly_sections(frame(spark, rows)), expected, checkRowOrder=False)
 
 
@@ -162,7 +164,8 @@ def test_top_paths_keep_ties_at_the_cut(spark):
     expected = spark.createDataFrame(
         [("shop", "/a", "/b", "/c", 2, 2, 1), ("shop", "/b", "/c", "/d", 1, 1, 2),
          ("shop", "/x", "/y", "/z", 1, 1, 2)],
-        "app_id string, step1 string, step2 string, step3 string, occurrences long, sessions long, rank int")
+        "app_id string, step1 string, step2 string, step3 string, occurrences long, sessions long, "
+        "rank_in_app int")
     assertDataFrameEqual(transform_paths(events, top_n=2), expected, checkRowOrder=False)
 
 
@@ -192,7 +195,7 @@ def test_summary_and_peak_hours(spark):
     ]
     events = frame(spark, rows)
     hours = transform_hours(events, peak_hours=1)
-    assert sorted((r.hour, r.page_views, r.response_p50_ms, r.errors, r.error_rate, r.traffic_rank, r.is_peak)
+    assert sorted((r.hr, r.page_views, r.response_p50_ms, r.errors, r.error_rate, r.traffic_rank, r.is_peak)
                   for r in hours.collect()) == [
         (10, 3, 500.0, 1, 1 / 3, 1, True), (11, 1, 100.0, 0, 0.0, 2, False)]
     sessions = transform_sessions(assign_sessions(events), date(2026, 11, 20))

@@ -1,0 +1,58 @@
+"""Read archived events and overwrite exactly one partition of a batch table."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, time, timedelta
+
+from pyspark.sql import DataFrame, SparkSession
+
+from clickstream.settings import Settings
+from clickstream.streaming.archive import exists
+from clickstream.streaming.events import archived_struct
+
+
+def hours_between(start: datetime, end: datetime) -> list[datetime]:
+    """Return the start of every whole UTC hour in [start, end)."""
+    hour = start.replace(minute=0, second=0, microsecond=0)
+    hours = []
+    while hour < end:
+        if hour >= start:
+            hours.append(hour)
+        hour += timedelta(hours=1)
+    return hours
+
+
+def raw_hour_path(settings: Settings, hour: datetime) -> str:
+    """Return the raw_events directory of one hour (partitioned by event time)."""
+    return f"{settings.table_path('raw_events')}/dt={hour:%Y-%m-%d}/hr={hour.hour}"
+
+
+def read_raw_hours(spark: SparkSession, settings: Settings, hours: Iterable[datetime]) -> DataFrame:
+    """Return the archived events of the given hours (an hour with no directory has no events)."""
+    paths = [p for p in (raw_hour_path(settings, h) for h in hours) if exists(spark, p)]
+    schema = archived_struct()
+    if not paths:
+        return spark.createDataFrame([], schema)
+    # basePath makes dt/hr come back as columns, typed by the archive's schema.
+    return (spark.read.schema(schema).option("basePath", settings.table_path("raw_events"))
+            .parquet(*paths))
+
+
+def day_window(day: date, spill: timedelta) -> tuple[datetime, datetime]:
+    """Return [start, end) of a day widened by the spill margin on both sides."""
+    midnight = datetime.combine(day, time(0), UTC)
+    return midnight - spill, midnight + timedelta(days=1) + spill
+
+
+def partition_path(settings: Settings, table: str, **partition: object) -> str:
+    """Return the directory of one partition of a table, e.g. ``.../hourly_pages/dt=…/hr=…``."""
+    return "/".join([settings.table_path(table), *(f"{k}={v}" for k, v in partition.items())])
+
+
+def overwrite_partition(df: DataFrame, settings: Settings, table: str, order_by: list[str],
+                        **partition: object) -> str:
+    """Replace one partition's content with df as one sorted file (an empty df leaves an empty file)."""
+    path = partition_path(settings, table, **partition)
+    df.coalesce(1).sortWithinPartitions(*order_by).write.mode("overwrite").parquet(path)
+    return path

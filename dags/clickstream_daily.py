@@ -1,0 +1,158 @@
+"""
+### clickstream_daily
+
+Sessions, funnels, paths and the daily breakdowns of every UTC day, then the
+reports analysts read.
+
+Each run covers its data interval — one UTC day (an explicit
+`CronDataIntervalTimetable`: the run that starts after midnight processes the
+day that just ended, and `data_interval_start` is that day). It:
+
+1. waits for the day's hours: until the streaming application has archived
+   every event up to the day's end plus the spill hour the job reads for
+   sessions crossing midnight, plus 3 minutes (`wait_for_hours`). The daily job
+   reads `raw_events`, not the hourly tables, so it waits for the raw hours
+   themselves: a failed hourly run does not hold back the daily one;
+2. creates any missing table (`include/hql/create_tables.hql`);
+3. runs `include/spark_jobs/clickstream_daily.py` (SparkSubmitOperator on
+   `spark_default`), which overwrites exactly the day's partition of
+   `sessions`, `daily_pages`, `daily_sections`, `daily_paths`,
+   `daily_funnels`, `daily_geo`, `daily_channels`, `daily_devices`,
+   `daily_hours` and `daily_summary`;
+4. registers the partitions (`add_daily_partitions.hql`, HiveOperator on
+   `hive_cli_default`);
+5. checks through HiveServer2 that counts reconcile with `raw_events`, keys
+   are not null and the breakdowns sum to the totals; a failed check fails the
+   run with the failed checks named;
+6. fills the report tables with HiveQL (`report_*.hql`): page traffic and
+   share, section engagement, session behaviour, error rates by hour, and
+   one-sentence headlines.
+
+Catch-up and backfill work as for `clickstream_hourly`
+(`airflow backfill create --dag-id clickstream_daily …`); a rerun produces
+identical partitions. Params: `spill_hours`, `funnel_window_minutes`, `top_paths`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pendulum
+from airflow.providers.apache.hive.operators.hive import HiveOperator
+from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
+from airflow.providers.common.sql.operators.sql import SQLTableCheckOperator
+from airflow.sdk import Asset, CronDataIntervalTimetable, Param, PokeReturnValue, chain, dag, task
+
+from clickstream.batch.schedule import STREAM_GRACE, batch_epoch
+from clickstream.hive import hql_macros
+from clickstream.notify import failure_notifiers
+from clickstream.settings import get_settings
+
+INCLUDE = Path(__file__).resolve().parent.parent / "include"
+SETTINGS = get_settings()
+START, CATCHUP = batch_epoch(SETTINGS)
+DAILY_TABLES = ("sessions", "daily_pages", "daily_sections", "daily_paths", "daily_funnels", "daily_geo",
+                "daily_channels", "daily_devices", "daily_hours", "daily_summary")
+REPORTS = ("report_page_traffic", "report_section_engagement", "report_sessions", "report_errors",
+           "report_headlines")
+DAY = "dt = '{{ data_interval_start.strftime('%Y-%m-%d') }}'"
+
+
+def _asset(table: str) -> Asset:
+    return Asset(name=f"clickstream.{table}", uri=SETTINGS.table_path(table))
+
+
+def _sum_of(column: str, table: str) -> str:
+    return f"(SELECT COALESCE(SUM({column}), 0) FROM {{{{ clickstream_db }}}}.{table} WHERE {DAY})"
+
+
+@dag(
+    schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
+    start_date=START,
+    catchup=CATCHUP,
+    max_active_runs=1,
+    tags=["clickstream", "batch", "lifecycle", "reporting"],
+    template_searchpath=[str(INCLUDE / "hql")],
+    user_defined_macros=hql_macros(SETTINGS),
+    default_args={
+        "owner": "clickstream",
+        "on_failure_callback": failure_notifiers(),
+        "retries": 2,
+        "retry_delay": pendulum.duration(minutes=5),
+    },
+    params={
+        "spill_hours": Param(1, type="integer", minimum=0, maximum=12),
+        "funnel_window_minutes": Param(60, type="integer", minimum=1),
+        "top_paths": Param(10, type="integer", minimum=1),
+    },
+    doc_md=__doc__,
+)
+def clickstream_daily():
+    @task.sensor(poke_interval=120, timeout=6 * 3600, mode="reschedule")
+    def wait_for_hours(data_interval_end=None, params: dict | None = None) -> PokeReturnValue:
+        """Wait until the streaming application has archived every hour the daily job reads."""
+        from airflow.providers.apache.hive.hooks.hive import HiveServer2Hook
+
+        from clickstream.batch.schedule import archived_past, caught_up_sql
+
+        spill = pendulum.duration(hours=int(params["spill_hours"]))
+        after = (data_interval_end + spill + STREAM_GRACE).in_timezone("UTC").naive()
+        rows = HiveServer2Hook(hiveserver2_conn_id="hiveserver2_default").get_records(
+            caught_up_sql(SETTINGS.hive_database, after))
+        done, why = archived_past(rows, after)
+        print(why)
+        return PokeReturnValue(is_done=done, xcom_value=why)
+
+    create_tables = HiveOperator(task_id="create_tables", hql="create_tables.hql",
+                                 hive_cli_conn_id="hive_cli_default")
+    daily_job = SparkSubmitOperator(
+        task_id="daily_job",
+        application=str(INCLUDE / "spark_jobs" / "clickstream_daily.py"),
+        conn_id="spark_default",
+        name="clickstream-daily-{{ data_interval_start.strftime('%Y%m%d') }}",
+        driver_memory="2g",
+        conf={"spark.sql.session.timeZone": "UTC"},
+        application_args=[
+            "--day", "{{ data_interval_start.strftime('%Y-%m-%d') }}",
+            "--spill-hours", "{{ params.spill_hours }}",
+            "--funnel-window-minutes", "{{ params.funnel_window_minutes }}",
+            "--top-paths", "{{ params.top_paths }}",
+        ],
+        outlets=[_asset(t) for t in DAILY_TABLES],
+    )
+    register = HiveOperator(task_id="register_partitions", hql="add_daily_partitions.hql",
+                            hive_cli_conn_id="hive_cli_default")
+    check = SQLTableCheckOperator(
+        task_id="check_daily",
+        conn_id="hiveserver2_default",
+        table="{{ clickstream_db }}.daily_summary",
+        partition_clause=DAY,
+        checks={
+            "events_reconcile_with_raw": {"check_statement": (
+                "COALESCE(SUM(events), 0) = (SELECT COUNT(*) FROM {{ clickstream_db }}.raw_events WHERE "
+                + DAY + ")")},
+            "no_null_keys": {"check_statement": (
+                "COUNT(*) = COUNT(app_id) AND (SELECT COUNT(*) FROM {{ clickstream_db }}.sessions WHERE "
+                + DAY + " AND (app_id IS NULL OR session_id IS NULL OR user_id IS NULL)) = 0")},
+            "sessions_sum": {"check_statement": (
+                "COALESCE(SUM(sessions), 0) = (SELECT COUNT(*) FROM {{ clickstream_db }}.sessions WHERE "
+                + DAY + ")")},
+            "channels_sum_to_sessions": {"check_statement": (
+                _sum_of("sessions", "daily_channels") + " = COALESCE(SUM(sessions), 0)")},
+            "pages_sum_to_page_views": {"check_statement": (
+                _sum_of("page_views", "daily_pages") + " = COALESCE(SUM(page_views), 0)")},
+            "hours_sum_to_events": {"check_statement": (
+                _sum_of("events", "daily_hours") + " = COALESCE(SUM(events), 0)")},
+            "geo_sums_to_events": {"check_statement": (
+                _sum_of("events", "daily_geo") + " = COALESCE(SUM(events), 0)")},
+        },
+    )
+    reports = [
+        HiveOperator(task_id=report, hql=f"{report}.hql", hive_cli_conn_id="hive_cli_default",
+                     outlets=[_asset(report)])
+        for report in REPORTS
+    ]
+    chain(wait_for_hours(), create_tables, daily_job, register, check, reports)
+
+
+clickstream_daily()

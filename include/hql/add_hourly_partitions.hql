@@ -1,0 +1,5 @@
+-- Register the hour the hourly job just wrote (a rerun re-registers it; the files were replaced in place).
+-- Rendered by Airflow: clickstream_db, data_interval_start (the hour).
+{% set dt = data_interval_start.strftime('%Y-%m-%d') %}{% set hr = data_interval_start.hour %}
+ALTER TABLE {{ clickstream_db }}.hourly_pages ADD IF NOT EXISTS PARTITION (dt='{{ dt }}', hr={{ hr }});
+ALTER TABLE {{ clickstream_db }}.hourly_sections ADD IF NOT EXISTS PARTITION (dt='{{ dt }}', hr={{ hr }});

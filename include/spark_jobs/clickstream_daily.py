@@ -1,0 +1,123 @@
+"""The daily batch job: sessions, funnels, paths and the daily breakdowns of one UTC day.
+
+Usage:
+    spark-submit include/spark_jobs/clickstream_daily.py --day 2026-11-20 \\
+        [--spill-hours 1] [--funnel-window-minutes 60] [--top-paths 10]
+
+It reads ``raw_events`` of the day plus ``--spill-hours`` on either side, so
+a session that crosses midnight is seen whole and counted on the day it
+starts, and overwrites exactly the day's partition (dt) of every daily
+table, each as one sorted Parquet file:
+
+``sessions``, ``daily_pages``, ``daily_sections``, ``daily_paths``,
+``daily_funnels``, ``daily_geo``, ``daily_channels``, ``daily_devices``,
+``daily_hours`` and ``daily_summary`` (columns in include/hql/create_tables.hql).
+
+Airflow registers the partitions in Hive afterwards and runs the reporting
+HQL on them. Configuration comes from the CLICKSTREAM_* environment.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from datetime import date, timedelta
+
+from pyspark import StorageLevel
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from clickstream.batch.daily import (
+    transform_channels,
+    transform_daily_pages,
+    transform_daily_sections,
+    transform_devices,
+    transform_geo,
+    transform_hours,
+    transform_paths,
+    transform_summary,
+)
+from clickstream.batch.funnels import site_funnels, transform_funnels
+from clickstream.batch.io import day_window, hours_between, overwrite_partition, read_raw_hours
+from clickstream.batch.sessions import assign_sessions, transform_sessions
+from clickstream.settings import Settings, get_settings
+
+log = logging.getLogger("clickstream.daily")
+
+# table -> sort key of its one file (the table's natural key)
+DAILY_TABLES = {
+    "sessions": ["app_id", "start_ts", "session_id"],
+    "daily_pages": ["app_id", "page"],
+    "daily_sections": ["app_id", "page", "section"],
+    "daily_paths": ["app_id", "rank_in_app", "step1", "step2", "step3"],
+    "daily_funnels": ["app_id", "funnel", "step"],
+    "daily_geo": ["app_id", "country", "city"],
+    "daily_channels": ["app_id", "channel"],
+    "daily_devices": ["app_id", "device_type", "browser"],
+    "daily_hours": ["app_id", "hr"],
+    "daily_summary": ["app_id"],
+}
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Parse the command line."""
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--day", type=date.fromisoformat, required=True, help="UTC day (YYYY-MM-DD)")
+    parser.add_argument("--spill-hours", type=int, default=1, choices=range(0, 13), metavar="0..12",
+                        help="hours read either side of the day for sessions crossing midnight")
+    parser.add_argument("--funnel-window-minutes", type=int, default=60)
+    parser.add_argument("--top-paths", type=int, default=10)
+    return parser.parse_args(argv)
+
+
+def transform_day(events: DataFrame, day: date, *, funnel_window_s: int, top_paths: int
+                  ) -> dict[str, DataFrame]:  # fmt: skip
+    """Return every daily table of day from the events of the day and its spill margin."""
+    sessionized = assign_sessions(events).persist(StorageLevel.MEMORY_AND_DISK)
+    of_day = sessionized.where(F.to_date("event_ts") == F.lit(day))
+    sessions = transform_sessions(sessionized, day).persist(StorageLevel.MEMORY_AND_DISK)
+    started_today = sessionized.where(F.to_date("session_start") == F.lit(day))
+    hours = transform_hours(of_day).cache()
+    return {
+        "sessions": sessions,
+        "daily_pages": transform_daily_pages(of_day, sessions),
+        "daily_sections": transform_daily_sections(of_day),
+        "daily_paths": transform_paths(started_today, top_paths),
+        "daily_funnels": transform_funnels(of_day, site_funnels(), funnel_window_s),
+        "daily_geo": transform_geo(of_day),
+        "daily_channels": transform_channels(sessions),
+        "daily_devices": transform_devices(sessions),
+        "daily_hours": hours,
+        "daily_summary": transform_summary(of_day, sessions, hours),
+    }
+
+
+def run_day(spark: SparkSession, settings: Settings, day: date, *, spill_hours: int = 1,
+            funnel_window_s: int = 3600, top_paths: int = 10) -> dict[str, str]:
+    """Compute and overwrite the day's partition of every daily table; return their paths."""
+    start, end = day_window(day, timedelta(hours=spill_hours))
+    events = read_raw_hours(spark, settings, hours_between(start, end))
+    tables = transform_day(events, day, funnel_window_s=funnel_window_s, top_paths=top_paths)
+    written = {}
+    for table, order_by in DAILY_TABLES.items():
+        written[table] = overwrite_partition(tables[table], settings, table, order_by, dt=day.isoformat())
+        log.info("%s: wrote dt=%s", table, day)
+    return written
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Compute and write the daily tables of one day."""
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    spark = (SparkSession.builder.appName("clickstream-daily")
+             .config("spark.sql.session.timeZone", "UTC").getOrCreate())
+    try:
+        run_day(spark, get_settings(), args.day, spill_hours=args.spill_hours,
+                funnel_window_s=args.funnel_window_minutes * 60, top_paths=args.top_paths)
+    finally:
+        spark.stop()
+
+
+if __name__ == "__main__":
+    main()
