@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import shutil
 import sys
 import tempfile
@@ -38,11 +39,18 @@ TARGET_S = 90.0
 def _session(cores: int):
     from pyspark.sql import SparkSession
 
-    return (SparkSession.builder.master(f"local[{cores}]").appName("bench-daily")
-            .config("spark.driver.memory", "8g").config("spark.ui.enabled", "false")
-            .config("spark.sql.session.timeZone", "UTC")
-            .config("spark.sql.shuffle.partitions", str(2 * cores))
-            .getOrCreate())  # fmt: skip
+    # The parser's Python workers need this environment (pyarrow, orjson) and the repo's packages.
+    os.environ["PYSPARK_PYTHON"] = os.environ["PYSPARK_DRIVER_PYTHON"] = sys.executable
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))
+
+    from clickstream.batch.io import use_local_parallelism
+
+    spark = (SparkSession.builder.master(f"local[{cores}]").appName("bench-daily")
+             .config("spark.driver.memory", "8g").config("spark.ui.enabled", "false")
+             .config("spark.sql.session.timeZone", "UTC").config("spark.ui.showConsoleProgress", "false")
+             .getOrCreate())  # fmt: skip
+    use_local_parallelism(spark)  # as the job's main() does
+    return spark
 
 
 def write_day(spark, settings, events: int, work: Path) -> int:

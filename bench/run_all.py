@@ -10,6 +10,7 @@ BENCHMARKS = [
     ["bench.stack_startup"],
     ["bench.collector_throughput"],
     ["bench.streaming_throughput"],
+    ["bench.daily_job"],
     ["bench.airflow_metadb"],
 ]
 

@@ -82,7 +82,7 @@ def clickstream_hourly():
         application=str(INCLUDE / "spark_jobs" / "clickstream_hourly.py"),
         conn_id="spark_default",
         name="clickstream-hourly-{{ data_interval_start.strftime('%Y%m%dT%H') }}",
-        conf={"spark.sql.session.timeZone": "UTC", "spark.sql.shuffle.partitions": "4"},
+        conf={"spark.sql.session.timeZone": "UTC"},
         application_args=["--start", "{{ data_interval_start.isoformat() }}",
                           "--end", "{{ data_interval_end.isoformat() }}"],
         outlets=[Asset(name=f"clickstream.{t}", uri=SETTINGS.table_path(t))

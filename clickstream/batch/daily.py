@@ -64,14 +64,15 @@ def transform_daily_sections(events: DataFrame) -> DataFrame:
 
 def transform_paths(sessionized: DataFrame, top_n: int = TOP_PATHS) -> DataFrame:
     """Return each app's top-N 3-step navigation paths (consecutive page views in one session)."""
-    in_session = Window.partitionBy("session_id").orderBy("event_ts", "event_id")
+    in_session = Window.partitionBy("app_id", "user_id", "session_start").orderBy("event_ts", "event_id")
     views = sessionized.where(is_page_view()).select(
-        "app_id", "session_id", F.col("page").alias("step1"),
+        "app_id", "user_id", "session_start", F.col("page").alias("step1"),
         F.lead("page", 1).over(in_session).alias("step2"), F.lead("page", 2).over(in_session).alias("step3"))
     counted = (
         views.where(F.col("step3").isNotNull())
         .groupBy("app_id", "step1", "step2", "step3")
-        .agg(F.count(F.lit(1)).alias("occurrences"), F.count_distinct("session_id").alias("sessions"))
+        .agg(F.count(F.lit(1)).alias("occurrences"),
+             F.count_distinct("user_id", "session_start").alias("sessions"))
         .withColumn("rank_in_app", _rank_in_app(F.desc("occurrences")))
     )
     return counted.where(F.col("rank_in_app") <= top_n)
@@ -86,7 +87,7 @@ def transform_geo(sessionized: DataFrame) -> DataFrame:
             F.count(F.lit(1)).alias("events"),
             count_if(is_page_view()).alias("page_views"),
             F.count_distinct("user_id").alias("unique_users"),
-            F.count_distinct("session_id").alias("sessions"),
+            F.count_distinct("user_id", "session_start").alias("sessions"),
         )
     )
 

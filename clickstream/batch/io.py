@@ -12,6 +12,19 @@ from clickstream.streaming.archive import exists
 from clickstream.streaming.events import archived_struct
 
 
+def use_local_parallelism(spark: SparkSession) -> None:
+    """Tune Spark's defaults for one machine's cores, unless the submitter set them (a cluster does).
+
+    One shuffle partition per core: Spark's default of 200 costs more than a laptop's day of events.
+    """
+    conf = spark.sparkContext.getConf()
+    if not conf.contains("spark.sql.shuffle.partitions"):
+        spark.conf.set("spark.sql.shuffle.partitions", str(spark.sparkContext.defaultParallelism))
+    if not conf.contains("spark.sql.inMemoryColumnarStorage.compressed"):
+        # The cached events are read a few times within seconds: compressing them costs more than it saves.
+        spark.conf.set("spark.sql.inMemoryColumnarStorage.compressed", "false")
+
+
 def hours_between(start: datetime, end: datetime) -> list[datetime]:
     """Return the start of every whole UTC hour in [start, end)."""
     hour = start.replace(minute=0, second=0, microsecond=0)
@@ -54,5 +67,6 @@ def overwrite_partition(df: DataFrame, settings: Settings, table: str, order_by:
                         **partition: object) -> str:
     """Replace one partition's content with df as one sorted file (an empty df leaves an empty file)."""
     path = partition_path(settings, table, **partition)
-    df.coalesce(1).sortWithinPartitions(*order_by).write.mode("overwrite").parquet(path)
+    # repartition, not coalesce: coalesce(1) would also run the aggregation before it in one task.
+    df.repartition(1).sortWithinPartitions(*order_by).write.mode("overwrite").parquet(path)
     return path

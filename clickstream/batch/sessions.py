@@ -42,20 +42,20 @@ def _seconds(ts: Column) -> Column:
 
 
 def assign_sessions(events: DataFrame, timeout_s: int = SESSION_TIMEOUT_S) -> DataFrame:
-    """Return the events with the start time and id of the session each belongs to."""
+    """Return the events with the start time of their session: (app, user, session_start) is its key."""
     by_user = Window.partitionBy("app_id", "user_id").orderBy("event_ts", "event_id")
     gap = _seconds(F.col("event_ts")) - _seconds(F.lag("event_ts").over(by_user))
-    starts = events.withColumn("_new", F.when(gap.isNull() | (gap > timeout_s), 1).otherwise(0))
-    numbered = starts.withColumn(
-        "_session_no", F.sum("_new").over(by_user.rowsBetween(Window.unboundedPreceding, 0)))
-    per_session = Window.partitionBy("app_id", "user_id", "_session_no")
-    started = numbered.withColumn("session_start", F.min("event_ts").over(per_session))
-    return started.withColumn(
-        "session_id",
-        F.substring(F.sha2(F.concat_ws("|", "app_id", "user_id",
-                                       F.date_format("session_start", "yyyy-MM-dd'T'HH:mm:ss.SSSSSS")), 256),
-                    1, 16),
-    ).drop("_new", "_session_no")
+    starts = events.withColumn("_new", gap.isNull() | (gap > timeout_s))
+    # The latest session start so far, in the same window as the gap: one sort of the events, no more.
+    so_far = by_user.rowsBetween(Window.unboundedPreceding, 0)
+    return starts.withColumn(
+        "session_start", F.max(F.when(F.col("_new"), F.col("event_ts"))).over(so_far)).drop("_new")
+
+
+def session_id() -> Column:
+    """Return a session's id: a hash of (app, user, start time), the same on every rerun."""
+    start = F.date_format("session_start", "yyyy-MM-dd'T'HH:mm:ss.SSSSSS")
+    return F.substring(F.sha2(F.concat_ws("|", "app_id", "user_id", start), 256), 1, 16)
 
 
 def _first(*fields: str) -> Column:
@@ -71,7 +71,7 @@ def transform_sessions(sessionized: DataFrame, day: date) -> DataFrame:
     return (
         sessionized.where(F.to_date("session_start") == F.lit(day))
         .withColumn("_channel", channel())
-        .groupBy("app_id", "session_id", "user_id")
+        .groupBy("app_id", "user_id", "session_start")
         .agg(
             F.min("event_ts").alias("start_ts"),
             F.max("event_ts").alias("end_ts"),
@@ -86,7 +86,7 @@ def transform_sessions(sessionized: DataFrame, day: date) -> DataFrame:
             F.sum(F.when(F.col("event_type") == "purchase", F.col("value"))).alias("revenue"),
         )
         .select(
-            "app_id", "session_id", "user_id", "start_ts", "end_ts",
+            "app_id", session_id().alias("session_id"), "user_id", "start_ts", "end_ts",
             (_seconds(F.col("end_ts")) - _seconds(F.col("start_ts"))).alias("duration_s"),
             "events", "page_views",
             (F.col("page_views") <= 1).alias("bounce"),

@@ -58,6 +58,11 @@ DAILY_TABLES = {
     "daily_summary": ["app_id"],
 }
 
+# The columns of raw_events the daily tables read: the rest is never carried through the sort.
+INPUT_COLUMNS = ("app_id", "event_id", "event_type", "event_ts", "user_id", "visit_number", "page", "section",
+                 "element", "time_on_page_ms", "response_time_ms", "http_status", "referrer", "utm_medium",
+                 "country", "city", "device_type", "browser", "os", "is_bot", "value")
+
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Parse the command line."""
@@ -74,7 +79,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def transform_day(events: DataFrame, day: date, *, funnel_window_s: int, top_paths: int
                   ) -> dict[str, DataFrame]:  # fmt: skip
     """Return every daily table of day from the events of the day and its spill margin."""
-    sessionized = assign_sessions(events).persist(StorageLevel.MEMORY_AND_DISK)
+    sessionized = assign_sessions(events.select(*INPUT_COLUMNS)).persist(StorageLevel.MEMORY_AND_DISK)
     of_day = sessionized.where(F.to_date("event_ts") == F.lit(day))
     sessions = transform_sessions(sessionized, day).persist(StorageLevel.MEMORY_AND_DISK)
     started_today = sessionized.where(F.to_date("session_start") == F.lit(day))

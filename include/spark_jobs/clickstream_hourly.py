@@ -22,7 +22,7 @@ from datetime import datetime
 from pyspark.sql import SparkSession
 
 from clickstream.batch.hourly import transform_hourly_pages, transform_hourly_sections
-from clickstream.batch.io import hours_between, overwrite_partition, read_raw_hours
+from clickstream.batch.io import hours_between, overwrite_partition, read_raw_hours, use_local_parallelism
 from clickstream.settings import get_settings
 
 log = logging.getLogger("clickstream.hourly")
@@ -49,6 +49,7 @@ def main(argv: list[str] | None = None) -> None:
     settings = get_settings()
     spark = (SparkSession.builder.appName("clickstream-hourly")
              .config("spark.sql.session.timeZone", "UTC").getOrCreate())
+    use_local_parallelism(spark)
     try:
         for hour in hours_between(args.start, args.end):
             events = read_raw_hours(spark, settings, [hour]).cache()

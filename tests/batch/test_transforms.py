@@ -109,10 +109,14 @@ def test_sessions_crossing_midnight_belong_to_their_first_day(spark, midnight_ev
 
 
 def test_session_ids_are_stable_and_distinct(midnight_events):
-    ids = {(r.user_id, r.session_start.isoformat(), r.session_id) for r in midnight_events.collect()}
-    assert len({i for _, _, i in ids}) == 4 == len(ids)
-    again = {(r.user_id, r.session_start.isoformat(), r.session_id) for r in midnight_events.collect()}
-    assert again == ids
+    def ids():
+        return {(r.user_id, r.start_ts.isoformat(), r.session_id)
+                for day in (19, 20, 21)
+                for r in transform_sessions(midnight_events, date(2026, 11, day)).collect()}
+
+    first = ids()
+    assert len({i for _, _, i in first}) == 4 == len(first)
+    assert ids() == first
 
 
 def test_funnel_with_a_conversion_window(spark):

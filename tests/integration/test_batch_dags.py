@@ -27,16 +27,20 @@ REPORTS = ("report_page_traffic", "report_section_engagement", "report_sessions"
            "report_headlines")
 
 
-def run_dag(dag_id: str, logical_date: datetime):
+def run_dag(dag_id: str, logical_date: datetime, mark_success_pattern: str | None = None,
+            retries: int | None = None):
     """Parse the DAG afresh and dag.test() it for the interval that ends at logical_date."""
     from airflow.dag_processing.bundles.manager import DagBundlesManager
     from airflow.dag_processing.dagbag import DagBag, sync_bag_to_db
 
     bag = DagBag(dag_folder=str(REPO_ROOT / "dags" / f"{dag_id}.py"))
     assert bag.import_errors == {}
+    if retries is not None:
+        for task in bag.dags[dag_id].tasks:
+            task.retries = retries
     DagBundlesManager().sync_bundles_to_db()
     sync_bag_to_db(bag, "dags-folder", None)
-    return bag.dags[dag_id].test(logical_date=logical_date)
+    return bag.dags[dag_id].test(logical_date=logical_date, mark_success_pattern=mark_success_pattern)
 
 
 def states(run) -> dict[str, str]:
@@ -125,3 +129,25 @@ def test_daily_dag_produces_every_table_and_reruns_identically(archived_day, set
     again = run_dag("clickstream_daily", midnight + timedelta(days=1))
     assert set(states(again).values()) == {"success"}
     assert {t: content_hash(settings, t, where) for t in before} == before
+
+
+def test_a_failed_check_fails_the_run_and_names_the_check(archived_day, settings, spark, capfd):
+    """Break one breakdown of the daily tables; only the checks run (the job would repair it)."""
+    where = f"dt = '{DAY}'"
+    path = f"{settings.table_path('daily_channels')}/dt={DAY}"
+    channels = spark.read.parquet(path)
+    rows = channels.count()
+    doubled = channels.unionByName(channels).localCheckpoint()  # every channel's sessions counted twice
+    doubled.coalesce(1).write.mode("overwrite").parquet(path)
+    midnight = datetime(DAY.year, DAY.month, DAY.day, tzinfo=UTC)
+    run = run_dag("clickstream_daily", midnight + timedelta(days=1),
+                  mark_success_pattern="wait_for_hours|create_tables|daily_job|register_partitions",
+                  retries=0)
+    task_states = states(run)
+    assert task_states["check_daily"] == "failed"
+    assert all(task_states[r] == "upstream_failed" for r in REPORTS)
+    log = capfd.readouterr()
+    output = log.out + log.err
+    assert "The following tests have failed" in output and "channels_sum_to_sessions" in output
+    assert "Check: sessions_sum" not in output  # only the broken check is named
+    assert execute(settings, f"SELECT count(*) FROM daily_channels WHERE {where}")[0][0] == 2 * rows
