@@ -43,7 +43,7 @@ from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOpe
 from airflow.providers.common.sql.operators.sql import SQLTableCheckOperator
 from airflow.sdk import Asset, CronDataIntervalTimetable, Param, PokeReturnValue, chain, dag, task
 
-from clickstream.batch.schedule import STREAM_GRACE, batch_epoch
+from clickstream.batch.schedule import batch_epoch
 from clickstream.hive import hql_macros
 from clickstream.notify import failure_notifiers
 from clickstream.settings import get_settings
@@ -91,15 +91,10 @@ def clickstream_daily():
     @task.sensor(poke_interval=120, timeout=6 * 3600, mode="reschedule")
     def wait_for_hours(data_interval_end=None, params: dict | None = None) -> PokeReturnValue:
         """Wait until the streaming application has archived every hour the daily job reads."""
-        from airflow.providers.apache.hive.hooks.hive import HiveServer2Hook
-
-        from clickstream.batch.schedule import archived_past, caught_up_sql
+        from clickstream.batch.schedule import poke_stream
 
         spill = pendulum.duration(hours=int(params["spill_hours"]))
-        after = (data_interval_end + spill + STREAM_GRACE).in_timezone("UTC").naive()
-        rows = HiveServer2Hook(hiveserver2_conn_id="hiveserver2_default").get_records(
-            caught_up_sql(SETTINGS.hive_database, after))
-        done, why = archived_past(rows, after)
+        done, why = poke_stream(data_interval_end, spill, SETTINGS.hive_database)
         print(why)
         return PokeReturnValue(is_done=done, xcom_value=why)
 

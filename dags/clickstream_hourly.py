@@ -33,7 +33,7 @@ from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOpe
 from airflow.providers.common.sql.operators.sql import SQLTableCheckOperator
 from airflow.sdk import Asset, CronDataIntervalTimetable, PokeReturnValue, chain, dag, task
 
-from clickstream.batch.schedule import STREAM_GRACE, batch_epoch
+from clickstream.batch.schedule import batch_epoch
 from clickstream.hive import hql_macros
 from clickstream.notify import failure_notifiers
 from clickstream.settings import get_settings
@@ -64,14 +64,9 @@ def clickstream_hourly():
     @task.sensor(poke_interval=60, timeout=3 * 3600, mode="reschedule")
     def wait_for_stream(data_interval_end=None) -> PokeReturnValue:
         """Wait until the streaming application has archived every event of the hour."""
-        from airflow.providers.apache.hive.hooks.hive import HiveServer2Hook
+        from clickstream.batch.schedule import poke_stream
 
-        from clickstream.batch.schedule import archived_past, caught_up_sql
-
-        after = (data_interval_end + STREAM_GRACE).in_timezone("UTC").naive()
-        rows = HiveServer2Hook(hiveserver2_conn_id="hiveserver2_default").get_records(
-            caught_up_sql(SETTINGS.hive_database, after))
-        done, why = archived_past(rows, after)
+        done, why = poke_stream(data_interval_end, pendulum.duration(0), SETTINGS.hive_database)
         print(why)
         return PokeReturnValue(is_done=done, xcom_value=why)
 

@@ -10,7 +10,7 @@ up with what the backfill produced.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pendulum
 
@@ -26,6 +26,16 @@ def batch_epoch(settings: Settings) -> tuple[pendulum.DateTime, bool]:
     if not settings.batch_start:
         return NO_EPOCH, False
     return pendulum.parse(settings.batch_start).in_timezone("UTC"), True
+
+
+def poke_stream(interval_end: datetime, margin: timedelta, database: str,
+                conn_id: str = "hiveserver2_default") -> tuple[bool, str]:
+    """Return whether the stream has archived everything up to interval_end + margin + grace, and why."""
+    from airflow.providers.apache.hive.hooks.hive import HiveServer2Hook
+
+    after = (interval_end + margin + STREAM_GRACE).astimezone(UTC).replace(tzinfo=None)
+    rows = HiveServer2Hook(hiveserver2_conn_id=conn_id).get_records(caught_up_sql(database, after))
+    return archived_past(rows, after)
 
 
 def caught_up_sql(database: str, after: datetime) -> str:

@@ -170,7 +170,8 @@ def _hiveserver2_cmd(s: Settings) -> list[str]:
         "--class", "org.apache.spark.sql.hive.thriftserver.HiveThriftServer2",
         "--master", "local[1]",
         "--name", "clickstream-hiveserver2",
-        "--driver-memory", "1g",
+        # Derby metastore, query execution and the dashboard's and DAGs' sessions share this heap.
+        "--driver-memory", "2g",
         "--conf", f"spark.sql.warehouse.dir={s.warehouse_uri}",
         "--conf", f"spark.driver.extraJavaOptions=-Dderby.system.home={metastore}",
         "--conf", "spark.ui.enabled=false",

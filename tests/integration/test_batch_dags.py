@@ -1,26 +1,35 @@
-"""End to end: backfilled days → collector → broker → streaming job → clickstream_hourly and
+"""End to end: a generated past day → broker → streaming job → clickstream_hourly and
 clickstream_daily with dag.test() (real spark-submit, real beeline HiveOperator, real HiveServer2).
 
 Each table is then read through HiveServer2 and compared with a recomputation from raw_events;
 a second run of each DAG must leave every partition's sorted content unchanged.
+
+The module works in its own topic, warehouse and Hive database (set in the environment, as a
+deployment would), so the streaming tests' exact checks over the shared ones are not disturbed.
+The collector → broker leg of backfills is tested in test_streaming_job and test_simulation_dag.
 """
 
 from __future__ import annotations
 
 import hashlib
-import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
+import orjson
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
-import requests
+from confluent_kafka import Producer
+from pyarrow import fs as pafs
 
-from clickstream.hive import execute
-from clickstream.settings import REPO_ROOT
+from clickstream.hive import execute, hql_macros
+from clickstream.settings import REPO_ROOT, get_settings
+from clickstream.topics import ensure_topics
+from simulators.load import site_events
 from tests.integration.test_streaming_job import run_job
 
 pytestmark = pytest.mark.integration
 
-DAY = datetime.now(UTC).date() - timedelta(days=3)
+DAY = date(2026, 11, 2)  # a fixed past day: the generated data, and so the test, never changes
 DAILY = ("sessions", "daily_pages", "daily_sections", "daily_paths", "daily_funnels", "daily_geo",
          "daily_channels", "daily_devices", "daily_hours", "daily_summary")
 REPORTS = ("report_page_traffic", "report_section_engagement", "report_sessions", "report_errors",
@@ -53,43 +62,51 @@ def content_hash(settings, table: str, where: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def archived_day(sites, hiveserver2, airflow_db, settings):
-    """Two sites' backfill of one past day, archived by the streaming job (available-now)."""
-    for site in ("shop", "saas"):
-        resp = requests.post(f"{sites[site]}/simulation/backfill", timeout=10, json={
-            "start_date": DAY.isoformat(), "events_per_day": 1500, "seed": 7})  # fmt: skip
-        assert resp.status_code == 202, resp.text
-    deadline = time.monotonic() + 180
-    for site in ("shop", "saas"):
-        while time.monotonic() < deadline:
-            jobs = requests.get(f"{sites[site]}/simulation", timeout=10).json()["backfills"]
-            if jobs and all(j["state"] == "done" for j in jobs):
-                break
-            time.sleep(1)
-        assert requests.post(f"{sites[site]}/simulation/flush", timeout=30).json()["outstanding"] == 0
-    job = run_job(settings, "--mode", "available-now")
-    assert job.returncode == 0, job.stderr[-3000:]
-    return DAY
+def archived_day(broker, hiveserver2, airflow_db, tmp_path_factory):
+    """One past day of the three sites, archived by the streaming job; yields the module's settings."""
+    private = {
+        "CLICKSTREAM_HIVE_DATABASE": "batch_e2e",
+        "CLICKSTREAM_WAREHOUSE_URI": (tmp_path_factory.mktemp("batch") / "warehouse").as_uri(),
+        "CLICKSTREAM_TOPIC_EVENTS": "batch_e2e.events",
+    }
+    with pytest.MonkeyPatch.context() as env:
+        for name, value in private.items():
+            env.setenv(name, value)
+        get_settings.cache_clear()  # the DAG files read settings when parsed
+        s = get_settings()
+        ensure_topics(s)
+        execute(s, f"CREATE DATABASE IF NOT EXISTS {s.hive_database}", database=None)
+        producer = Producer({"bootstrap.servers": s.kafka_bootstrap, "linger.ms": 20})
+        for event in site_events(DAY, 4500, "batch-e2e"):
+            producer.produce(s.topic_events, key=event["session_id"].encode(), value=orjson.dumps(event))
+            producer.poll(0)
+        assert producer.flush(30) == 0
+        job = run_job(s, "--mode", "available-now")
+        assert job.returncode == 0, job.stderr[-3000:]
+        yield s
+    get_settings.cache_clear()
 
 
-def test_hourly_dag_writes_its_hour_and_reruns_identically(archived_day, settings):
-    hour = datetime(DAY.year, DAY.month, DAY.day, 12, tzinfo=UTC)
+def test_hourly_dag_writes_its_hour_and_reruns_identically(archived_day):
+    settings = archived_day
+    hour = datetime(DAY.year, DAY.month, DAY.day, 11, tzinfo=UTC)  # all three sites have events then
     run = run_dag("clickstream_hourly", hour + timedelta(hours=1))
     assert set(states(run).values()) == {"success"}, states(run)
-    where = f"dt = '{DAY}' AND hr = 12"
+    where = f"dt = '{DAY}' AND hr = 11"
     expected = dict(((app, page), (n, views)) for app, page, n, views in execute(settings, (
         "SELECT app_id, page, count(*), sum(if(event_type = 'page_view', 1, 0)) FROM raw_events "
         f"WHERE {where} GROUP BY app_id, page")))  # fmt: skip
     got = dict(((app, page), (n, views)) for app, page, n, views in execute(settings, (
         f"SELECT app_id, page, events, page_views FROM hourly_pages WHERE {where}")))  # fmt: skip
-    assert got == expected and {app for app, _ in got} == {"shop", "saas"}
+    assert got == expected and {app for app, _ in got} == {"shop", "news", "saas"}
     before = {t: content_hash(settings, t, where) for t in ("hourly_pages", "hourly_sections")}
     again = run_dag("clickstream_hourly", hour + timedelta(hours=1))
     assert set(states(again).values()) == {"success"}
     assert {t: content_hash(settings, t, where) for t in before} == before
 
 
-def test_daily_dag_produces_every_table_and_reruns_identically(archived_day, settings):
+def test_daily_dag_produces_every_table_and_reruns_identically(archived_day):
+    settings = archived_day
     midnight = datetime(DAY.year, DAY.month, DAY.day, tzinfo=UTC)
     run = run_dag("clickstream_daily", midnight + timedelta(days=1))
     assert set(states(run).values()) == {"success"}, states(run)
@@ -131,14 +148,15 @@ def test_daily_dag_produces_every_table_and_reruns_identically(archived_day, set
     assert {t: content_hash(settings, t, where) for t in before} == before
 
 
-def test_a_failed_check_fails_the_run_and_names_the_check(archived_day, settings, spark, capfd):
+def test_a_failed_check_fails_the_run_and_names_the_check(archived_day):
     """Break one breakdown of the daily tables; only the checks run (the job would repair it)."""
+    settings = archived_day
     where = f"dt = '{DAY}'"
-    path = f"{settings.table_path('daily_channels')}/dt={DAY}"
-    channels = spark.read.parquet(path)
-    rows = channels.count()
-    doubled = channels.unionByName(channels).localCheckpoint()  # every channel's sessions counted twice
-    doubled.coalesce(1).write.mode("overwrite").parquet(path)
+    fs, path = pafs.FileSystem.from_uri(f"{settings.table_path('daily_channels')}/dt={DAY}")
+    (part,) = [f.path for f in fs.get_file_info(pafs.FileSelector(path)) if f.path.endswith(".parquet")]
+    channels = pq.read_table(part, filesystem=fs)
+    rows = channels.num_rows
+    pq.write_table(pa.concat_tables([channels, channels]), part, filesystem=fs)  # every session twice
     midnight = datetime(DAY.year, DAY.month, DAY.day, tzinfo=UTC)
     run = run_dag("clickstream_daily", midnight + timedelta(days=1),
                   mark_success_pattern="wait_for_hours|create_tables|daily_job|register_partitions",
@@ -146,8 +164,16 @@ def test_a_failed_check_fails_the_run_and_names_the_check(archived_day, settings
     task_states = states(run)
     assert task_states["check_daily"] == "failed"
     assert all(task_states[r] == "upstream_failed" for r in REPORTS)
-    log = capfd.readouterr()
-    output = log.out + log.err
-    assert "The following tests have failed" in output and "channels_sum_to_sessions" in output
-    assert "Check: sessions_sum" not in output  # only the broken check is named
+    # The message the failed run logged and mailed: the check task itself, rendered as Airflow renders it.
+    from airflow.dag_processing.dagbag import DagBag
+
+    dag = DagBag(dag_folder=str(REPO_ROOT / "dags" / "clickstream_daily.py")).dags["clickstream_daily"]
+    check = dag.get_task("check_daily")
+    context = {"data_interval_start": midnight, **hql_macros(settings)}
+    for field in ("table", "partition_clause", "sql"):
+        setattr(check, field, dag.get_template_env().from_string(getattr(check, field)).render(**context))
+    with pytest.raises(Exception, match="The following tests have failed") as failure:
+        check.execute({})
+    failed = str(failure.value).split("The following tests have failed")[1]
+    assert "Check: channels_sum_to_sessions" in failed and "sessions_sum," not in failed
     assert execute(settings, f"SELECT count(*) FROM daily_channels WHERE {where}")[0][0] == 2 * rows
