@@ -3,7 +3,7 @@
 -- Every table is EXTERNAL over a directory of the warehouse ({{ warehouse_uri }}: file:// embedded,
 -- hdfs:// in production), so dropping a table never deletes data; every statement is IF NOT EXISTS,
 -- so the file can run before every job. Column lists match the DataFrames the Spark jobs write
--- (clickstream/batch/; tests/batch/test_hql.py checks both ways). The streaming job's own tables
+-- (clickstream/batch/; tests/warehouse/test_hql.py checks both ways). The streaming job's own tables
 -- (raw_events, bad_events, live_*, stream_progress) are created by the streaming application from the
 -- event contract (clickstream/streaming/hive.py) before any batch job runs.
 --

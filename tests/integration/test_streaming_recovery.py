@@ -26,7 +26,7 @@ from tests.integration.streaming_checks import live_metrics_equal_a_recomputatio
 
 pytestmark = pytest.mark.integration
 
-TOTAL, RATE, SPEED = 280_000, 1_400, 2.0   # 200 s of sending, 6.7 minutes of event time
+TOTAL, RATE, SPEED = 210_000, 1_400, 2.0   # 150 s of sending, 5 minutes of event time
 
 
 class Sender(threading.Thread):
@@ -64,8 +64,8 @@ def test_kill_9_twice_loses_and_duplicates_nothing(broker, hiveserver2, settings
     ensure_topics(s)
     execute(s, "CREATE DATABASE IF NOT EXISTS recovery", database=None)
     now = datetime.now(UTC)
-    # Event time starts 7 minutes back and runs twice as fast as the clock (never ahead of it).
-    events = list(retimed(site_events(now.date(), TOTAL, "recovery"), now - timedelta(minutes=7), RATE,
+    # Event time starts 5 minutes back and runs twice as fast as the clock (never ahead of it).
+    events = list(retimed(site_events(now.date(), TOTAL, "recovery"), now - timedelta(minutes=5), RATE,
                           speed=SPEED, received_start=now))
     sender = Sender(s.kafka_bootstrap, s.topic_events, events)
     args = ("--trigger-seconds", "1", "--progress-flush-seconds", "1", "--max-offsets-per-trigger", "20000")
