@@ -26,6 +26,8 @@ and the production cluster differ only in environment variables.
 | ``CLICKSTREAM_SMTP_PORT`` | ``2525`` | embedded mail sink (``smtp_default``), mail in ``data/mail/`` |
 | ``CLICKSTREAM_ALERT_EMAIL`` | ``oncall@clickstream.localhost`` | who gets DAG-failure emails |
 | ``CLICKSTREAM_ALERT_FROM`` | ``airflow@clickstream.localhost`` | sender of DAG-failure emails |
+| ``CLICKSTREAM_AIRFLOW_API_URL`` | ``http://127.0.0.1:<airflow port>`` | Airflow REST API (dashboard) |
+| ``CLICKSTREAM_AIRFLOW_API_USER`` | ``admin`` | the dashboard's API user (``…_API_PASSWORD``) |
 | ``CLICKSTREAM_BATCH_START`` | ``<data dir>/batch_start`` | hourly/daily DAGs catch up from this ISO time |
 
 The defaults are for local use only; production sets every value explicitly
@@ -83,6 +85,8 @@ class Settings:
     alert_email: str = "oncall@clickstream.localhost"
     alert_from: str = "airflow@clickstream.localhost"
     batch_start: str = ""
+    airflow_api_url: str = ""
+    airflow_api_user: str = "admin"
     repo_root: Path = field(default=REPO_ROOT)
 
     @property
@@ -130,8 +134,11 @@ def load_settings() -> Settings:
     epoch_file = data_dir / "batch_start"
     batch_start = _env("CLICKSTREAM_BATCH_START",
                        epoch_file.read_text().strip() if epoch_file.is_file() else "")
+    airflow_port = _int("CLICKSTREAM_AIRFLOW_PORT", 8080)
     return Settings(
         batch_start=batch_start,
+        airflow_api_url=_env("CLICKSTREAM_AIRFLOW_API_URL", f"http://127.0.0.1:{airflow_port}"),
+        airflow_api_user=_env("CLICKSTREAM_AIRFLOW_API_USER", "admin"),
         data_dir=data_dir,
         warehouse_uri=_env("CLICKSTREAM_WAREHOUSE_URI", (data_dir / "warehouse").as_uri()),
         kafka_bootstrap=_env("CLICKSTREAM_KAFKA_BOOTSTRAP", f"127.0.0.1:{broker_port}"),
@@ -139,7 +146,7 @@ def load_settings() -> Settings:
         hive_host=_env("CLICKSTREAM_HIVE_HOST", "127.0.0.1"),
         hive_port=_int("CLICKSTREAM_HIVE_PORT", 10000),
         hive_database=_env("CLICKSTREAM_HIVE_DATABASE", "clickstream"),
-        airflow_port=_int("CLICKSTREAM_AIRFLOW_PORT", 8080),
+        airflow_port=airflow_port,
         airflow_db=airflow_db,
         pg_port=_int("CLICKSTREAM_PG_PORT", 5433),
         streamlit_port=_int("CLICKSTREAM_STREAMLIT_PORT", 8501),

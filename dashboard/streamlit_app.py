@@ -1,18 +1,41 @@
-"""Entry point of the clickstream dashboard: `streamlit run dashboard/streamlit_app.py`."""
+"""Entry point of the clickstream dashboard: `streamlit run dashboard/streamlit_app.py`.
+
+Every page reads the Hive tables through HiveServer2 (settings from the
+environment, like every other component); docs/dashboard.md lists which
+table feeds which chart.
+"""
+
+import sys
+from pathlib import Path
 
 import streamlit as st
 
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # `streamlit run` puts only dashboard/ on the path
+    sys.path.insert(0, str(ROOT))
 
-def overview() -> None:
-    """Show what the dashboard will hold."""
-    st.title("Clickstream analytics")
-    st.info("No analytics pages yet: the streaming and batch jobs fill the Hive tables first.")
+PAGES = Path(__file__).resolve().parent / "app_pages"
 
 
 def run() -> None:
     """Build the navigation and run the selected page."""
-    st.set_page_config(page_title="Clickstream analytics", layout="wide")
-    page = st.navigation([st.Page(overview, title="Overview", default=True)])
+    st.set_page_config(page_title="Clickstream analytics", page_icon=":material/monitoring:", layout="wide")
+    page = st.navigation({
+        "Now": [
+            st.Page(PAGES / "live.py", title="Live", icon=":material/bolt:", default=True),
+        ],
+        "History": [
+            st.Page(PAGES / "traffic.py", title="Traffic", icon=":material/bar_chart:"),
+            st.Page(PAGES / "sections.py", title="Sections", icon=":material/grid_view:"),
+            st.Page(PAGES / "navigation.py", title="Navigation", icon=":material/alt_route:"),
+            st.Page(PAGES / "geography.py", title="Geography", icon=":material/public:"),
+            st.Page(PAGES / "performance.py", title="Performance", icon=":material/speed:"),
+            st.Page(PAGES / "sessions.py", title="Sessions", icon=":material/timer:"),
+        ],
+        "Operations": [
+            st.Page(PAGES / "pipeline.py", title="Pipeline health", icon=":material/monitor_heart:"),
+        ],
+    })  # fmt: skip
     page.run()
 
 

@@ -79,7 +79,7 @@ def transform_paths(sessionized: DataFrame, top_n: int = TOP_PATHS) -> DataFrame
 
 
 def transform_geo(sessionized: DataFrame) -> DataFrame:
-    """Return per (app, country, city): events, page views, users and sessions."""
+    """Return per (app, country, city): events, page views, users, sessions, and where the city is."""
     return (
         sessionized.fillna({"country": "??", "city": "??"})
         .groupBy("app_id", "country", "city")
@@ -88,6 +88,8 @@ def transform_geo(sessionized: DataFrame) -> DataFrame:
             count_if(is_page_view()).alias("page_views"),
             F.count_distinct("user_id").alias("unique_users"),
             F.count_distinct("user_id", "session_start").alias("sessions"),
+            F.round(F.avg("latitude"), 4).alias("latitude"),
+            F.round(F.avg("longitude"), 4).alias("longitude"),
         )
     )
 

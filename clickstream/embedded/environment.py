@@ -70,6 +70,8 @@ def settings_env(settings: Settings) -> dict[str, str]:
         "CLICKSTREAM_SMTP_PORT": str(settings.smtp_port),
         "CLICKSTREAM_ALERT_EMAIL": settings.alert_email,
         "CLICKSTREAM_ALERT_FROM": settings.alert_from,
+        "CLICKSTREAM_AIRFLOW_API_URL": settings.airflow_api_url,
+        "CLICKSTREAM_AIRFLOW_API_USER": settings.airflow_api_user,
     }
 
 

@@ -3,3 +3,5 @@
 {% set dt = data_interval_start.strftime('%Y-%m-%d') %}{% set hr = data_interval_start.hour %}
 ALTER TABLE {{ clickstream_db }}.hourly_pages ADD IF NOT EXISTS PARTITION (dt='{{ dt }}', hr={{ hr }});
 ALTER TABLE {{ clickstream_db }}.hourly_sections ADD IF NOT EXISTS PARTITION (dt='{{ dt }}', hr={{ hr }});
+-- The simulators' ledger gains partitions as they write; pick up any new ones.
+MSCK REPAIR TABLE {{ clickstream_db }}.sim_ledger;

@@ -11,6 +11,22 @@
 
 CREATE DATABASE IF NOT EXISTS {{ clickstream_db }};
 
+-- The simulators' ground-truth ledger (simulators/ledger.py writes the files, one per process run
+-- and day; readers sum over run_id). Partitions appear as the simulators write them: the hourly DAG
+-- repairs them (MSCK REPAIR TABLE in add_hourly_partitions.hql).
+CREATE EXTERNAL TABLE IF NOT EXISTS {{ clickstream_db }}.sim_ledger (
+  hr INT,
+  run_id STRING,
+  generated BIGINT,
+  sent BIGINT,
+  accepted BIGINT,
+  rejected BIGINT,
+  rejected_by_reason MAP<STRING, BIGINT>
+)
+PARTITIONED BY (dt STRING, app STRING)
+STORED AS PARQUET
+LOCATION '{{ warehouse_uri }}/{{ clickstream_db }}/sim_ledger';
+
 -- Hourly job (include/spark_jobs/clickstream_hourly.py): one partition per UTC hour of event time.
 
 CREATE EXTERNAL TABLE IF NOT EXISTS {{ clickstream_db }}.hourly_pages (
@@ -144,7 +160,9 @@ CREATE EXTERNAL TABLE IF NOT EXISTS {{ clickstream_db }}.daily_geo (
   events BIGINT,
   page_views BIGINT,
   unique_users BIGINT,
-  sessions BIGINT
+  sessions BIGINT,
+  latitude DOUBLE,
+  longitude DOUBLE
 )
 PARTITIONED BY (dt STRING)
 STORED AS PARQUET

@@ -61,7 +61,8 @@ DAILY_TABLES = {
 # The columns of raw_events the daily tables read: the rest is never carried through the sort.
 INPUT_COLUMNS = ("app_id", "event_id", "event_type", "event_ts", "user_id", "visit_number", "page", "section",
                  "element", "time_on_page_ms", "response_time_ms", "http_status", "referrer", "utm_medium",
-                 "country", "city", "device_type", "browser", "os", "is_bot", "value")
+                 "country", "city", "latitude", "longitude", "device_type", "browser", "os", "is_bot",
+                 "value")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -148,3 +148,17 @@ def test_airflow_components_healthy_and_login_works(airflow_stack, stack):
     wrong = requests.post(f"{base}/auth/token", json={"username": "admin", "password": "x"},
                           timeout=10)
     assert wrong.status_code == 401
+
+
+def test_dashboard_reads_the_dag_runs_from_the_airflow_api(airflow_stack):
+    from dashboard.data import last_dag_runs
+
+    dags = {p.stem for p in (airflow_stack.repo_root / "dags").glob("clickstream_*.py")}
+    deadline = time.monotonic() + 90  # the DAG processor may still be parsing the folder
+    while True:
+        runs = last_dag_runs.__wrapped__()  # the loader itself, not Streamlit's cache of it
+        if set(runs["dag_id"]) == dags or time.monotonic() > deadline:
+            break
+        time.sleep(3)
+    assert set(runs["dag_id"]) == dags
+    assert runs["paused"].map(type).eq(bool).all()

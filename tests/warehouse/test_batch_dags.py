@@ -4,87 +4,30 @@ clickstream_daily with dag.test() (real spark-submit, real beeline HiveOperator,
 Each table is then read through HiveServer2 and compared with a recomputation from raw_events;
 a second run of each DAG must leave every partition's sorted content unchanged.
 
-The module works in its own topic, warehouse and Hive database (set in the environment, as a
-deployment would), so the streaming tests' exact checks over the shared ones are not disturbed.
+The day lives in its own topic, warehouse and Hive database (tests/warehouse/batch_day.py), which
+the dashboard's tests read afterwards.
 The collector → broker leg of backfills is tested in test_streaming_job and test_simulation_dag.
 """
 
 from __future__ import annotations
 
-import hashlib
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
-import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from confluent_kafka import Producer
 from pyarrow import fs as pafs
 
 from clickstream.hive import execute, hql_macros
-from clickstream.settings import REPO_ROOT, get_settings
-from clickstream.topics import ensure_topics
-from simulators.load import site_events
-from tests.integration.test_streaming_job import run_job
+from clickstream.settings import REPO_ROOT
+from tests.warehouse.batch_day import DAY, MIDNIGHT, content_hash, run_dag, states
 
 pytestmark = pytest.mark.integration
 
-DAY = date(2026, 11, 2)  # a fixed past day: the generated data, and so the test, never changes
 DAILY = ("sessions", "daily_pages", "daily_sections", "daily_paths", "daily_funnels", "daily_geo",
          "daily_channels", "daily_devices", "daily_hours", "daily_summary")
 REPORTS = ("report_page_traffic", "report_section_engagement", "report_sessions", "report_errors",
            "report_headlines")
-
-
-def run_dag(dag_id: str, logical_date: datetime, mark_success_pattern: str | None = None,
-            retries: int | None = None):
-    """Parse the DAG afresh and dag.test() it for the interval that ends at logical_date."""
-    from airflow.dag_processing.bundles.manager import DagBundlesManager
-    from airflow.dag_processing.dagbag import DagBag, sync_bag_to_db
-
-    bag = DagBag(dag_folder=str(REPO_ROOT / "dags" / f"{dag_id}.py"))
-    assert bag.import_errors == {}
-    if retries is not None:
-        for task in bag.dags[dag_id].tasks:
-            task.retries = retries
-    DagBundlesManager().sync_bundles_to_db()
-    sync_bag_to_db(bag, "dags-folder", None)
-    return bag.dags[dag_id].test(logical_date=logical_date, mark_success_pattern=mark_success_pattern)
-
-
-def states(run) -> dict[str, str]:
-    return {ti.task_id: ti.state for ti in run.get_task_instances()}
-
-
-def content_hash(settings, table: str, where: str) -> str:
-    rows = sorted(repr(r) for r in execute(settings, f"SELECT * FROM {table} WHERE {where}"))
-    return hashlib.sha256("\n".join(rows).encode()).hexdigest()
-
-
-@pytest.fixture(scope="module")
-def archived_day(broker, hiveserver2, airflow_db, tmp_path_factory):
-    """One past day of the three sites, archived by the streaming job; yields the module's settings."""
-    private = {
-        "CLICKSTREAM_HIVE_DATABASE": "batch_e2e",
-        "CLICKSTREAM_WAREHOUSE_URI": (tmp_path_factory.mktemp("batch") / "warehouse").as_uri(),
-        "CLICKSTREAM_TOPIC_EVENTS": "batch_e2e.events",
-    }
-    with pytest.MonkeyPatch.context() as env:
-        for name, value in private.items():
-            env.setenv(name, value)
-        get_settings.cache_clear()  # the DAG files read settings when parsed
-        s = get_settings()
-        ensure_topics(s)
-        execute(s, f"CREATE DATABASE IF NOT EXISTS {s.hive_database}", database=None)
-        producer = Producer({"bootstrap.servers": s.kafka_bootstrap, "linger.ms": 20})
-        for event in site_events(DAY, 4500, "batch-e2e"):
-            producer.produce(s.topic_events, key=event["session_id"].encode(), value=orjson.dumps(event))
-            producer.poll(0)
-        assert producer.flush(30) == 0
-        job = run_job(s, "--mode", "available-now")
-        assert job.returncode == 0, job.stderr[-3000:]
-        yield s
-    get_settings.cache_clear()
 
 
 def test_hourly_dag_writes_its_hour_and_reruns_identically(archived_day):
@@ -105,11 +48,9 @@ def test_hourly_dag_writes_its_hour_and_reruns_identically(archived_day):
     assert {t: content_hash(settings, t, where) for t in before} == before
 
 
-def test_daily_dag_produces_every_table_and_reruns_identically(archived_day):
-    settings = archived_day
-    midnight = datetime(DAY.year, DAY.month, DAY.day, tzinfo=UTC)
-    run = run_dag("clickstream_daily", midnight + timedelta(days=1))
-    assert set(states(run).values()) == {"success"}, states(run)
+def test_daily_dag_produces_every_table_and_reruns_identically(archived_day, daily_run):
+    settings, midnight = archived_day, MIDNIGHT
+    assert set(daily_run.values()) == {"success"}, daily_run
     where = f"dt = '{DAY}'"
     counts = {t: execute(settings, f"SELECT count(*) FROM {t} WHERE {where}")[0][0] for t in DAILY + REPORTS}
     assert all(n > 0 for n in counts.values()), counts
@@ -151,17 +92,28 @@ def test_daily_dag_produces_every_table_and_reruns_identically(archived_day):
 def test_a_failed_check_fails_the_run_and_names_the_check(archived_day):
     """Break one breakdown of the daily tables; only the checks run (the job would repair it)."""
     settings = archived_day
-    where = f"dt = '{DAY}'"
     fs, path = pafs.FileSystem.from_uri(f"{settings.table_path('daily_channels')}/dt={DAY}")
     (part,) = [f.path for f in fs.get_file_info(pafs.FileSelector(path)) if f.path.endswith(".parquet")]
     channels = pq.read_table(part, filesystem=fs)
     rows = channels.num_rows
-    pq.write_table(pa.concat_tables([channels, channels]), part, filesystem=fs)  # every session twice
-    # Hadoop's local file system checks a .crc beside each file; the rewritten file has none now.
-    folder, name = part.rsplit("/", 1)
-    if fs.get_file_info(f"{folder}/.{name}.crc").type != pafs.FileType.NotFound:
-        fs.delete_file(f"{folder}/.{name}.crc")
-    midnight = datetime(DAY.year, DAY.month, DAY.day, tzinfo=UTC)
+
+    def rewrite(table: pa.Table) -> None:
+        pq.write_table(table, part, filesystem=fs)
+        # Hadoop's local file system checks a .crc beside each file; the rewritten file has none now.
+        folder, name = part.rsplit("/", 1)
+        if fs.get_file_info(f"{folder}/.{name}.crc").type != pafs.FileType.NotFound:
+            fs.delete_file(f"{folder}/.{name}.crc")
+
+    rewrite(pa.concat_tables([channels, channels]))  # every session twice
+    try:
+        _check_fails_and_says_which(settings, rows)
+    finally:
+        rewrite(channels)  # the dashboard's tests read the day afterwards
+
+
+def _check_fails_and_says_which(settings, rows: int) -> None:
+    where = f"dt = '{DAY}'"
+    midnight = MIDNIGHT
     run = run_dag("clickstream_daily", midnight + timedelta(days=1),
                   mark_success_pattern="wait_for_hours|create_tables|daily_job|register_partitions",
                   retries=0)

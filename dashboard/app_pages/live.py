@@ -1,0 +1,119 @@
+"""Live: the last hour of the live tables, refreshed every 5 seconds."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import altair as alt
+import streamlit as st
+
+from dashboard.data import SITES, live_query, newest_live_minute, quoted
+from dashboard.ui import ALL, load, no_data, pct, table
+
+REFRESH_S = 5
+HISTORY = timedelta(minutes=60)
+STALE = timedelta(minutes=5)
+
+st.title("Live")
+app = st.sidebar.selectbox("Site", [ALL, *SITES], key="live_app")
+APPS = tuple(SITES) if app == ALL else (app,)
+
+
+def ts(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M:%S")
+
+
+@st.fragment(run_every=REFRESH_S)
+def live() -> None:
+    """Everything on this page, re-run every few seconds without re-running the page."""
+    newest = load(newest_live_minute, APPS)
+    if newest is None:
+        st.info("No live metrics yet. Start the simulation (`clickstream_simulation` DAG) and the "
+                "streaming job (`clickstream_streaming`); numbers appear within seconds.",
+                icon=":material/hourglass_empty:")
+        return
+    age = datetime.now(UTC) - newest
+    st.caption(f"Newest minute {newest:%Y-%m-%d %H:%M} UTC · refreshes every {REFRESH_S} s")
+    if age > STALE:
+        st.warning(f"No new events for {age.total_seconds() / 60:.0f} minutes: this is the last state "
+                   "the stream saw. Is the simulation running?", icon=":material/schedule:")
+    since = newest - HISTORY
+    days = f"dt BETWEEN '{since:%Y-%m-%d}' AND '{newest:%Y-%m-%d}'"
+    apps = f"app_id IN ({quoted(APPS)})"
+
+    minutes = load(live_query, f"""
+        SELECT window_start, app_id, users, events, page_views, errors, error_rate, response_p95_ms
+        FROM live_metrics_latest
+        WHERE {days} AND dim = 'app' AND {apps} AND window_start >= '{ts(since)}'
+        ORDER BY window_start, app_id""")
+    active = load(live_query, f"""
+        SELECT app_id, page, active_users FROM live_active_users_latest
+        WHERE {days} AND {apps} AND window_end = '{ts(newest + timedelta(minutes=1))}'
+        ORDER BY active_users DESC, app_id, page""")
+
+    now = minutes[minutes["window_start"] == minutes["window_start"].max()]
+    everyone = active[active["page"] == "*"]["active_users"].sum()
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric("Active users (5 min)", f"{everyone:,}")
+    c2.metric("Events this minute", f"{now['events'].sum():,}")
+    c3.metric("Page views this minute", f"{now['page_views'].sum():,}")
+    views = now["page_views"].sum()
+    c4.metric("Error rate this minute", pct(now["errors"].sum() / views if views else None))
+
+    st.subheader("Users per minute")
+    st.altair_chart(
+        alt.Chart(minutes).mark_line(point=True).encode(
+            x=alt.X("window_start:T", title="minute (UTC)"),
+            y=alt.Y("users:Q", title="distinct users"),
+            color=alt.Color("app_id:N", title="site"),
+            tooltip=["window_start:T", "app_id:N", "users:Q", "events:Q", "page_views:Q"],
+        ),
+        width="stretch",
+    )
+
+    left, right = st.columns(2)
+    with left:
+        st.subheader("Active users per page right now")
+        pages = active[active["page"] != "*"]
+        if not no_data(pages, "active users", "They count users seen in the last 5 minutes."):
+            top = pages.iloc[0]
+            st.markdown(f"**{top['page']}** ({top['app_id']}) currently has "
+                        f"**{top['active_users']:,}** active users.")
+            st.altair_chart(
+                alt.Chart(pages.head(15)).mark_bar().encode(
+                    x=alt.X("active_users:Q", title="active users (last 5 minutes)"),
+                    y=alt.Y("page:N", sort="-x", title=None),
+                    color=alt.Color("app_id:N", title="site"),
+                    tooltip=["app_id", "page", "active_users"],
+                ),
+                width="stretch",
+            )
+            table(pages, "active users per page")
+    with right:
+        st.subheader("Top pages and sections (last 15 minutes)")
+        recent = f"window_start >= '{ts(newest - timedelta(minutes=14))}'"
+        top_pages = load(live_query, f"""
+            SELECT app_id, key AS page, sum(page_views) AS page_views, max(users) AS peak_users_per_min,
+                   max(response_p95_ms) AS worst_p95_ms
+            FROM live_metrics_latest WHERE {days} AND dim = 'page' AND {apps} AND {recent}
+            GROUP BY app_id, key ORDER BY page_views DESC LIMIT 10""")
+        top_sections = load(live_query, f"""
+            SELECT app_id, key AS page_section, sum(section_views + section_clicks + section_scrolls
+                   + section_hovers) AS interactions, sum(button_clicks) AS button_clicks
+            FROM live_metrics_latest WHERE {days} AND dim = 'section' AND {apps} AND {recent}
+            GROUP BY app_id, key ORDER BY interactions DESC LIMIT 10""")
+        table(top_pages, "top pages now")
+        table(top_sections, "top sections now")
+
+    st.subheader("Alerts")
+    alerts = load(live_query, f"""
+        SELECT cast(window_start AS STRING) AS minute, app_id, kind, severity, subject, message
+        FROM live_alerts WHERE dt >= '{newest - timedelta(days=1):%Y-%m-%d}' AND {apps}
+        ORDER BY window_start DESC, kind LIMIT 50""")
+    if alerts.empty:
+        st.success("No alerts in the last day.", icon=":material/check_circle:")
+    else:
+        table(alerts, "alerts")
+
+
+live()

@@ -1,0 +1,104 @@
+"""Pipeline health: what the simulators sent and the collector rejected, stream lag, DAGs, reconciliation."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from dashboard.data import DataError, batch_query, last_dag_runs, live_query, newest_live_minute, quoted
+from dashboard.ui import load, no_data, pct, sidebar_filters, table
+
+f = sidebar_filters(with_page=False)
+st.title("Pipeline health")
+st.caption(f"{', '.join(f.apps)} · {f.start} to {f.end} (UTC)")
+
+# --- Ingestion: the simulators' ledger (ground truth) ---------------------------------------
+st.subheader("Events generated, accepted and rejected")
+ledger = load(batch_query, f"""
+    SELECT dt AS day, app AS app_id, sum(generated) AS generated, sum(sent) AS sent,
+           sum(accepted) AS accepted, sum(rejected) AS rejected
+    FROM sim_ledger WHERE dt BETWEEN '{f.days[0]}' AND '{f.days[1]}' AND app IN ({quoted(f.apps)})
+    GROUP BY dt, app ORDER BY day, app_id""")
+if not no_data(ledger, "simulator counts", "The simulators write their ledger as they send; the hourly DAG "
+               "registers its partitions."):
+    total = ledger[["generated", "accepted", "rejected"]].sum()
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric("Generated", f"{total['generated']:,}")
+    c2.metric("Accepted", f"{total['accepted']:,}")
+    c3.metric("Rejected (dead-letter topic)", f"{total['rejected']:,}")
+    handled = total["accepted"] + total["rejected"]
+    c4.metric("DLQ rate", pct(total["rejected"] / handled if handled else None))
+    table(ledger, "ledger by day")
+    reasons = load(batch_query, f"""
+        SELECT reason, sum(n) AS rejected FROM sim_ledger
+        LATERAL VIEW explode(rejected_by_reason) r AS reason, n
+        WHERE dt BETWEEN '{f.days[0]}' AND '{f.days[1]}' AND app IN ({quoted(f.apps)})
+        GROUP BY reason ORDER BY rejected DESC, reason""")
+    if not reasons.empty:
+        st.altair_chart(alt.Chart(reasons).mark_bar().encode(
+            x=alt.X("rejected:Q", title="events rejected"), y=alt.Y("reason:N", sort="-x", title=None),
+            tooltip=["reason", "rejected"]), width="stretch")
+        table(reasons, "rejections by reason")
+
+# --- Streaming: lag and freshness --------------------------------------------------------
+st.subheader("Streaming lag and freshness")
+now = datetime.now(UTC)
+progress = load(live_query, f"""
+    SELECT query, cast(ts AS STRING) AS ts, input_rps, processed_rps, batch_ms, offsets_behind,
+           cast(watermark AS STRING) AS watermark
+    FROM (SELECT p.*, row_number() OVER (PARTITION BY query ORDER BY ts DESC) AS newest
+          FROM stream_progress p WHERE dt >= '{now - timedelta(days=1):%Y-%m-%d}' AND NOT idle) v
+    WHERE newest = 1 ORDER BY query""")
+if not no_data(progress, "streaming progress in the last day", "Start the `clickstream_streaming` DAG."):
+    newest = load(newest_live_minute, f.apps)
+    ingest = progress[progress["query"] == "ingest"]
+    c1, c2, c3 = st.columns(3)
+    behind = int(ingest["offsets_behind"].iloc[0]) if not ingest.empty and pd.notna(
+        ingest["offsets_behind"].iloc[0]) else None
+    c1.metric("Ingest lag (records behind the log end)", "–" if behind is None else f"{behind:,}")
+    c2.metric("Ingest rate (events/s)", "–" if ingest.empty else f"{ingest['processed_rps'].iloc[0]:,.0f}")
+    age = (now - newest - timedelta(minutes=1)).total_seconds() if newest else None
+    c3.metric("Live metrics freshness", "–" if age is None else f"{max(age, 0):,.0f} s behind now")
+    progress["seconds_since_report"] = [(now - datetime.fromisoformat(t).replace(tzinfo=UTC)).total_seconds()
+                                        for t in progress["ts"]]
+    table(progress, "streaming queries")
+
+# --- Airflow ---------------------------------------------------------------------------------
+st.subheader("DAG runs (Airflow REST API)")
+try:
+    runs = last_dag_runs()
+except DataError as exc:
+    st.warning(str(exc), icon=":material/cloud_off:")
+else:
+    if not no_data(runs, "DAGs", "The DAG processor lists them a few seconds after Airflow starts."):
+        failing = runs[runs["last_state"] == "failed"]
+        if failing.empty:
+            st.success("The newest run of every DAG did not fail.", icon=":material/check_circle:")
+        else:
+            st.error(f"Newest run failed: {', '.join(failing['dag_id'])}", icon=":material/error:")
+        table(runs, "dag runs")
+
+# --- Reconciliation ------------------------------------------------------------------------
+st.subheader("Reconciliation")
+try:
+    checks = batch_query(f"""
+        SELECT dt AS day, hr AS hour, app_id, generated, accepted, rejected, dead_lettered, archived,
+               aggregated, status, message
+        FROM reconciliation WHERE dt BETWEEN '{f.days[0]}' AND '{f.days[1]}'
+        AND app_id IN ({quoted(f.apps)}) ORDER BY day DESC, hour DESC, app_id""")
+except DataError:
+    checks = None
+if checks is None or checks.empty:
+    st.info("No reconciliation results for these days yet: the hourly `clickstream_reconciliation` DAG "
+            "compares the ledger, the dead-letter topic, raw_events and the hourly aggregates.",
+            icon=":material/hourglass_empty:")
+else:
+    bad = checks[checks["status"] != "ok"]
+    if bad.empty:
+        st.success(f"All {len(checks)} reconciled hours match.", icon=":material/check_circle:")
+    else:
+        st.error(f"{len(bad)} of {len(checks)} hours do not reconcile.", icon=":material/error:")
+    table(checks, "reconciliation")

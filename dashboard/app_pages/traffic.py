@@ -1,0 +1,99 @@
+"""Traffic: most visited pages, share of traffic, trends by hour and day, peak hours."""
+
+from __future__ import annotations
+
+import altair as alt
+import streamlit as st
+
+from dashboard.data import batch_query
+from dashboard.ui import DAILY_HINT, HOURLY_HINT, load, no_data, pct, sidebar_filters, table
+
+f = sidebar_filters()
+st.title("Traffic")
+st.caption(f"{', '.join(f.apps)} · {f.start} to {f.end} (UTC)" + (f" · {f.page}" if f.page else ""))
+
+summary = load(batch_query, f"""
+    SELECT sum(events) AS events, sum(page_views) AS page_views, sum(unique_users) AS user_days,
+           sum(sessions) AS sessions, sum(bot_events) AS bot_events
+    FROM daily_summary WHERE {f.where()}""")
+pages = load(batch_query, f"""
+    SELECT app_id, page, sum(page_views) AS page_views, sum(unique_users) AS user_days,
+           sum(entrances) AS entrances, sum(exits) AS exits
+    FROM daily_pages WHERE {f.where(page_column='page')}
+    GROUP BY app_id, page""")
+
+if not no_data(pages, "daily page traffic", DAILY_HINT):
+    totals = pages.groupby("app_id")["page_views"].transform("sum")
+    pages["traffic_share"] = pages["page_views"] / totals
+    pages = pages.sort_values(["page_views", "app_id", "page"], ascending=[False, True, True])
+    row = summary.iloc[0]
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric("Page views", f"{int(row['page_views'] or 0):,}")
+    c2.metric("Sessions", f"{int(row['sessions'] or 0):,}")
+    c3.metric("Events", f"{int(row['events'] or 0):,}")
+    c4.metric("Bot share of events", pct((row["bot_events"] or 0) / row["events"] if row["events"] else None))
+    top = pages.iloc[0]
+    st.markdown(f"**{top['page']}** accounts for **{top['traffic_share']:.0%}** of {top['app_id']} traffic.")
+
+    st.subheader("Most visited pages")
+    st.altair_chart(
+        alt.Chart(pages.head(20)).mark_bar().encode(
+            x=alt.X("page_views:Q", title="page views"),
+            y=alt.Y("page:N", sort="-x", title=None),
+            color=alt.Color("app_id:N", title="site"),
+            tooltip=["app_id", "page", "page_views", alt.Tooltip("traffic_share:Q", format=".1%")],
+        ),
+        width="stretch",
+    )
+    table(pages, "pages", column_config={
+        "traffic_share": st.column_config.ProgressColumn("share of site traffic", format="percent",
+                                                         min_value=0, max_value=1)})
+
+st.subheader("Page views by hour")
+hourly = load(batch_query, f"""
+    SELECT concat(dt, ' ', lpad(cast(hr AS STRING), 2, '0'), ':00') AS hour, app_id,
+           sum(page_views) AS page_views, sum(unique_users) AS page_user_hours
+    FROM hourly_pages WHERE {f.where(page_column='page')}
+    GROUP BY dt, hr, app_id ORDER BY hour, app_id""")
+if not no_data(hourly, "hourly traffic", HOURLY_HINT):
+    st.altair_chart(
+        alt.Chart(hourly).mark_line(point=True).encode(
+            x=alt.X("hour:T", title="hour (UTC)"), y=alt.Y("page_views:Q", title="page views"),
+            color=alt.Color("app_id:N", title="site"), tooltip=["hour", "app_id", "page_views"],
+        ),
+        width="stretch",
+    )
+    table(hourly, "page views by hour")
+
+left, right = st.columns(2)
+with left:
+    st.subheader("By day")
+    daily = load(batch_query, f"""
+        SELECT dt AS day, app_id, page_views, unique_users, sessions
+        FROM daily_summary WHERE {f.where()} ORDER BY day, app_id""")
+    if not no_data(daily, "daily totals", DAILY_HINT):
+        st.altair_chart(
+            alt.Chart(daily).mark_bar().encode(
+                x=alt.X("day:O", title=None), y=alt.Y("page_views:Q", title="page views"),
+                color=alt.Color("app_id:N", title="site"), xOffset="app_id:N",
+                tooltip=["day", "app_id", "page_views", "unique_users", "sessions"],
+            ),
+            width="stretch",
+        )
+        table(daily, "daily totals")
+with right:
+    st.subheader("Peak hours")
+    hours = load(batch_query, f"""
+        SELECT app_id, hr AS hour, sum(page_views) AS page_views, sum(CASE WHEN is_peak THEN 1 ELSE 0 END)
+               AS days_in_top_3
+        FROM daily_hours WHERE {f.where()} GROUP BY app_id, hr ORDER BY app_id, hour""")
+    if not no_data(hours, "hourly profiles", DAILY_HINT):
+        hours["peak"] = hours["days_in_top_3"] > 0
+        st.altair_chart(
+            alt.Chart(hours).mark_bar().encode(
+                x=alt.X("hour:O", title="hour of day (UTC)"), y=alt.Y("page_views:Q", title="page views"),
+                color=alt.Color("peak:N", title="a top-3 hour"), column=alt.Column("app_id:N", title=None),
+                tooltip=["app_id", "hour", "page_views", "days_in_top_3"],
+            ),
+        )
+        table(hours, "peak hours")

@@ -1,0 +1,178 @@
+"""Typed loaders of the dashboard: every number on every page comes from one of these queries.
+
+Queries go to HiveServer2 through PyHive (the platform's one Hive client) and
+come back as pandas DataFrames. Results are cached per query text with
+``st.cache_data``: a few seconds for the live tables, a few minutes for the
+batch tables, which change at most once an hour. Partition filters (``dt``)
+are always part of the query, so a page reads the days it shows and no more.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+import pandas as pd
+import requests
+import streamlit as st
+
+from clickstream.settings import SITES, Settings, get_settings
+
+LIVE_TTL = 4      # seconds: the live page refreshes every 5 s
+BATCH_TTL = 300   # seconds: batch tables change at most hourly
+
+
+class DataError(RuntimeError):
+    """A query the dashboard needs failed; the message is fit to show to the user."""
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the sidebar selected: one app or all, a date range, one page or all."""
+
+    apps: tuple[str, ...]
+    start: date
+    end: date
+    page: str | None = None
+
+    @property
+    def days(self) -> tuple[str, str]:
+        """The date range as the ``dt`` partition values it spans."""
+        return self.start.isoformat(), self.end.isoformat()
+
+    def where(self, *, page_column: str | None = None, alias: str = "") -> str:
+        """Return the SQL predicate of these filters (dt range, apps, and page if the table has one)."""
+        p = f"{alias}." if alias else ""
+        first, last = self.days
+        terms = [f"{p}dt BETWEEN '{first}' AND '{last}'", f"{p}app_id IN ({quoted(self.apps)})"]
+        if page_column and self.page:
+            terms.append(f"{p}{page_column} = {quoted([self.page])}")
+        return " AND ".join(terms)
+
+
+def quoted(values) -> str:
+    """Return SQL string literals for values (quotes escaped), comma-separated."""
+    return ", ".join("'" + str(v).replace("\\", "\\\\").replace("'", "\\'") + "'" for v in values)
+
+
+def settings() -> Settings:
+    """The settings the dashboard runs with (from the environment)."""
+    return get_settings()
+
+
+def _run(sql: str) -> pd.DataFrame:
+    from pyhive import hive
+
+    s = settings()
+    try:
+        conn = hive.connect(host=s.hive_host, port=s.hive_port, auth="NONE", database=s.hive_database)
+    except Exception as exc:  # noqa: BLE001 - any connection failure is shown the same way
+        raise DataError(f"Cannot reach HiveServer2 at {s.hive_host}:{s.hive_port} ({exc}). "
+                        "Is the stack running? `make status` shows it.") from exc
+    try:
+        cur = conn.cursor()
+        cur.execute(sql)
+        columns = [d[0].split(".")[-1] for d in cur.description or []]
+        return pd.DataFrame.from_records(cur.fetchall(), columns=columns)
+    except Exception as exc:  # noqa: BLE001
+        message = str(exc)
+        if "TABLE_OR_VIEW_NOT_FOUND" in message or "Table or view not found" in message:
+            raise DataError("A table this page reads does not exist yet: the streaming job and the "
+                            "batch DAGs create them on their first run.") from exc
+        raise DataError(f"HiveServer2 could not run a dashboard query: {message[:500]}") from exc
+    finally:
+        conn.close()
+
+
+@st.cache_data(ttl=LIVE_TTL, show_spinner=False)
+def live_query(sql: str) -> pd.DataFrame:
+    """Run a query over the live tables (cached for a few seconds)."""
+    return _run(sql)
+
+
+@st.cache_data(ttl=BATCH_TTL, show_spinner=False)
+def batch_query(sql: str) -> pd.DataFrame:
+    """Run a query over the batch tables (cached for minutes)."""
+    return _run(sql)
+
+
+@st.cache_data(ttl=BATCH_TTL, show_spinner=False)
+def available_days() -> tuple[date, date] | None:
+    """Return the first and last day the daily tables hold, or None before the first daily run."""
+    df = _run("SHOW PARTITIONS daily_summary")
+    if df.empty:
+        return None
+    days = sorted(date.fromisoformat(p.split("=", 1)[1]) for p in df.iloc[:, 0])
+    return days[0], days[-1]
+
+
+@st.cache_data(ttl=BATCH_TTL, show_spinner=False)
+def pages_of(apps: tuple[str, ...], first: str, last: str) -> list[str]:
+    """Return the pages seen in the daily tables for these apps and days, most viewed first."""
+    df = _run(f"SELECT page, sum(page_views) AS views FROM daily_pages WHERE dt BETWEEN '{first}' AND "
+              f"'{last}' AND app_id IN ({quoted(apps)}) GROUP BY page ORDER BY views DESC, page")
+    return df["page"].tolist()
+
+
+def newest_live_minute(apps: tuple[str, ...]) -> datetime | None:
+    """Return the start of the newest 1-minute window in the live metrics, over the last two days."""
+    today = datetime.now(UTC).date()
+    df = live_query(
+        f"SELECT cast(max(window_start) AS STRING) AS newest FROM live_metrics "
+        f"WHERE dt >= '{today - timedelta(days=1)}' AND dim = 'app' AND app_id IN ({quoted(apps)})")
+    newest = df["newest"].iloc[0] if not df.empty else None
+    return datetime.fromisoformat(newest).replace(tzinfo=UTC) if newest else None
+
+
+# --- Airflow REST API ---------------------------------------------------------------------
+
+def airflow_password(s: Settings) -> str | None:
+    """Return the Airflow API password: CLICKSTREAM_AIRFLOW_API_PASSWORD, else the embedded stack's."""
+    import os
+
+    if secret := os.environ.get("CLICKSTREAM_AIRFLOW_API_PASSWORD"):
+        return secret
+    path = s.airflow_home / "passwords.json"
+    return json.loads(path.read_text()).get(s.airflow_api_user) if path.is_file() else None
+
+
+@st.cache_data(ttl=30, show_spinner=False)
+def last_dag_runs() -> pd.DataFrame:
+    """Return each DAG's newest run and newest successful run, from the Airflow REST API."""
+    s = settings()
+    base = s.airflow_api_url.rstrip("/")
+    try:
+        token = requests.post(f"{base}/auth/token", timeout=5,
+                              json={"username": s.airflow_api_user, "password": airflow_password(s) or ""})
+        if token.status_code == 401:
+            raise DataError(f"The Airflow API at {base} refused the dashboard's login: set "
+                            "CLICKSTREAM_AIRFLOW_API_USER and CLICKSTREAM_AIRFLOW_API_PASSWORD.")
+        token.raise_for_status()
+        headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
+        dags = requests.get(f"{base}/api/v2/dags", headers=headers, timeout=5,
+                            params={"limit": 100, "dag_id_pattern": "clickstream"})
+        dags.raise_for_status()
+        rows = []
+        for dag in dags.json()["dags"]:
+            runs = requests.get(f"{base}/api/v2/dags/{dag['dag_id']}/dagRuns", headers=headers, timeout=5,
+                                params={"limit": 50, "order_by": "-run_after"})
+            runs.raise_for_status()
+            listed = runs.json()["dag_runs"]
+            ok = [r for r in listed if r["state"] == "success"]
+            rows.append({
+                "dag_id": dag["dag_id"],
+                "paused": dag["is_paused"],
+                "last_run": listed[0]["run_after"] if listed else None,
+                "last_state": listed[0]["state"] if listed else None,
+                "last_success": ok[0]["end_date"] if ok else None,
+                "failed_of_last_50": sum(r["state"] == "failed" for r in listed),
+            })
+    except requests.RequestException as exc:
+        raise DataError(f"Cannot reach the Airflow API at {base} ({exc.__class__.__name__}).") from exc
+    return pd.DataFrame(rows, columns=["dag_id", "paused", "last_run", "last_state", "last_success",
+                                       "failed_of_last_50"])
+
+
+__all__ = ["SITES", "BATCH_TTL", "LIVE_TTL", "DataError", "Filters", "available_days", "batch_query",
+           "last_dag_runs", "live_query", "newest_live_minute", "pages_of", "quoted", "settings"]

@@ -1,0 +1,76 @@
+"""What every page shares: the sidebar filters, friendly failures and empty states, CSV downloads."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import TypeVar
+
+import pandas as pd
+import streamlit as st
+
+from dashboard.data import SITES, DataError, Filters, available_days, pages_of
+
+T = TypeVar("T")
+ALL = "All sites"
+
+
+def load(query: Callable[..., T], *args) -> T:
+    """Run a loader; on failure show the reason (never a traceback) and stop the page."""
+    try:
+        return query(*args)
+    except DataError as exc:
+        st.error(str(exc), icon=":material/error:")
+        st.stop()
+
+
+def sidebar_filters(*, with_page: bool = True) -> Filters:
+    """Render the sidebar filters (app, date range, page) and return what is selected.
+
+    The date range defaults to the last seven days the daily tables hold, so the
+    pages show data even when the newest day is not today.
+    """
+    with st.sidebar:
+        app = st.selectbox("Site", [ALL, *SITES], key="filter_app")
+        apps = tuple(SITES) if app == ALL else (app,)
+        span = load(available_days)
+        today = datetime.now(UTC).date()
+        last = span[1] if span else today
+        first = max(span[0], last - timedelta(days=6)) if span else today
+        picked = st.date_input("Days (UTC)", value=(first, last), key="filter_days",
+                               min_value=span[0] if span else None, max_value=today)
+        start, end = (picked if isinstance(picked, tuple) and len(picked) == 2
+                      else (picked[0], picked[0]) if isinstance(picked, tuple) else (picked, picked))
+        page = None
+        if with_page:
+            choices = load(pages_of, apps, start.isoformat(), end.isoformat())
+            chosen = st.selectbox("Page", ["All pages", *choices], key="filter_page")
+            page = None if chosen == "All pages" else chosen
+    return Filters(apps=apps, start=start, end=end, page=page)
+
+
+def no_data(df: pd.DataFrame, what: str, hint: str) -> bool:
+    """Show a friendly empty state when df is empty; return whether it was."""
+    if df.empty:
+        st.info(f"No {what} for this selection yet. {hint}", icon=":material/hourglass_empty:")
+        return True
+    return False
+
+
+DAILY_HINT = ("The daily DAG (`clickstream_daily`) fills these tables after each UTC day; "
+              "for past days, run a backfill (docs/batch.md).")
+HOURLY_HINT = "The hourly DAG (`clickstream_hourly`) fills these tables a few minutes after each hour."
+
+
+def table(df: pd.DataFrame, name: str, **dataframe_args) -> None:
+    """Show a table with a CSV download of exactly what is shown."""
+    st.dataframe(df, hide_index=True, width="stretch", **dataframe_args)
+    slug = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
+    st.download_button(f"Download {name} (CSV)", df.to_csv(index=False).encode(), file_name=f"{slug}.csv",
+                       mime="text/csv", key=f"csv_{slug}", icon=":material/download:")
+
+
+def pct(value: float | None) -> str:
+    """Format a 0-1 share as a percentage."""
+    return "–" if value is None or pd.isna(value) else f"{value:.1%}"
