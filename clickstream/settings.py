@@ -28,6 +28,7 @@ and the production cluster differ only in environment variables.
 | ``CLICKSTREAM_ALERT_FROM`` | ``airflow@clickstream.localhost`` | sender of DAG-failure emails |
 | ``CLICKSTREAM_AIRFLOW_API_URL`` | ``http://127.0.0.1:<airflow port>`` | Airflow REST API (dashboard) |
 | ``CLICKSTREAM_AIRFLOW_API_USER`` | ``admin`` | the dashboard's API user (``…_API_PASSWORD``) |
+| ``CLICKSTREAM_SPARK_PACKAGES`` … | empty | what jobs carry to YARN (clickstream/spark_submit.py) |
 | ``CLICKSTREAM_BATCH_START`` | ``<data dir>/batch_start`` | hourly/daily DAGs catch up from this ISO time |
 
 The defaults are for local use only; production sets every value explicitly
@@ -87,6 +88,10 @@ class Settings:
     batch_start: str = ""
     airflow_api_url: str = ""
     airflow_api_user: str = "admin"
+    spark_packages: str = ""
+    spark_archives: str = ""
+    spark_py_files: str = ""
+    spark_python: str = ""
     repo_root: Path = field(default=REPO_ROOT)
 
     @property
@@ -139,6 +144,10 @@ def load_settings() -> Settings:
         batch_start=batch_start,
         airflow_api_url=_env("CLICKSTREAM_AIRFLOW_API_URL", f"http://127.0.0.1:{airflow_port}"),
         airflow_api_user=_env("CLICKSTREAM_AIRFLOW_API_USER", "admin"),
+        spark_packages=_env("CLICKSTREAM_SPARK_PACKAGES", ""),
+        spark_archives=_env("CLICKSTREAM_SPARK_ARCHIVES", ""),
+        spark_py_files=_env("CLICKSTREAM_SPARK_PY_FILES", ""),
+        spark_python=_env("CLICKSTREAM_SPARK_PYTHON", ""),
         data_dir=data_dir,
         warehouse_uri=_env("CLICKSTREAM_WAREHOUSE_URI", (data_dir / "warehouse").as_uri()),
         kafka_bootstrap=_env("CLICKSTREAM_KAFKA_BOOTSTRAP", f"127.0.0.1:{broker_port}"),

@@ -47,6 +47,7 @@ from clickstream.batch.schedule import batch_epoch
 from clickstream.hive import hql_macros
 from clickstream.notify import failure_notifiers
 from clickstream.settings import get_settings
+from clickstream.spark_submit import spark_options
 
 INCLUDE = Path(__file__).resolve().parent.parent / "include"
 SETTINGS = get_settings()
@@ -106,7 +107,7 @@ def clickstream_daily():
         conn_id="spark_default",
         name="clickstream-daily-{{ data_interval_start.strftime('%Y%m%d') }}",
         driver_memory="2g",
-        conf={"spark.sql.session.timeZone": "UTC"},
+        **spark_options(SETTINGS),
         application_args=[
             "--day", "{{ data_interval_start.strftime('%Y-%m-%d') }}",
             "--spill-hours", "{{ params.spill_hours }}",

@@ -37,6 +37,7 @@ from clickstream.batch.schedule import batch_epoch
 from clickstream.hive import hql_macros
 from clickstream.notify import failure_notifiers
 from clickstream.settings import get_settings
+from clickstream.spark_submit import spark_options
 
 INCLUDE = Path(__file__).resolve().parent.parent / "include"
 SETTINGS = get_settings()
@@ -77,7 +78,7 @@ def clickstream_hourly():
         application=str(INCLUDE / "spark_jobs" / "clickstream_hourly.py"),
         conn_id="spark_default",
         name="clickstream-hourly-{{ data_interval_start.strftime('%Y%m%dT%H') }}",
-        conf={"spark.sql.session.timeZone": "UTC"},
+        **spark_options(SETTINGS),
         application_args=["--start", "{{ data_interval_start.isoformat() }}",
                           "--end", "{{ data_interval_end.isoformat() }}"],
         outlets=[Asset(name=f"clickstream.{t}", uri=SETTINGS.table_path(t))

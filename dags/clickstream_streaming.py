@@ -30,7 +30,10 @@ from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOpe
 from airflow.sdk import Param, dag
 
 from clickstream.notify import failure_notifiers
+from clickstream.settings import get_settings
+from clickstream.spark_submit import spark_options
 
+SETTINGS = get_settings()
 # dags/ and include/ are siblings in both runtimes (repo checkout, Airflow image).
 APPLICATION = str(Path(__file__).resolve().parent.parent / "include" / "spark_jobs"
                   / "clickstream_streaming.py")
@@ -63,7 +66,7 @@ def clickstream_streaming():
         conn_id="spark_default",
         name="clickstream-streaming",
         driver_memory="1g",
-        conf={"spark.sql.session.timeZone": "UTC"},
+        **spark_options(SETTINGS),
         application_args=[
             "--mode", "{{ params.mode }}",
             "--max-offsets-per-trigger", "{{ params.max_offsets_per_trigger }}",

@@ -116,11 +116,15 @@ def pages_of(apps: tuple[str, ...], first: str, last: str) -> list[str]:
 
 
 def newest_live_minute(apps: tuple[str, ...]) -> datetime | None:
-    """Return the start of the newest 1-minute window in the live metrics, over the last two days."""
-    today = datetime.now(UTC).date()
+    """Return the start of the newest 1-minute window in the live metrics (None if there is none)."""
+    days = live_query("SHOW PARTITIONS live_metrics")  # the metastore answers: no data is read
+    if days.empty:
+        return None
+    newest_day = max(p.split("=", 1)[1] for p in days.iloc[:, 0])
     df = live_query(
         f"SELECT cast(max(window_start) AS STRING) AS newest FROM live_metrics "
-        f"WHERE dt >= '{today - timedelta(days=1)}' AND dim = 'app' AND app_id IN ({quoted(apps)})")
+        f"WHERE dt >= '{date.fromisoformat(newest_day) - timedelta(days=1)}' AND dim = 'app' "
+        f"AND app_id IN ({quoted(apps)})")
     newest = df["newest"].iloc[0] if not df.empty else None
     return datetime.fromisoformat(newest).replace(tzinfo=UTC) if newest else None
 

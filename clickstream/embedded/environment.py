@@ -72,6 +72,10 @@ def settings_env(settings: Settings) -> dict[str, str]:
         "CLICKSTREAM_ALERT_FROM": settings.alert_from,
         "CLICKSTREAM_AIRFLOW_API_URL": settings.airflow_api_url,
         "CLICKSTREAM_AIRFLOW_API_USER": settings.airflow_api_user,
+        "CLICKSTREAM_SPARK_PACKAGES": settings.spark_packages,
+        "CLICKSTREAM_SPARK_ARCHIVES": settings.spark_archives,
+        "CLICKSTREAM_SPARK_PY_FILES": settings.spark_py_files,
+        "CLICKSTREAM_SPARK_PYTHON": settings.spark_python,
     }
 
 

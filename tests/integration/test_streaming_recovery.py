@@ -29,7 +29,7 @@ from tests.integration.streaming_checks import live_metrics_equal_a_recomputatio
 
 pytestmark = pytest.mark.integration
 
-POOL, RATE, SPEED = 70_000, 1_400, 2.0
+POOL, RATE, SPEED = 30_000, 1_400, 2.0
 LEAD = timedelta(minutes=10)   # event time starts this far back and runs twice as fast as the clock
 MOST = int(LEAD.total_seconds() / (SPEED - 1) * RATE)   # sent before event time would pass the clock
 

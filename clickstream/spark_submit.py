@@ -1,0 +1,42 @@
+"""The SparkSubmitOperator arguments that differ between the embedded runtime and the cluster.
+
+DAGs pass ``**spark_options(SETTINGS)`` to every SparkSubmitOperator; the
+connection ``spark_default`` says where jobs run (``local[*]``, or ``yarn``
+with ``deploy-mode`` in its extra), and these settings say what they carry:
+
+| variable | embedded | production (docker-compose.yml) |
+|---|---|---|
+| ``CLICKSTREAM_SPARK_PACKAGES`` | empty | the spark-sql-kafka package (``format("kafka")``) |
+| ``CLICKSTREAM_SPARK_ARCHIVES`` | empty | the jobs' Python environment (venv-pack), ``…#environment`` |
+| ``CLICKSTREAM_SPARK_PY_FILES`` | empty | the platform's packages, zipped (``clickstream``, ``simulators``) |
+| ``CLICKSTREAM_SPARK_PYTHON`` | empty | interpreter in YARN containers, ``./environment/bin/python`` |
+
+On YARN the driver may run in the cluster (cluster mode), far from Airflow's
+environment, so every ``CLICKSTREAM_*`` setting is also handed to the
+application master and the executors as their environment.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from clickstream.settings import Settings
+
+
+def spark_options(settings: Settings, **conf: str) -> dict[str, Any]:
+    """Return conf, packages, archives and py_files for a SparkSubmitOperator in this runtime."""
+    from clickstream.embedded.environment import settings_env
+
+    options: dict[str, Any] = {"conf": {"spark.sql.session.timeZone": "UTC", **conf}}
+    if settings.spark_packages:
+        options["packages"] = settings.spark_packages
+    if settings.spark_archives:
+        options["archives"] = settings.spark_archives
+    if settings.spark_py_files:
+        options["py_files"] = settings.spark_py_files
+    if settings.spark_python:
+        env = {"PYSPARK_PYTHON": settings.spark_python, **settings_env(settings)}
+        for name, value in env.items():
+            options["conf"][f"spark.yarn.appMasterEnv.{name}"] = value
+            options["conf"][f"spark.executorEnv.{name}"] = value
+    return options
