@@ -21,7 +21,7 @@ export PYTHONPATH := $(CURDIR)
 APT_PACKAGES := openjdk-17-jre-headless postgresql chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help install system-deps run stop status logs airflow test lint bench clean
+.PHONY: help install system-deps run stop status logs airflow test lint bench clean docker-requirements
 
 help:
 	@echo "make run      start the embedded platform (installs what it needs)"
@@ -74,6 +74,10 @@ test: install
 
 bench: install
 	$(PY) -m bench.run_all
+
+# The production image's pinned requirements, from uv.lock (docker/airflow/Dockerfile).
+docker-requirements: $(UV)
+	$(UV) export --frozen --no-dev --no-hashes --no-emit-project --no-header -q -o docker/airflow/requirements.txt
 
 clean: stop
 	rm -rf data artifacts

@@ -54,10 +54,10 @@ def build_tables(spark, settings, day) -> None:
     raw = spark.read.parquet(settings.table_path("raw_events"))
     for hr in range(24):
         of_hour = raw.where(F.col("hr") == hr)
-        overwrite_partition(transform_hourly_pages(of_hour), settings.table_path("hourly_pages"),
-                            {"dt": day.isoformat(), "hr": hr}, ["app_id", "page"])
-        overwrite_partition(transform_hourly_sections(of_hour), settings.table_path("hourly_sections"),
-                            {"dt": day.isoformat(), "hr": hr}, ["app_id", "page", "section"])
+        overwrite_partition(transform_hourly_pages(of_hour), settings, "hourly_pages", ["app_id", "page"],
+                            dt=day.isoformat(), hr=hr)
+        overwrite_partition(transform_hourly_sections(of_hour), settings, "hourly_sections",
+                            ["app_id", "page", "section"], dt=day.isoformat(), hr=hr)
     run_day(spark, settings, day)
     versioned = F.lit(0).cast("long").alias("batch_id")
     transform_metrics(raw).select("*", versioned).write.mode("overwrite").partitionBy("dt").parquet(

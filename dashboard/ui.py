@@ -71,6 +71,17 @@ def table(df: pd.DataFrame, name: str, **dataframe_args) -> None:
                        mime="text/csv", key=f"csv_{slug}", icon=":material/download:")
 
 
+def since_text(age: timedelta) -> str:
+    """Say how long ago, in the unit that reads best (seconds up to days)."""
+    seconds = max(age.total_seconds(), 0)
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    minutes = seconds / 60
+    if minutes < 120:
+        return f"{minutes:.0f} minutes"
+    return f"{minutes / 60:.0f} hours" if minutes < 48 * 60 else f"{minutes / 1440:.0f} days"
+
+
 def pct(value: float | None) -> str:
     """Format a 0-1 share as a percentage."""
     return "–" if value is None or pd.isna(value) else f"{value:.1%}"

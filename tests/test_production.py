@@ -236,3 +236,11 @@ def test_production_docs_cover_bring_up_scaling_operation_and_mapping():
     doc = (REPO_ROOT / "docs" / "production.md").read_text()
     for heading in ("## Bring-up", "## Scaling", "## Day-to-day operation", "## Production vs embedded"):
         assert heading in doc
+
+
+def test_image_requirements_are_the_lock_file_exported(tmp_path):
+    exported = tmp_path / "requirements.txt"
+    subprocess.run([str(REPO_ROOT / ".tools" / "bin" / "uv"), "export", "--frozen", "--no-dev", "--no-hashes",
+                    "--no-emit-project", "--no-header", "-q", "-o", str(exported)], check=True, cwd=REPO_ROOT)
+    committed = (REPO_ROOT / "docker" / "airflow" / "requirements.txt").read_text()
+    assert committed == exported.read_text(), "run `make docker-requirements`"

@@ -8,7 +8,7 @@ import altair as alt
 import streamlit as st
 
 from dashboard.data import SITES, live_query, newest_live_minute, quoted
-from dashboard.ui import ALL, load, no_data, pct, table
+from dashboard.ui import ALL, load, no_data, pct, since_text, table
 
 REFRESH_S = 5
 HISTORY = timedelta(minutes=60)
@@ -35,8 +35,8 @@ def live() -> None:
     age = datetime.now(UTC) - newest
     st.caption(f"Newest minute {newest:%Y-%m-%d %H:%M} UTC · refreshes every {REFRESH_S} s")
     if age > STALE:
-        st.warning(f"No new events for {age.total_seconds() / 60:.0f} minutes: this is the last state "
-                   "the stream saw. Is the simulation running?", icon=":material/schedule:")
+        st.warning(f"No new events for {since_text(age)}: this is the last state the stream saw. "
+                   "Is the simulation running?", icon=":material/schedule:")
     since = newest - HISTORY
     days = f"dt BETWEEN '{since:%Y-%m-%d}' AND '{newest:%Y-%m-%d}'"
     apps = f"app_id IN ({quoted(APPS)})"

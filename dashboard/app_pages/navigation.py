@@ -9,6 +9,8 @@ import streamlit as st
 from dashboard.data import batch_query
 from dashboard.ui import DAILY_HINT, load, no_data, pct, sidebar_filters, table
 
+SANKEY_PATHS = 15  # more makes the diagram unreadable; the table below has the rest
+
 f = sidebar_filters(with_page=False)
 st.title("Navigation")
 st.caption(f"{', '.join(f.apps)} · {f.start} to {f.end} (UTC)")
@@ -40,8 +42,8 @@ if not no_data(paths, "navigation paths", DAILY_HINT):
     paths = paths.sort_values(["occurrences", "app_id", "step1", "step2", "step3"],
                               ascending=[False, True, True, True, True])
     app = st.selectbox("Flows of", sorted(paths["app_id"].unique()), key="navigation_app")
-    of_app = paths[paths["app_id"] == app]
-    st.subheader(f"Previous → current → next page ({app}, top daily paths)")
+    of_app = paths[paths["app_id"] == app].head(SANKEY_PATHS)
+    st.subheader(f"Previous → current → next page ({app}, its {len(of_app)} most frequent paths)")
     st.plotly_chart(sankey(of_app), theme="streamlit", width="stretch")
     st.subheader("Top paths")
     table(paths.head(50), "top paths")

@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.data import DataError, batch_query, last_dag_runs, live_query, newest_live_minute, quoted
-from dashboard.ui import load, no_data, pct, sidebar_filters, table
+from dashboard.ui import load, no_data, pct, sidebar_filters, since_text, table
 
 f = sidebar_filters(with_page=False)
 st.title("Pipeline health")
@@ -60,11 +60,27 @@ if not no_data(progress, "streaming progress in the last day", "Start the `click
         ingest["offsets_behind"].iloc[0]) else None
     c1.metric("Ingest lag (records behind the log end)", "–" if behind is None else f"{behind:,}")
     c2.metric("Ingest rate (events/s)", "–" if ingest.empty else f"{ingest['processed_rps'].iloc[0]:,.0f}")
-    age = (now - newest - timedelta(minutes=1)).total_seconds() if newest else None
-    c3.metric("Live metrics freshness", "–" if age is None else f"{max(age, 0):,.0f} s behind now")
+    age = now - newest - timedelta(minutes=1) if newest else None
+    c3.metric("Live metrics behind now", "–" if age is None else since_text(age))
     progress["seconds_since_report"] = [(now - datetime.fromisoformat(t).replace(tzinfo=UTC)).total_seconds()
                                         for t in progress["ts"]]
     table(progress, "streaming queries")
+    since = datetime.fromisoformat(max(progress["ts"])) - timedelta(hours=1)
+    history = load(live_query, f"""
+        SELECT cast(ts AS STRING) AS ts, query, input_rps, processed_rps, offsets_behind, batch_ms
+        FROM stream_progress WHERE dt >= '{since:%Y-%m-%d}' AND NOT idle
+        AND ts >= '{since:%Y-%m-%d %H:%M:%S}' ORDER BY ts""")
+    history["ts"] = pd.to_datetime(history["ts"])
+    left, right = st.columns(2)
+    left.caption("Rows read per second, last hour of reports")
+    left.altair_chart(alt.Chart(history).mark_line().encode(
+        x=alt.X("ts:T", title=None), y=alt.Y("processed_rps:Q", title="rows/s"),
+        color=alt.Color("query:N", title="query"), tooltip=["ts:T", "query", "input_rps", "processed_rps"]),
+        width="stretch")
+    right.caption("Ingest: records behind the log end")
+    right.altair_chart(alt.Chart(history[history["query"] == "ingest"]).mark_area(opacity=0.6).encode(
+        x=alt.X("ts:T", title=None), y=alt.Y("offsets_behind:Q", title="records behind"),
+        tooltip=["ts:T", "offsets_behind", "batch_ms"]), width="stretch")
 
 # --- Airflow ---------------------------------------------------------------------------------
 st.subheader("DAG runs (Airflow REST API)")
