@@ -94,14 +94,18 @@ def baseline_scan(spark, settings) -> float:
     return time.perf_counter() - start
 
 
+def size_parser(doc: str) -> argparse.ArgumentParser:
+    """The command line of the benchmarks that build a generated day: --events, --scale, --cores."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=int, default=1_000_000, help="events generated")
+    parser.add_argument("--scale", type=int, default=10, help="copies of them in the large day")
+    parser.add_argument("--cores", type=int, default=2, help="Spark local cores")
+    return parser
+
+
 def main(argv: list[str] | None = None) -> None:
     """Generate, then time the daily job against a scan baseline at two sizes."""
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--events", type=int, default=1_000_000)
-    parser.add_argument("--scale", type=int, default=10)
-    parser.add_argument("--cores", type=int, default=2)
-    args = parser.parse_args(argv)
+    args = size_parser(__doc__).parse_args(argv)
     sys.path.insert(0, str(REPO_ROOT / "include" / "spark_jobs"))
     from clickstream_daily import run_day
 

@@ -19,7 +19,6 @@ Target: every page renders in <= 2 s (cold) over 10M events.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import os
 import shutil
@@ -121,12 +120,10 @@ def empty_render() -> float:
 
 def main(argv: list[str] | None = None) -> None:
     """Build the 10M-event warehouse, start HiveServer2 on it, and time every page."""
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--events", type=int, default=1_000_000)
-    parser.add_argument("--scale", type=int, default=10)
-    parser.add_argument("--cores", type=int, default=2)
-    parser.add_argument("--repeat", type=int, default=3)
+    from bench.daily_job import size_parser
+
+    parser = size_parser(__doc__)
+    parser.add_argument("--repeat", type=int, default=3, help="renders per page and mode (median)")
     args = parser.parse_args(argv)
 
     work = Path(tempfile.mkdtemp(prefix="bench-dashboard-"))
