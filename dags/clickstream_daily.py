@@ -41,9 +41,9 @@ import pendulum
 from airflow.providers.apache.hive.operators.hive import HiveOperator
 from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
 from airflow.providers.common.sql.operators.sql import SQLTableCheckOperator
-from airflow.sdk import Asset, CronDataIntervalTimetable, Param, PokeReturnValue, chain, dag, task
+from airflow.sdk import CronDataIntervalTimetable, Param, PokeReturnValue, chain, dag, task
 
-from clickstream.batch.schedule import batch_epoch
+from clickstream.batch.schedule import batch_epoch, table_asset
 from clickstream.hive import hql_macros
 from clickstream.notify import failure_notifiers
 from clickstream.settings import get_settings
@@ -57,10 +57,6 @@ DAILY_TABLES = ("sessions", "daily_pages", "daily_sections", "daily_paths", "dai
 REPORTS = ("report_page_traffic", "report_section_engagement", "report_sessions", "report_errors",
            "report_headlines")
 DAY = "dt = '{{ data_interval_start.strftime('%Y-%m-%d') }}'"
-
-
-def _asset(table: str) -> Asset:
-    return Asset(name=f"clickstream.{table}", uri=SETTINGS.table_path(table))
 
 
 def _sum_of(column: str, table: str) -> str:
@@ -114,7 +110,7 @@ def clickstream_daily():
             "--funnel-window-minutes", "{{ params.funnel_window_minutes }}",
             "--top-paths", "{{ params.top_paths }}",
         ],
-        outlets=[_asset(t) for t in DAILY_TABLES],
+        outlets=[table_asset(SETTINGS, t) for t in DAILY_TABLES],
     )
     register = HiveOperator(task_id="register_partitions", hql="add_daily_partitions.hql",
                             hive_cli_conn_id="hive_cli_default")
@@ -145,7 +141,7 @@ def clickstream_daily():
     )
     reports = [
         HiveOperator(task_id=report, hql=f"{report}.hql", hive_cli_conn_id="hive_cli_default",
-                     outlets=[_asset(report)])
+                     outlets=[table_asset(SETTINGS, report)])
         for report in REPORTS
     ]
     chain(wait_for_hours(), create_tables, daily_job, register, check, reports)

@@ -31,9 +31,9 @@ import pendulum
 from airflow.providers.apache.hive.operators.hive import HiveOperator
 from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
 from airflow.providers.common.sql.operators.sql import SQLTableCheckOperator
-from airflow.sdk import Asset, CronDataIntervalTimetable, PokeReturnValue, chain, dag, task
+from airflow.sdk import CronDataIntervalTimetable, PokeReturnValue, chain, dag, task
 
-from clickstream.batch.schedule import batch_epoch
+from clickstream.batch.schedule import batch_epoch, table_asset
 from clickstream.hive import hql_macros
 from clickstream.notify import failure_notifiers
 from clickstream.settings import get_settings
@@ -81,7 +81,7 @@ def clickstream_hourly():
         **spark_options(SETTINGS),
         application_args=["--start", "{{ data_interval_start.isoformat() }}",
                           "--end", "{{ data_interval_end.isoformat() }}"],
-        outlets=[Asset(name=f"clickstream.{t}", uri=SETTINGS.table_path(t))
+        outlets=[table_asset(SETTINGS, t)
                  for t in ("hourly_pages", "hourly_sections")],
     )
     register = HiveOperator(task_id="register_partitions", hql="add_hourly_partitions.hql",

@@ -53,3 +53,14 @@ def archived_past(rows: list[tuple], after: datetime) -> tuple[bool, str]:
     if behind:
         return False, f"the stream was {behind} records behind the log end at {ts} UTC"
     return True, f"the stream had read the whole topic at {ts} UTC"
+
+
+def table_asset(settings: Settings, table: str):
+    """Return the Airflow Asset of one warehouse table: named by its Hive name, at its location.
+
+    The name carries the database, so a deployment (or a test) with its own database and
+    warehouse has its own assets rather than clashing with another's name at another URI.
+    """
+    from airflow.sdk import Asset
+
+    return Asset(name=f"{settings.hive_database}.{table}", uri=settings.table_path(table))

@@ -91,15 +91,15 @@ def test_kill_9_twice_loses_and_duplicates_nothing(broker, hiveserver2, settings
     sender.start()
     try:
         for kill in range(2):
-            # Each run must have archived 15,000 events and fed the live metrics before it dies.
+            # Each run must have archived 8,000 events and fed the live metrics before it dies.
             before = processed_rows(s)
 
             def progressed(before=before) -> bool:
                 now = processed_rows(s)
-                return (now["ingest"] - before["ingest"] >= 15_000
+                return (now["ingest"] - before["ingest"] >= 8_000
                         and now["live_metrics"] > before["live_metrics"])
 
-            wait_for(progressed, 300, 1, "15,000 more events archived and live metrics updated")
+            wait_for(progressed, 300, 1, "8,000 more events archived and live metrics updated")
             assert sender.is_alive(), f"events must still be flowing at kill {kill + 1}"
             app.kill()
             app = LocalApp(s, *args, log=log)
@@ -120,7 +120,7 @@ def test_kill_9_twice_loses_and_duplicates_nothing(broker, hiveserver2, settings
     archived = execute(s, "SELECT event_id FROM raw_events")
     assert len(archived) == len({r[0] for r in archived})         # no duplicates
     assert {r[0] for r in archived} == sender.acked               # nothing lost, nothing extra
-    assert sender.acked == sender.sent and len(sender.sent) > 45_000   # every send acknowledged
+    assert sender.acked == sender.sent and len(sender.sent) > 20_000   # every send acknowledged
     (newest,), = execute(s, "SELECT cast(max(event_ts) AS STRING) FROM raw_events")
     closed = datetime.fromisoformat(newest).replace(second=0, microsecond=0) - timedelta(minutes=2)
     live_metrics_equal_a_recomputation(s, closed_before=closed, min_windows=3)
