@@ -33,6 +33,9 @@ def private_env(tmp_root) -> dict[str, str]:
         "CLICKSTREAM_TOPIC_EVENTS": "batch_e2e.events",
         # Tasks of runs before the DAGs' start date are not created, and `make run` writes one.
         "CLICKSTREAM_BATCH_START": f"{DAY - timedelta(days=1):%Y-%m-%d}T00:00:00+00:00",
+        # No Airflow API for the dashboard (port 9, discard): its pages must say so, whether or not
+        # an earlier test left the stack's api-server running with its own DAG runs.
+        "CLICKSTREAM_AIRFLOW_API_URL": "http://127.0.0.1:9",
     }
 
 
