@@ -5,16 +5,21 @@ from __future__ import annotations
 from clickstream.settings import REPO_ROOT, Settings
 
 
+def connect(settings: Settings, database: str | None = ""):
+    """Open a HiveServer2 session (PyHive); database: the platform's by default, None for Hive's."""
+    from pyhive import hive
+
+    db = settings.hive_database if database == "" else database
+    return hive.connect(host=settings.hive_host, port=settings.hive_port, auth="NONE",
+                        **({"database": db} if db else {}))
+
+
 def execute(settings: Settings, *statements: str, database: str | None = "") -> list[tuple]:
     """Run statements in one session; return the rows of the last (empty if it returns none).
 
     ``database`` defaults to the platform's database; pass None for Hive's default.
     """
-    from pyhive import hive
-
-    db = settings.hive_database if database == "" else database
-    conn = hive.connect(host=settings.hive_host, port=settings.hive_port, auth="NONE",
-                        **({"database": db} if db else {}))
+    conn = connect(settings, database)
     try:
         cur = conn.cursor()
         rows: list[tuple] = []

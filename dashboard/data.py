@@ -10,6 +10,7 @@ are always part of the query, so a page reads the days it shows and no more.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -17,6 +18,7 @@ import pandas as pd
 import requests
 import streamlit as st
 
+from clickstream import hive
 from clickstream.settings import SITES, Settings, get_settings
 
 LIVE_TTL = 4      # seconds: the live page refreshes every 5 s
@@ -62,11 +64,9 @@ def settings() -> Settings:
 
 
 def _run(sql: str) -> pd.DataFrame:
-    from pyhive import hive
-
     s = settings()
     try:
-        conn = hive.connect(host=s.hive_host, port=s.hive_port, auth="NONE", database=s.hive_database)
+        conn = hive.connect(s)
     except Exception as exc:  # noqa: BLE001 - any connection failure is shown the same way
         raise DataError(f"Cannot reach HiveServer2 at {s.hive_host}:{s.hive_port} ({exc}). "
                         "Is the stack running? `make status` shows it.") from exc
@@ -133,8 +133,6 @@ def newest_live_minute(apps: tuple[str, ...]) -> datetime | None:
 
 def airflow_password(s: Settings) -> str | None:
     """Return the Airflow API password: CLICKSTREAM_AIRFLOW_API_PASSWORD, else the embedded stack's."""
-    import os
-
     if secret := os.environ.get("CLICKSTREAM_AIRFLOW_API_PASSWORD"):
         return secret
     path = s.airflow_home / "passwords.json"
