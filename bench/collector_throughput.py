@@ -29,6 +29,7 @@ from pathlib import Path
 import orjson
 import requests
 
+from bench.report import Figure, Plot, record
 from clickstream.embedded.ports import free_ports
 
 REPO = Path(__file__).resolve().parent.parent
@@ -130,6 +131,13 @@ def main() -> None:
     figures["target_events_per_s"] = 20_000
     figures["meets_target"] = b >= 20_000
     print(json.dumps(figures, indent=2))
+    record("collector_throughput", "Collector throughput (POST /collect)",
+           "python -m bench.collector_throughput", [
+        Figure("events/s, 100 events per request", b, "events/s", s, "1 event per request", "≥ 20,000",
+               b >= 20_000, "~1,000 events/s generated"),
+        Figure("generator (simulated users)", figures["generator_events_per_s"], "events/s"),
+    ], Plot("Collector throughput", "events/s", ["1 event/request", "100 events/request"],
+            {"events/s": [s, b]}))
 
 
 if __name__ == "__main__":

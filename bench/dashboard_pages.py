@@ -29,6 +29,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from bench.report import Figure, Plot, record
 from clickstream.embedded.ports import free_ports
 from clickstream.settings import REPO_ROOT
 
@@ -178,6 +179,15 @@ def main(argv: list[str] | None = None) -> None:
         worst = max(cold for _, cold, _ in results)
         print(f"\ntarget: every page <= {TARGET_S:.0f} s over {events:,} events: "
               f"{'met' if worst <= TARGET_S else 'NOT met'} (slowest {worst:.2f} s)")
+        baseline = statistics.median(select_one)
+        record("dashboard_pages", f"Dashboard page render, {events:,} events",
+               "python -m bench.dashboard_pages", [
+            *[Figure(f"{page} page, cold cache", cold, "s", empty, "a page with no query",
+                     f"≤ {TARGET_S:.0f} s", cold <= TARGET_S) for page, cold, _ in results],
+            *[Figure(f"{page} page, warm cache", warm, "s") for page, _, warm in results],
+            Figure("SELECT 1 through HiveServer2", baseline * 1000, "ms"),
+        ], Plot("Page render time", "seconds", [page for page, _, _ in results],
+                {"cold": [round(c, 2) for _, c, _ in results], "warm": [round(w, 2) for _, _, w in results]}))
     finally:
         stack.down()
         shutil.rmtree(work, ignore_errors=True)

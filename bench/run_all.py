@@ -1,4 +1,4 @@
-"""Run every benchmark in bench/ and print its figures: `make bench`."""
+"""Run every benchmark in bench/, print its figures, and write docs/benchmarks.md: `make bench`."""
 
 from __future__ import annotations
 
@@ -26,6 +26,9 @@ def main() -> int:
         print(f"== {args[0]} exited {result.returncode} after {time.monotonic() - start:.0f}s\n",
               flush=True)
         failed += result.returncode != 0
+    from bench.report import write_markdown
+
+    print(f"wrote {write_markdown()}")
     return 1 if failed else 0
 
 

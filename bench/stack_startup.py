@@ -26,6 +26,7 @@ from pathlib import Path
 
 import psutil
 
+from bench.report import Figure, Plot, record
 from clickstream.embedded.ports import free_ports
 
 GIB = 2**30
@@ -96,6 +97,14 @@ def main() -> None:
         "idle_rss_target_gib": 6,
         "meets_targets": warm < 180 and memory["rss_gib"] < 6,
     }, indent=2))
+    record("stack_startup", "Embedded stack start-up and footprint", "python -m bench.stack_startup", [
+        Figure("warm start (`make run`, installed)", warm, "s", cold, "cold start, first run", "< 180 s",
+               warm < 180),
+        Figure("idle memory (RSS, all services)", memory["rss_gib"], "GiB", target="< 6 GiB",
+               met=memory["rss_gib"] < 6),
+        Figure("stop (`make stop`)", stop, "s"),
+    ], Plot("Start-up time", "seconds", ["cold start", "warm start", "stop"],
+            {"seconds": [round(cold, 1), round(warm, 1), round(stop, 1)]}))
 
 
 if __name__ == "__main__":

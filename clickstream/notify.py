@@ -7,15 +7,20 @@ sink, messages in ``data/mail/new``; production: your relay). The topic
 message goes through the Kafka provider's producer hook on ``kafka_default``
 and has the same shape as the streaming job's real-time alerts, with
 ``kind = "airflow_failure"``, so one consumer sees both.
+
+Lateness is alerted with Airflow's deadline alerts: ``run_deadline(after)`` emails
+when a DAG run has not finished ``after`` it was queued. The scheduler notices the
+missed deadline and the triggerer sends the email (``SmtpNotifier.async_notify``), so a
+run stuck in a sensor or a queue is reported while it is still running.
 """
 
 from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from airflow.sdk import BaseNotifier
+from airflow.sdk import AsyncCallback, BaseNotifier, DeadlineAlert, DeadlineReference
 
 _NS = uuid.UUID("0b1c5a0e-8d4f-4a57-9a65-5f3c2e7d9b11")
 
@@ -25,6 +30,13 @@ BODY = """
 <p>Run: {{ ti.run_id }}<br>Logical date: {{ logical_date or "n/a" }}<br>
 Error: <code>{{ exception | e }}</code></p>
 <p><a href="{{ ti.log_url }}">Task log</a></p>
+"""
+
+DEADLINE_SUBJECT = "[clickstream] {{ dag_run.dag_id }} run {{ dag_run.dag_run_id }} is late"
+DEADLINE_BODY = """
+<h3>{{ dag_run.dag_id }} has not finished run {{ dag_run.dag_run_id }} in time</h3>
+<p>Queued at {{ dag_run.queued_at }}; the deadline was {{ deadline.deadline_time }}.<br>
+State now: {{ dag_run.state }}. Logical date: {{ dag_run.logical_date or "n/a" }}.</p>
 """
 
 
@@ -77,3 +89,23 @@ def failure_notifiers() -> list[BaseNotifier]:
                      html_content=BODY, smtp_conn_id="smtp_default"),
         AlertsTopicNotifier(topic=settings.topic_alerts),
     ]
+
+
+def run_deadline(after, name: str = "run_late") -> DeadlineAlert:
+    """Return a deadline alert: an email when a DAG run is unfinished ``after`` (a timedelta) its queueing.
+
+    Counted from when the run was queued, not from its logical date, so backfills and
+    catch-up runs of old intervals are held to the same limit as today's runs.
+    """
+    from airflow.providers.smtp.notifications.smtp import SmtpNotifier
+
+    from clickstream.settings import get_settings
+
+    settings = get_settings()
+    return DeadlineAlert(  # the DAG serializer takes a datetime.timedelta, not a pendulum Duration
+        reference=DeadlineReference.DAGRUN_QUEUED_AT, interval=timedelta(seconds=after.total_seconds()),
+        name=name,
+        callback=AsyncCallback(SmtpNotifier, kwargs={
+            "to": settings.alert_email, "from_email": settings.alert_from, "subject": DEADLINE_SUBJECT,
+            "html_content": DEADLINE_BODY, "smtp_conn_id": "smtp_default"}),
+    )  # fmt: skip

@@ -35,7 +35,7 @@ from airflow.sdk import CronDataIntervalTimetable, PokeReturnValue, chain, dag, 
 
 from clickstream.batch.schedule import batch_epoch, table_asset
 from clickstream.hive import hql_macros
-from clickstream.notify import failure_notifiers
+from clickstream.notify import failure_notifiers, run_deadline
 from clickstream.settings import get_settings
 from clickstream.spark_submit import spark_options
 
@@ -53,6 +53,7 @@ HOUR = "dt = '{{ data_interval_start.strftime('%Y-%m-%d') }}' AND hr = {{ data_i
     tags=["clickstream", "batch", "lifecycle"],
     template_searchpath=[str(INCLUDE / "hql")],
     user_defined_macros=hql_macros(SETTINGS),
+    deadline=run_deadline(pendulum.duration(minutes=90)),
     default_args={
         "owner": "clickstream",
         "on_failure_callback": failure_notifiers(),

@@ -17,7 +17,7 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import dag, task
 
-from clickstream.notify import failure_notifiers
+from clickstream.notify import failure_notifiers, run_deadline
 
 
 @dag(
@@ -26,6 +26,7 @@ from clickstream.notify import failure_notifiers
     catchup=False,
     max_active_runs=1,
     tags=["clickstream", "streaming", "lifecycle", "health"],
+    deadline=run_deadline(pendulum.duration(minutes=10)),
     default_args={
         "owner": "clickstream",
         "on_failure_callback": failure_notifiers(),

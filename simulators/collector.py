@@ -8,10 +8,9 @@ from datetime import UTC, datetime
 import orjson
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from clickstream.contracts import event_schema, rejection_reason
+from clickstream.contracts import event_schema, hour_key, rejection_reason
 from simulators.enrich import enrichment
 from simulators.journey import iso
-from simulators.ledger import hour_key
 from simulators.sink import Outgoing
 
 bp = Blueprint("collector", __name__)

@@ -36,18 +36,6 @@ LEDGER_SCHEMA = pa.schema([
 ])  # fmt: skip
 
 
-def hour_key(event_time: str | None, fallback: datetime | None = None) -> tuple[str, int]:
-    """Return (dt, hr) of an ISO event time, or of fallback when it cannot be parsed."""
-    ts = None
-    if isinstance(event_time, str):
-        try:
-            ts = datetime.fromisoformat(event_time.replace("Z", "+00:00")).astimezone(UTC)
-        except ValueError:
-            pass
-    ts = ts or fallback or datetime.now(UTC)
-    return ts.strftime("%Y-%m-%d"), ts.hour
-
-
 class Ledger:
     """Thread-safe hourly counters of one app process."""
 

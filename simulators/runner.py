@@ -21,9 +21,10 @@ from datetime import UTC, date, datetime, timedelta
 import orjson
 import requests
 
+from clickstream.contracts import hour_key
 from simulators.generate import backfill_seed, day_sessions
 from simulators.journey import SESSION_TIMEOUT_S, build_event, corrupt, iso, plan_session
-from simulators.ledger import Ledger, hour_key
+from simulators.ledger import Ledger
 from simulators.population import Visitor, hex_id
 from simulators.sites import SITES
 

@@ -26,6 +26,14 @@ def test_no_import_errors(dagbag):
     assert dagbag.import_errors == {}
 
 
+def test_every_dag_serializes(dagbag):
+    """The scheduler runs serialized DAGs: every argument must survive the serializer."""
+    from airflow.serialization.serialized_objects import DagSerialization
+
+    for dag_id, dag in dagbag.dags.items():
+        assert DagSerialization.to_dict(dag)["dag"]["dag_id"] == dag_id
+
+
 def test_one_dag_per_file_named_after_it(dagbag):
     by_file = {Path(d.fileloc).stem: d.dag_id for d in dagbag.dags.values()}
     assert by_file == {p.stem: p.stem for p in DAG_FILES}
@@ -42,3 +50,22 @@ def test_dag_metadata(dagbag, dag_file):
         assert task.retries >= 2, f"{task.task_id} has retries={task.retries}"
         notifiers = {type(n).__name__ for n in (task.on_failure_callback or [])}
         assert notifiers == {"SmtpNotifier", "AlertsTopicNotifier"}, f"{task.task_id} alerts via {notifiers}"
+
+
+# Scheduled DAGs whose runs end; the streaming DAG runs forever and the simulation DAG is manual.
+LATE_AFTER = {"clickstream_hourly": 90 * 60, "clickstream_daily": 4 * 3600,
+              "clickstream_reconciliation": 3 * 3600, "clickstream_streaming_health": 10 * 60}
+
+
+@pytest.mark.parametrize("dag_id", sorted(LATE_AFTER))
+def test_finite_runs_email_when_late(dagbag, dag_id):
+    """A deadline alert, counted from queueing, emails through smtp_default when a run is late."""
+    from clickstream.settings import get_settings
+
+    (alert,) = dagbag.dags[dag_id].deadline
+    assert alert.interval.total_seconds() == LATE_AFTER[dag_id]
+    assert type(alert.reference).__name__ == "DagRunQueuedAtDeadline"
+    callback = alert.callback.serialize()
+    assert callback["path"] == "airflow.providers.smtp.notifications.smtp.SmtpNotifier"
+    assert callback["kwargs"]["to"] == get_settings().alert_email
+    assert callback["kwargs"]["smtp_conn_id"] == "smtp_default"

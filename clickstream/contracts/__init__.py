@@ -77,3 +77,19 @@ def time_rejection(event: dict, now: datetime) -> str | None:
     if event_time > now + MAX_CLOCK_SKEW:
         return "event_time_in_future"
     return None
+
+
+def hour_key(event_time: str | None, fallback: datetime | None = None) -> tuple[str, int]:
+    """Return the (dt, hr) an event is counted under: its event time's UTC hour, else fallback's.
+
+    The ledger (simulators/ledger.py) and the reconciliation (clickstream/reconcile.py) both count
+    by this rule, so their hours agree even for rejected events with a broken event_time.
+    """
+    ts = None
+    if isinstance(event_time, str):
+        try:
+            ts = datetime.fromisoformat(event_time.replace("Z", "+00:00")).astimezone(UTC)
+        except ValueError:
+            pass
+    ts = ts or fallback or datetime.now(UTC)
+    return ts.strftime("%Y-%m-%d"), ts.hour

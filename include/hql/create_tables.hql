@@ -27,6 +27,26 @@ PARTITIONED BY (dt STRING, app STRING)
 STORED AS PARQUET
 LOCATION '{{ warehouse_uri }}/{{ clickstream_db }}/sim_ledger';
 
+-- The hourly reconciliation (dags/clickstream_reconciliation.py, clickstream/reconcile.py): per app and
+-- hour of event time, the ledger's counts against the dead-letter topic, raw_events and hourly_pages.
+-- Columns match clickstream.reconcile.COLUMNS (tests/warehouse/test_hql.py).
+CREATE EXTERNAL TABLE IF NOT EXISTS {{ clickstream_db }}.reconciliation (
+  app_id STRING,
+  generated BIGINT,
+  sent BIGINT,
+  accepted BIGINT,
+  rejected BIGINT,
+  dead_lettered BIGINT,
+  archived BIGINT,
+  aggregated BIGINT,
+  status STRING,
+  message STRING,
+  checked_at TIMESTAMP
+)
+PARTITIONED BY (dt STRING, hr INT)
+STORED AS PARQUET
+LOCATION '{{ warehouse_uri }}/{{ clickstream_db }}/reconciliation';
+
 -- Hourly job (include/spark_jobs/clickstream_hourly.py): one partition per UTC hour of event time.
 
 CREATE EXTERNAL TABLE IF NOT EXISTS {{ clickstream_db }}.hourly_pages (

@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 
 import pyarrow.dataset as ds
 
-from simulators.ledger import Ledger, hour_key
+from clickstream.contracts import hour_key
+from simulators.ledger import Ledger
 
 
 def test_hour_key_uses_event_time_or_fallback():

@@ -12,6 +12,7 @@ import sqlglot
 from sqlglot import exp
 
 from clickstream.hive import HQL_DIR, execute, render_hql, split_statements
+from clickstream.reconcile import COLUMNS as RECONCILIATION_COLUMNS
 from clickstream.settings import REPO_ROOT
 from clickstream.streaming.hive import _hive_type
 from simulators.ledger import LEDGER_SCHEMA
@@ -72,6 +73,10 @@ def test_ledger_ddl_is_what_the_simulators_write(settings):
                      pa.map_(pa.string(), pa.int64()): "MAP<STRING, BIGINT>"}
     written = [(f.name, arrow_to_hive[f.type]) for f in LEDGER_SCHEMA]
     assert _declared_tables(settings)["sim_ledger"] == written
+
+
+def test_reconciliation_ddl_is_what_the_reconciliation_writes(settings):
+    assert _declared_tables(settings)["reconciliation"] == RECONCILIATION_COLUMNS
 
 
 def test_ddl_runs_twice_on_hiveserver2(hiveserver2, settings):

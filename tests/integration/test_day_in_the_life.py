@@ -1,0 +1,261 @@
+"""A day in the life of the platform, driven as a user drives it, on a private data dir.
+
+`make run` (twice: idempotent), `make status`; Airflow starts the simulated users and the
+streaming application. Then only public interfaces: the simulators' HTTP API backfills a past
+day; HiveServer2 shows the stream archiving it; the Airflow REST API backfills
+`clickstream_hourly` and `clickstream_daily` over it and then `clickstream_reconciliation`,
+which must pass; the dashboard, in headless Chromium, must show the numbers the tables hold,
+for the backfilled day and for the live stream. Finally `make stop` leaves no process behind.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import psutil
+import pytest
+import requests
+
+from clickstream.embedded.ports import free_ports
+from clickstream.settings import REPO_ROOT
+from clickstream.streaming.local import wait_for
+
+pytestmark = pytest.mark.integration
+
+
+def _make(target: str, env: dict[str, str], timeout: int = 420) -> subprocess.CompletedProcess:
+    return subprocess.run(["make", "--no-print-directory", target], cwd=REPO_ROOT, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def _cmdline(proc: psutil.Process) -> str:
+    try:
+        return " ".join(proc.cmdline())
+    except psutil.Error:  # exited or a zombie meanwhile
+        return ""
+
+
+def _processes_using(data_dir: Path) -> list[psutil.Process]:
+    """Return processes whose command line or environment names the data directory."""
+    found = []
+    for proc in psutil.process_iter(["cmdline", "environ"]):
+        try:
+            text = " ".join(proc.info["cmdline"] or []) + str(proc.info["environ"] or {})
+        except psutil.Error:
+            continue
+        if str(data_dir) in text and proc.pid != os.getpid():
+            found.append(proc)
+    return found
+
+
+class Airflow:
+    """The Airflow REST API (v2) as a user's script calls it: JWT login, then JSON."""
+
+    def __init__(self, base: str, password: str):
+        self.base = base
+        token = requests.post(f"{base}/auth/token", json={"username": "admin", "password": password},
+                              timeout=30)
+        token.raise_for_status()
+        self.headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
+
+    def get(self, path: str, **params) -> dict:
+        resp = requests.get(f"{self.base}/api/v2/{path}", headers=self.headers, params=params, timeout=30)
+        resp.raise_for_status()
+        return resp.json()
+
+    def backfill(self, dag_id: str, start: datetime, end: datetime) -> dict:
+        """Create a backfill (as `airflow backfill create` does) and return it."""
+        resp = requests.post(f"{self.base}/api/v2/backfills", headers=self.headers, timeout=30, json={
+            "dag_id": dag_id, "from_date": start.isoformat(), "to_date": end.isoformat(),
+            "max_active_runs": 2})  # fmt: skip
+        assert resp.status_code == 200, resp.text
+        return resp.json()
+
+    def finished_runs(self, dag_id: str, count: int, timeout: float) -> dict[str, str]:
+        """Wait for the DAG's backfill runs to end; return {logical date: state}."""
+        def done():
+            runs = self.get(f"dags/{dag_id}/dagRuns", run_type="backfill", limit=100)["dag_runs"]
+            ended = {r["logical_date"]: r["state"] for r in runs if r["state"] in ("success", "failed")}
+            return ended if len(ended) >= count else None
+
+        return wait_for(done, timeout, 10, f"{count} backfill runs of {dag_id}")
+
+
+def hive(port: int, sql: str) -> list[tuple]:
+    from pyhive import hive as pyhive
+
+    conn = pyhive.connect(host="127.0.0.1", port=port, database="clickstream", auth="NONE")
+    try:
+        cur = conn.cursor()
+        cur.execute(sql)
+        return cur.fetchall()
+    finally:
+        conn.close()
+
+
+def shown_metric(page, label: str) -> str:
+    """The value of the dashboard's st.metric with this label, as Chromium renders it."""
+    metric = page.locator('[data-testid="stMetric"]', has_text=label)
+    return metric.locator('[data-testid="stMetricValue"]').inner_text().strip()
+
+
+def test_a_day_in_the_life():
+    data_dir = Path(tempfile.mkdtemp(prefix="cs-make-"))
+    data_dir.chmod(0o755)
+    ports = free_ports(8)
+    env = {
+        **os.environ,
+        "CLICKSTREAM_DATA_DIR": str(data_dir),
+        "CLICKSTREAM_BROKER_PORT": str(ports[0]),
+        "CLICKSTREAM_HIVE_PORT": str(ports[1]),
+        "CLICKSTREAM_AIRFLOW_PORT": str(ports[2]),
+        "CLICKSTREAM_PG_PORT": str(ports[3]),
+        "CLICKSTREAM_STREAMLIT_PORT": str(ports[4]),
+        "CLICKSTREAM_SIM_PORTS": ",".join(str(p) for p in ports[5:8]),
+    }
+    try:
+        first = _make("run", env)
+        assert first.returncode == 0, first.stdout + first.stderr
+        assert "started" in first.stdout
+        for url in (f"http://127.0.0.1:{ports[2]}", f"http://127.0.0.1:{ports[4]}",
+                    f"jdbc:hive2://127.0.0.1:{ports[1]}/clickstream"):
+            assert url in first.stdout
+        assert "Airflow login: admin / " in first.stdout
+
+        second = _make("run", env)
+        assert second.returncode == 0, second.stdout + second.stderr
+        assert "already running" in second.stdout
+
+        status = _make("status", env, timeout=60)
+        assert status.returncode == 0, status.stdout
+        assert status.stdout.count("healthy") == status.stdout.count("RUNNING") == 12
+        assert "UNHEALTHY" not in status.stdout
+        supervisord = psutil.Process(int((data_dir / "run" / "supervisord.pid").read_text()))
+        tree = [supervisord, *supervisord.children(recursive=True)]
+        assert len(tree) > 20  # 12 services, their workers and children
+        # Airflow started the simulated users: the platform is live with no further action.
+        deadline = time.monotonic() + 120
+        states = {}
+        while time.monotonic() < deadline:
+            states = {p: requests.get(f"http://127.0.0.1:{p}/simulation", timeout=10).json()["state"]
+                      for p in ports[5:8]}
+            if set(states.values()) == {"running"}:
+                break
+            time.sleep(3)
+        assert set(states.values()) == {"running"}, states
+        # ... and Airflow's continuous DAG has the streaming application running under spark-submit.
+        deadline = time.monotonic() + 180
+        streaming = []
+        while time.monotonic() < deadline and not streaming:
+            streaming = [p for p in _processes_using(data_dir)
+                         if "clickstream_streaming.py" in _cmdline(p)]
+            time.sleep(3)
+        assert streaming, "the streaming application never started"
+
+        # --- From here on, only public interfaces: HTTP, the Airflow REST API, HiveServer2. -------
+        password = re.search(r"Airflow login: admin / (\S+)", first.stdout).group(1)
+        airflow = Airflow(f"http://127.0.0.1:{ports[2]}", password)
+        sites = [f"http://127.0.0.1:{p}" for p in ports[5:8]]
+        day = datetime.now(UTC).date() - timedelta(days=3)
+        midnight = datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+        # The simulators backfill a past day through their collectors.
+        jobs = {}
+        for site in sites:
+            resp = requests.post(f"{site}/simulation/backfill", timeout=10, json={
+                "start_date": day.isoformat(), "events_per_day": 900, "seed": 3})  # fmt: skip
+            assert resp.status_code == 202, resp.text
+            jobs[site] = resp.json()["id"]
+
+        def backfilled():
+            listed = {s: requests.get(f"{s}/simulation", timeout=10).json()["backfills"] for s in sites}
+            return all(next(j for j in listed[s] if j["id"] == i)["state"] == "done"
+                       for s, i in jobs.items()) or None
+
+        wait_for(backfilled, 300, 3, "the sites' backfills")
+        for site in sites:
+            assert requests.post(f"{site}/simulation/flush", timeout=30).json()["outstanding"] == 0
+        flushed = datetime.now(UTC).replace(tzinfo=None)
+
+        # The streaming application archives it, next to the live traffic (HiveServer2).
+        def caught_up(since: datetime):
+            rows = hive(ports[1], "SELECT offsets_behind FROM stream_progress WHERE query = 'ingest' "
+                                  f"AND dt >= '{since:%Y-%m-%d}' AND ts > '{since:%Y-%m-%d %H:%M:%S}' "
+                                  "ORDER BY ts DESC LIMIT 1")
+            return (rows and rows[0][0] == 0) or None
+
+        wait_for(lambda: caught_up(flushed), 300, 5, "the stream to archive the backfilled day")
+        archived = dict(hive(ports[1], f"SELECT app_id, COUNT(*) FROM raw_events WHERE dt = '{day}' "
+                                       "GROUP BY app_id"))
+        assert set(archived) == {"shop", "news", "saas"} and min(archived.values()) > 500, archived
+
+        # Airflow backfills the batch DAGs over it, then reconciles what they built.
+        hours = (midnight + timedelta(hours=13), midnight + timedelta(hours=14))
+        airflow.backfill("clickstream_hourly", *hours)
+        airflow.backfill("clickstream_daily", midnight, midnight)
+        assert airflow.finished_runs("clickstream_hourly", 2, 900) == {
+            h.isoformat().replace("+00:00", "Z"): "success" for h in hours}
+        assert airflow.finished_runs("clickstream_daily", 1, 900) == {
+            midnight.isoformat().replace("+00:00", "Z"): "success"}
+        airflow.backfill("clickstream_reconciliation", *hours)
+        assert set(airflow.finished_runs("clickstream_reconciliation", 2, 600).values()) == {"success"}
+        checked = hive(ports[1], "SELECT hr, app_id, generated, sent, accepted, rejected, dead_lettered, "
+                                 f"archived, aggregated, status FROM reconciliation WHERE dt = '{day}' "
+                                 "ORDER BY hr, app_id")
+        assert [(hr, app, status) for hr, app, *_, status in checked] == [
+            (h.hour, app, "ok") for h in hours for app in ("news", "saas", "shop")]
+        for _, app, generated, sent, accepted, rejected, dead, raw, aggregated, _ in checked:
+            assert generated == sent == accepted + rejected and rejected == dead, app
+            assert accepted == raw == aggregated > 0, app
+
+        # The live stream: stop the simulated users (HTTP API) and let the stream drain, so the
+        # live tables hold still while the dashboard is read.
+        for site in sites:
+            assert requests.post(f"{site}/simulation/stop", timeout=60).ok
+        stopped = datetime.now(UTC).replace(tzinfo=None) + timedelta(seconds=5)
+        time.sleep(5)
+        wait_for(lambda: caught_up(stopped), 300, 5, "the stream to drain")
+        time.sleep(15)  # the live queries run after ingest, every 1 s (metrics) and 10 s (active users)
+
+        # The dashboard, in headless Chromium, shows what the tables hold.
+        from playwright.sync_api import sync_playwright
+
+        summary = hive(ports[1], "SELECT SUM(events), SUM(page_views), SUM(sessions) FROM daily_summary "
+                                 f"WHERE dt = '{day}'")[0]
+        newest = hive(ports[1], "SELECT MAX(window_start) FROM live_metrics_latest WHERE dim = 'app'")[0][0]
+        minute = hive(ports[1], "SELECT SUM(events), SUM(page_views) FROM live_metrics_latest "
+                                f"WHERE dim = 'app' AND window_start = '{newest}'")[0]
+        dashboard = f"http://127.0.0.1:{ports[4]}"
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True)
+            try:
+                page = browser.new_page(viewport={"width": 1400, "height": 1000})
+                page.goto(f"{dashboard}/traffic")  # the days default to those the daily tables hold
+                page.wait_for_selector('[data-testid="stMetric"]', timeout=120_000)
+                page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=120_000)
+                assert [shown_metric(page, m) for m in ("Events", "Page views", "Sessions")] == [
+                    f"{int(v):,}" for v in summary]
+                page.goto(dashboard)  # Live
+                page.wait_for_selector('[data-testid="stMetric"]', timeout=120_000)
+                assert page.get_by_text(f"Newest minute {str(newest)[:16]} UTC").count() == 1
+                assert [shown_metric(page, m) for m in ("Events this minute", "Page views this minute")] == [
+                    f"{int(v):,}" for v in minute]
+            finally:
+                browser.close()
+    finally:
+        stop = _make("stop", env, timeout=180)
+    assert stop.returncode == 0, stop.stdout + stop.stderr
+    assert "no process left" in stop.stdout
+    assert [p.pid for p in tree if p.is_running() and p.status() != psutil.STATUS_ZOMBIE] == []
+    left = _processes_using(data_dir)
+    assert left == [], [_cmdline(p) for p in left]
+    after = _make("status", env, timeout=60)
+    assert after.returncode != 0 and "not running" in after.stdout
+    shutil.rmtree(data_dir, ignore_errors=True)

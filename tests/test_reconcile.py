@@ -1,0 +1,69 @@
+"""Reconciliation's comparisons and its reading of dead-letter records (the DAG: tests/warehouse)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime
+
+import orjson
+
+from clickstream.reconcile import AppHour, dead_letter_key, insert_sql, result_rows
+
+CHECKED = datetime(2026, 11, 23, 12, 5, 7, tzinfo=UTC)
+
+
+def test_an_hour_where_every_count_agrees_is_ok():
+    hour = AppHour("shop", generated=10, sent=10, accepted=8, rejected=2, dead_lettered=2, archived=8,
+                   aggregated=8, rejected_by_reason=Counter({"missing:page": 2}),
+                   dead_lettered_by_reason=Counter({"missing:page": 2}))
+    assert hour.problems() == []
+    (row,) = result_rows([hour], CHECKED)
+    assert (row["status"], row["message"], row["archived"]) == ("ok", "", 8)
+
+
+def test_each_disagreement_is_named_with_both_numbers():
+    hour = AppHour("news", generated=12, sent=10, accepted=7, rejected=2, dead_lettered=1, archived=6,
+                   aggregated=5, rejected_by_reason=Counter({"missing:page": 1, "invalid:page": 1}),
+                   dead_lettered_by_reason=Counter({"missing:page": 1}))
+    assert hour.problems() == [
+        "news: the simulators generated 12 events but sent 10 (+2 never reached the collector)",
+        "news: the simulators sent 10 events but the collector's producer had 9 acknowledged "
+        "(7 accepted + 2 rejected)",
+        "news: the ledger rejected 2 events (invalid:page 1, missing:page 1) but the dead-letter topic "
+        "holds 1 (missing:page 1)",
+        "news: the collector accepted 7 events but raw_events holds 6 (-1)",
+        "news: raw_events holds 6 events but hourly_pages counts 5 (-1)",
+    ]
+    (row,) = result_rows([hour], CHECKED)
+    assert row["status"] == "mismatch" and row["message"] == "; ".join(hour.problems())
+
+
+def test_same_count_for_different_reasons_is_a_mismatch():
+    hour = AppHour("saas", rejected=1, dead_lettered=1, rejected_by_reason=Counter({"invalid:page": 1}),
+                   dead_lettered_by_reason=Counter({"missing:page": 1}), generated=1, sent=1)
+    assert hour.problems() == ["saas: the ledger rejected 1 events (invalid:page 1) but the dead-letter "
+                               "topic holds 1 (missing:page 1)"]
+
+
+def test_dead_letter_records_are_counted_under_the_ledgers_hour():
+    def record(event):
+        return orjson.dumps({"reason": "r", "app_id": "shop", "received_time": "2026-11-23T10:59:58.120Z",
+                             "event": event})
+
+    assert dead_letter_key(record({"event_time": "2026-11-22T23:30:00Z"})) == (
+        "shop", "r", ("2026-11-22", 23))
+    # No usable event time: the receive time's hour, as the collector counted it.
+    assert dead_letter_key(record({"event_time": "yesterday"})) == ("shop", "r", ("2026-11-23", 10))
+    assert dead_letter_key(record(["not", "an", "object"])) == ("shop", "r", ("2026-11-23", 10))
+
+
+def test_an_empty_hour_still_writes_a_row_and_quotes_are_escaped():
+    assert result_rows([], CHECKED)[0] | {"checked_at": None} == {
+        "app_id": "*", "generated": 0, "sent": 0, "accepted": 0, "rejected": 0, "dead_lettered": 0,
+        "archived": 0, "aggregated": 0, "status": "ok", "message": "no events in this hour",
+        "checked_at": None}
+    hour = AppHour("o'brien", generated=1)
+    sql = insert_sql("db", datetime(2026, 11, 23, 9, tzinfo=UTC), result_rows([hour], CHECKED))
+    assert sql.startswith("INSERT OVERWRITE TABLE db.reconciliation PARTITION (dt = '2026-11-23', hr = 9)")
+    assert "('o\\'brien', 1, 0, 0, 0, 0, 0, 0, 'mismatch', 'o\\'brien: the simulators generated 1 events " \
+           "but sent 0 (+1 never reached the collector)', TIMESTAMP '2026-11-23 12:05:07')" in sql
