@@ -30,6 +30,7 @@ and the production cluster differ only in environment variables.
 | ``CLICKSTREAM_AIRFLOW_API_USER`` | ``admin`` | the dashboard's API user (``…_API_PASSWORD``) |
 | ``CLICKSTREAM_SPARK_PACKAGES`` … | empty | what jobs carry to YARN (clickstream/spark_submit.py) |
 | ``CLICKSTREAM_BATCH_START`` | ``<data dir>/batch_start`` | hourly/daily DAGs catch up from this ISO time |
+| ``CLICKSTREAM_RAW_RETENTION_DAYS`` | ``30`` | days of raw_events and bad_events kept (retention DAG) |
 
 The defaults are for local use only; production sets every value explicitly
 (see docker-compose.yml).
@@ -92,6 +93,7 @@ class Settings:
     spark_archives: str = ""
     spark_py_files: str = ""
     spark_python: str = ""
+    raw_retention_days: int = 30
     repo_root: Path = field(default=REPO_ROOT)
 
     @property
@@ -169,6 +171,7 @@ def load_settings() -> Settings:
         smtp_port=_int("CLICKSTREAM_SMTP_PORT", 2525),
         alert_email=_env("CLICKSTREAM_ALERT_EMAIL", "oncall@clickstream.localhost"),
         alert_from=_env("CLICKSTREAM_ALERT_FROM", "airflow@clickstream.localhost"),
+        raw_retention_days=_int("CLICKSTREAM_RAW_RETENTION_DAYS", 30),
     )
 
 

@@ -54,7 +54,8 @@ def test_dag_metadata(dagbag, dag_file):
 
 # Scheduled DAGs whose runs end; the streaming DAG runs forever and the simulation DAG is manual.
 LATE_AFTER = {"clickstream_hourly": 90 * 60, "clickstream_daily": 4 * 3600,
-              "clickstream_reconciliation": 3 * 3600, "clickstream_streaming_health": 10 * 60}
+              "clickstream_reconciliation": 3 * 3600, "clickstream_streaming_health": 10 * 60,
+              "clickstream_retention": 2 * 3600}
 
 
 @pytest.mark.parametrize("dag_id", sorted(LATE_AFTER))

@@ -55,7 +55,7 @@ def archive_day(settings) -> None:
 
 
 def run_dag(dag_id: str, logical_date: datetime, mark_success_pattern: str | None = None,
-            retries: int | None = None):
+            retries: int | None = None, run_conf: dict | None = None):
     """Parse the DAG afresh and dag.test() it for the interval that ends at logical_date."""
     from airflow.dag_processing.bundles.manager import DagBundlesManager
     from airflow.dag_processing.dagbag import DagBag, sync_bag_to_db
@@ -71,7 +71,8 @@ def run_dag(dag_id: str, logical_date: datetime, mark_success_pattern: str | Non
     bag.dags[dag_id].deadline = None
     DagBundlesManager().sync_bundles_to_db()
     sync_bag_to_db(bag, "dags-folder", None)
-    return bag.dags[dag_id].test(logical_date=logical_date, mark_success_pattern=mark_success_pattern)
+    return bag.dags[dag_id].test(logical_date=logical_date, mark_success_pattern=mark_success_pattern,
+                                 run_conf=run_conf)
 
 
 def states(run) -> dict[str, str]:
