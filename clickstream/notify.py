@@ -1,7 +1,8 @@
 """Failure alerts of the platform's DAGs: an email through ``smtp_default`` and a message on the alerts topic.
 
-Every DAG sets ``on_failure_callback=failure_notifiers()`` in its
-``default_args``, so a task that has used up its retries sends both. The
+Every DAG takes its ``default_args`` from ``dag_defaults()``, which sets
+``on_failure_callback=failure_notifiers()``, so a task that has used up its
+retries sends both. The
 email goes through the SMTP provider's ``SmtpNotifier`` (embedded: the mail
 sink, messages in ``data/mail/new``; production: your relay). The topic
 message goes through the Kafka provider's producer hook on ``kafka_default``
@@ -89,6 +90,12 @@ def failure_notifiers() -> list[BaseNotifier]:
                      html_content=BODY, smtp_conn_id="smtp_default"),
         AlertsTopicNotifier(topic=settings.topic_alerts),
     ]
+
+
+def dag_defaults(retry_delay, retries: int = 2, **more) -> dict:
+    """Return the default_args of every platform DAG: owner, retries, and the failure notifiers."""
+    return {"owner": "clickstream", "on_failure_callback": failure_notifiers(), "retries": retries,
+            "retry_delay": retry_delay, **more}
 
 
 def run_deadline(after, name: str = "run_late") -> DeadlineAlert:

@@ -45,7 +45,7 @@ from airflow.sdk import CronDataIntervalTimetable, Param, PokeReturnValue, chain
 
 from clickstream.batch.schedule import batch_epoch, table_asset
 from clickstream.hive import hql_macros
-from clickstream.notify import failure_notifiers, run_deadline
+from clickstream.notify import dag_defaults, run_deadline
 from clickstream.settings import get_settings
 from clickstream.spark_submit import spark_options
 
@@ -72,12 +72,7 @@ def _sum_of(column: str, table: str) -> str:
     template_searchpath=[str(INCLUDE / "hql")],
     user_defined_macros=hql_macros(SETTINGS),
     deadline=run_deadline(pendulum.duration(hours=4)),
-    default_args={
-        "owner": "clickstream",
-        "on_failure_callback": failure_notifiers(),
-        "retries": 2,
-        "retry_delay": pendulum.duration(minutes=5),
-    },
+    default_args=dag_defaults(pendulum.duration(minutes=5)),
     params={
         "spill_hours": Param(1, type="integer", minimum=0, maximum=12),
         "funnel_window_minutes": Param(60, type="integer", minimum=1),

@@ -35,7 +35,7 @@ from airflow.sdk import CronDataIntervalTimetable, PokeReturnValue, chain, dag, 
 
 from clickstream.batch.schedule import batch_epoch, table_asset
 from clickstream.hive import hql_macros
-from clickstream.notify import failure_notifiers, run_deadline
+from clickstream.notify import dag_defaults, run_deadline
 from clickstream.settings import get_settings
 from clickstream.spark_submit import spark_options
 
@@ -54,12 +54,7 @@ HOUR = "dt = '{{ data_interval_start.strftime('%Y-%m-%d') }}' AND hr = {{ data_i
     template_searchpath=[str(INCLUDE / "hql")],
     user_defined_macros=hql_macros(SETTINGS),
     deadline=run_deadline(pendulum.duration(minutes=90)),
-    default_args={
-        "owner": "clickstream",
-        "on_failure_callback": failure_notifiers(),
-        "retries": 2,
-        "retry_delay": pendulum.duration(minutes=2),
-    },
+    default_args=dag_defaults(pendulum.duration(minutes=2)),
     doc_md=__doc__,
 )
 def clickstream_hourly():

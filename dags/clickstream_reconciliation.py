@@ -30,7 +30,7 @@ from airflow.providers.standard.sensors.external_task import ExternalTaskSensor
 from airflow.sdk import CronDataIntervalTimetable, dag, task
 
 from clickstream.batch.schedule import batch_epoch
-from clickstream.notify import failure_notifiers, run_deadline
+from clickstream.notify import dag_defaults, run_deadline
 from clickstream.settings import get_settings
 
 SETTINGS = get_settings()
@@ -44,12 +44,7 @@ START, CATCHUP = batch_epoch(SETTINGS)
     max_active_runs=2,
     tags=["clickstream", "batch", "lifecycle", "quality"],
     deadline=run_deadline(pendulum.duration(hours=3)),
-    default_args={
-        "owner": "clickstream",
-        "on_failure_callback": failure_notifiers(),
-        "retries": 2,
-        "retry_delay": pendulum.duration(minutes=5),
-    },
+    default_args=dag_defaults(pendulum.duration(minutes=5)),
     doc_md=__doc__,
 )
 def clickstream_reconciliation():

@@ -22,7 +22,7 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import Param, dag, task
 
-from clickstream.notify import failure_notifiers, run_deadline
+from clickstream.notify import dag_defaults, run_deadline
 from clickstream.settings import get_settings
 
 SETTINGS = get_settings()
@@ -35,12 +35,7 @@ SETTINGS = get_settings()
     max_active_runs=1,
     tags=["clickstream", "lifecycle", "privacy"],
     deadline=run_deadline(pendulum.duration(hours=2)),
-    default_args={
-        "owner": "clickstream",
-        "on_failure_callback": failure_notifiers(),
-        "retries": 2,
-        "retry_delay": pendulum.duration(minutes=5),
-    },
+    default_args=dag_defaults(pendulum.duration(minutes=5)),
     params={
         "raw_retention_days": Param(SETTINGS.raw_retention_days, type="integer", minimum=1,
                                     description="days of raw_events and bad_events to keep"),

@@ -29,7 +29,7 @@ from airflow.providers.http.operators.http import HttpOperator
 from airflow.providers.http.sensors.http import HttpSensor
 from airflow.sdk import Param, dag, task
 
-from clickstream.notify import failure_notifiers
+from clickstream.notify import dag_defaults
 
 SITES = ["shop", "news", "saas"]
 
@@ -56,12 +56,7 @@ def _backfills_done(response) -> bool:
     catchup=False,
     max_active_runs=1,
     tags=["clickstream", "simulation", "lifecycle"],
-    default_args={
-        "owner": "clickstream",
-        "retries": 2,
-        "retry_delay": pendulum.duration(seconds=10),
-        "on_failure_callback": failure_notifiers(),
-    },
+    default_args=dag_defaults(pendulum.duration(seconds=10)),
     params={
         "action": Param("start", enum=["start", "stop", "backfill", "status"]),
         "sites": Param(SITES, type="array", items={"type": "string", "enum": SITES}),

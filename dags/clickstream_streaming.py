@@ -29,7 +29,7 @@ import pendulum
 from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
 from airflow.sdk import Param, dag
 
-from clickstream.notify import failure_notifiers
+from clickstream.notify import dag_defaults
 from clickstream.settings import get_settings
 from clickstream.spark_submit import spark_options
 
@@ -45,14 +45,8 @@ APPLICATION = str(Path(__file__).resolve().parent.parent / "include" / "spark_jo
     catchup=False,
     max_active_runs=1,
     tags=["clickstream", "streaming", "lifecycle"],
-    default_args={
-        "owner": "clickstream",
-        "on_failure_callback": failure_notifiers(),
-        "retries": 5,
-        "retry_delay": pendulum.duration(seconds=20),
-        "retry_exponential_backoff": True,
-        "max_retry_delay": pendulum.duration(minutes=10),
-    },
+    default_args=dag_defaults(pendulum.duration(seconds=20), retries=5, retry_exponential_backoff=True,
+                              max_retry_delay=pendulum.duration(minutes=10)),
     params={
         "mode": Param("continuous", enum=["continuous", "available-now"]),
         "max_offsets_per_trigger": Param(200_000, type="integer", minimum=1),

@@ -17,7 +17,7 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import dag, task
 
-from clickstream.notify import failure_notifiers, run_deadline
+from clickstream.notify import dag_defaults, run_deadline
 
 
 @dag(
@@ -27,12 +27,7 @@ from clickstream.notify import failure_notifiers, run_deadline
     max_active_runs=1,
     tags=["clickstream", "streaming", "lifecycle", "health"],
     deadline=run_deadline(pendulum.duration(minutes=10)),
-    default_args={
-        "owner": "clickstream",
-        "on_failure_callback": failure_notifiers(),
-        "retries": 2,
-        "retry_delay": pendulum.duration(minutes=1),
-    },
+    default_args=dag_defaults(pendulum.duration(minutes=1)),
     params={"stall_after_minutes": 5},
     doc_md=__doc__,
 )
