@@ -77,8 +77,8 @@ def clickstream_retention():
     @task
     def forget_user(params: dict | None = None) -> dict:
         """Remove one user's rows from the raw and sessions tables; return the rows removed per table."""
-        from airflow.exceptions import AirflowSkipException
         from airflow.providers.apache.hive.hooks.hive import HiveServer2Hook
+        from airflow.sdk.exceptions import AirflowSkipException
 
         from clickstream.retention import USER_COLUMNS, forget
 

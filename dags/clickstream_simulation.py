@@ -83,7 +83,10 @@ def clickstream_simulation():
             body, endpoint, method = {}, "simulation/stop", "POST"
         elif action == "backfill":
             if not params["start_date"]:
-                raise ValueError("backfill needs start_date (and optionally end_date)")
+                from airflow.sdk.exceptions import AirflowFailException
+
+                # Bad input: retrying cannot fix it, so fail now (and alert) instead of retrying.
+                raise AirflowFailException("backfill needs start_date (and optionally end_date)")
             body = {"start_date": params["start_date"],
                     "end_date": params["end_date"] or params["start_date"],
                     "events_per_day": params["events_per_day"], "seed": params["seed"]}

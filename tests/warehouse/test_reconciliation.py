@@ -28,7 +28,7 @@ from clickstream.settings import get_settings
 from clickstream.topics import ensure_topics
 from simulators.generate import backfill_seed, day_sessions
 from simulators.sites import SITES
-from tests.warehouse.batch_day import run_dag, states
+from tests.warehouse.batch_day import content_hash, run_dag, states
 
 pytestmark = pytest.mark.integration
 
@@ -102,6 +102,20 @@ def backfilled(broker, hiveserver2, airflow_db, tmp_path_factory):
         assert set(hourly.values()) == {"success"}, hourly
         yield settings
     get_settings.cache_clear()
+
+
+def test_the_hourly_dag_aggregated_the_hour_and_a_rerun_leaves_it_identical(backfilled):
+    where = f"dt = '{HOUR:%Y-%m-%d}' AND hr = {HOUR.hour}"
+    expected = {(app, page): (n, views) for app, page, n, views in execute(backfilled, (
+        "SELECT app_id, page, count(*), sum(if(event_type = 'page_view', 1, 0)) FROM raw_events "
+        f"WHERE {where} GROUP BY app_id, page"))}  # fmt: skip
+    got = {(app, page): (n, views) for app, page, n, views in execute(backfilled, (
+        f"SELECT app_id, page, events, page_views FROM hourly_pages WHERE {where}"))}  # fmt: skip
+    assert got == expected and len(got) > 3
+    before = {t: content_hash(backfilled, t, where) for t in ("hourly_pages", "hourly_sections")}
+    again = run_dag("clickstream_hourly", HOUR + timedelta(hours=1), retries=0)
+    assert set(states(again).values()) == {"success"}
+    assert {t: content_hash(backfilled, t, where) for t in before} == before
 
 
 def test_a_backfilled_hour_reconciles_with_every_count_as_generated(backfilled):
