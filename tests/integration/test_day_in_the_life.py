@@ -101,8 +101,9 @@ def hive(port: int, sql: str) -> list[tuple]:
 
 
 def shown_metric(page, label: str) -> str:
-    """The value of the dashboard's st.metric with this label, as Chromium renders it."""
-    metric = page.locator('[data-testid="stMetric"]', has_text=label)
+    """The value of the dashboard's st.metric with exactly this label, as Chromium renders it."""
+    exact = page.locator('[data-testid="stMetricLabel"]', has_text=re.compile(f"^{re.escape(label)}$"))
+    metric = page.locator('[data-testid="stMetric"]').filter(has=exact)
     return metric.locator('[data-testid="stMetricValue"]').inner_text().strip()
 
 
@@ -128,6 +129,18 @@ def test_a_day_in_the_life():
                     f"jdbc:hive2://127.0.0.1:{ports[1]}/clickstream"):
             assert url in first.stdout
         assert "Airflow login: admin / " in first.stdout
+        sites = [f"http://127.0.0.1:{p}" for p in ports[5:8]]
+        day = datetime.now(UTC).date() - timedelta(days=3)
+        midnight = datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+        # The simulators backfill a past day through their collectors (HTTP API), in the background
+        # while the checks below run.
+        jobs = {}
+        for site in sites:
+            resp = requests.post(f"{site}/simulation/backfill", timeout=10, json={
+                "start_date": day.isoformat(), "events_per_day": 900, "seed": 3})  # fmt: skip
+            assert resp.status_code == 202, resp.text
+            jobs[site] = resp.json()["id"]
 
         second = _make("run", env)
         assert second.returncode == 0, second.stdout + second.stderr
@@ -162,17 +175,6 @@ def test_a_day_in_the_life():
         # --- From here on, only public interfaces: HTTP, the Airflow REST API, HiveServer2. -------
         password = re.search(r"Airflow login: admin / (\S+)", first.stdout).group(1)
         airflow = Airflow(f"http://127.0.0.1:{ports[2]}", password)
-        sites = [f"http://127.0.0.1:{p}" for p in ports[5:8]]
-        day = datetime.now(UTC).date() - timedelta(days=3)
-        midnight = datetime(day.year, day.month, day.day, tzinfo=UTC)
-
-        # The simulators backfill a past day through their collectors.
-        jobs = {}
-        for site in sites:
-            resp = requests.post(f"{site}/simulation/backfill", timeout=10, json={
-                "start_date": day.isoformat(), "events_per_day": 900, "seed": 3})  # fmt: skip
-            assert resp.status_code == 202, resp.text
-            jobs[site] = resp.json()["id"]
 
         def backfilled():
             listed = {s: requests.get(f"{s}/simulation", timeout=10).json()["backfills"] for s in sites}
