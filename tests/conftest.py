@@ -103,18 +103,6 @@ def hiveserver2(stack, settings):
     return settings
 
 
-@pytest.fixture(scope="module")
-def airflow_stack(stack, settings):
-    """Airflow's api-server, scheduler, dag-processor and triggerer, running for one module.
-
-    Stopped afterwards: left running, they would take CPU from every later test on two cores.
-    """
-    services = ["airflow-api-server", "airflow-scheduler", "airflow-dag-processor", "airflow-triggerer"]
-    stack.up(services)
-    yield settings
-    stack.stop(services)
-
-
 @pytest.fixture(scope="session")
 def airflow_db(stack, settings):
     """A migrated Airflow metadata DB for dag.test(), without Airflow's services."""

@@ -1,11 +1,12 @@
 """A day in the life of the platform, driven as a user drives it, on a private data dir.
 
-`make run` (twice: idempotent), `make status`; Airflow starts the simulated users and the
-streaming application. Then only public interfaces: the simulators' HTTP API backfills a past
-day; HiveServer2 shows the stream archiving it; the Airflow REST API backfills
-`clickstream_hourly` and `clickstream_daily` over it and then `clickstream_reconciliation`,
-which must pass; the dashboard, in headless Chromium, must show the numbers the tables hold,
-for the backfilled day and for the live stream. Finally `make stop` leaves no process behind.
+`make run` (twice: idempotent), `make status`; Airflow's components report healthy and its login
+refuses a wrong password; Airflow starts the simulated users and the streaming application. Then
+only public interfaces: the simulators' HTTP API backfills a past day; HiveServer2 shows the
+stream archiving it; the Airflow REST API backfills `clickstream_hourly` and `clickstream_daily`
+over it and then `clickstream_reconciliation`, which must pass; the dashboard's loader sees every
+DAG's runs through the REST API, and the dashboard, in headless Chromium, shows the numbers the
+tables hold, for the backfilled day and for the live stream. `make stop` leaves no process behind.
 """
 
 from __future__ import annotations
@@ -100,6 +101,21 @@ def hive(port: int, sql: str) -> list[tuple]:
         conn.close()
 
 
+def dag_runs_seen_by_the_dashboard(base: str, password: str):
+    """The dashboard's loader of DAG runs (dashboard/data.py), pointed at this stack's Airflow."""
+    from clickstream.settings import get_settings
+    from dashboard.data import last_dag_runs
+
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("CLICKSTREAM_AIRFLOW_API_URL", base)
+        env.setenv("CLICKSTREAM_AIRFLOW_API_PASSWORD", password)
+        get_settings.cache_clear()
+        try:
+            return last_dag_runs.__wrapped__()  # the loader itself, not Streamlit's cache of it
+        finally:
+            get_settings.cache_clear()
+
+
 def shown_metric(page, label: str) -> str:
     """The value of the dashboard's st.metric with exactly this label, as Chromium renders it."""
     exact = page.locator('[data-testid="stMetricLabel"]', has_text=re.compile(f"^{re.escape(label)}$"))
@@ -174,7 +190,14 @@ def test_a_day_in_the_life():
 
         # --- From here on, only public interfaces: HTTP, the Airflow REST API, HiveServer2. -------
         password = re.search(r"Airflow login: admin / (\S+)", first.stdout).group(1)
-        airflow = Airflow(f"http://127.0.0.1:{ports[2]}", password)
+        base = f"http://127.0.0.1:{ports[2]}"
+        health = requests.get(f"{base}/api/v2/monitor/health", timeout=10).json()
+        assert {k: v["status"] for k, v in health.items()} == {
+            "metadatabase": "healthy", "scheduler": "healthy", "triggerer": "healthy",
+            "dag_processor": "healthy"}  # fmt: skip
+        wrong = requests.post(f"{base}/auth/token", json={"username": "admin", "password": "x"}, timeout=10)
+        assert wrong.status_code == 401
+        airflow = Airflow(base, password)
 
         def backfilled():
             listed = {s: requests.get(f"{s}/simulation", timeout=10).json()["backfills"] for s in sites}
@@ -236,6 +259,11 @@ def test_a_day_in_the_life():
             assert accepted == raw == aggregated == in_raw[app], app
         assert airflow.finished_runs("clickstream_daily", 1, 900) == {
             midnight.isoformat().replace("+00:00", "Z"): "success"}
+
+        # The dashboard's pipeline page reads every DAG's runs from this Airflow.
+        dag_runs = dag_runs_seen_by_the_dashboard(base, password)
+        assert set(dag_runs["dag_id"]) == {p.stem for p in (REPO_ROOT / "dags").glob("clickstream_*.py")}
+        assert dag_runs.set_index("dag_id").loc["clickstream_reconciliation", "last_success"]
 
         # The dashboard, in headless Chromium, shows what the tables hold.
         from playwright.sync_api import sync_playwright

@@ -11,7 +11,6 @@ import uuid
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-import requests
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
@@ -127,38 +126,5 @@ def test_hiveserver2_external_partitioned_table(hiveserver2, settings, stack, tm
     assert sorted(_beeline_rows(settings, sql, tmp_path)) == [[d, p, str(v)] for d, p, v in expected]
 
 
-def test_airflow_components_healthy_and_login_works(airflow_stack, stack):
-    settings = airflow_stack
-    base = f"http://127.0.0.1:{settings.airflow_port}"
-    health = requests.get(f"{base}/api/v2/monitor/health", timeout=10).json()
-    assert {k: v["status"] for k, v in health.items()} == {
-        "metadatabase": "healthy",
-        "scheduler": "healthy",
-        "triggerer": "healthy",
-        "dag_processor": "healthy",
-    }
-    password = stack.admin_password()
-    assert password, "the api-server generates an admin password at first start"
-    token = requests.post(f"{base}/auth/token", json={"username": "admin", "password": password},
-                          timeout=10)
-    assert token.status_code in (200, 201), token.text
-    headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
-    dags = requests.get(f"{base}/api/v2/dags", headers=headers, timeout=10)
-    assert dags.status_code == 200
-    wrong = requests.post(f"{base}/auth/token", json={"username": "admin", "password": "x"},
-                          timeout=10)
-    assert wrong.status_code == 401
-
-
-def test_dashboard_reads_the_dag_runs_from_the_airflow_api(airflow_stack):
-    from dashboard.data import last_dag_runs
-
-    dags = {p.stem for p in (airflow_stack.repo_root / "dags").glob("clickstream_*.py")}
-    deadline = time.monotonic() + 90  # the DAG processor may still be parsing the folder
-    while True:
-        runs = last_dag_runs.__wrapped__()  # the loader itself, not Streamlit's cache of it
-        if set(runs["dag_id"]) == dags or time.monotonic() > deadline:
-            break
-        time.sleep(3)
-    assert set(runs["dag_id"]) == dags
-    assert runs["paused"].map(type).eq(bool).all()
+# Airflow's components, its login and the dashboard's reading of its DAG runs are checked on the
+# whole platform, as `make run` starts it: tests/integration/test_day_in_the_life.py.

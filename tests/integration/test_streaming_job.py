@@ -99,16 +99,15 @@ def test_streaming_dag_runs_the_application_through_spark_submit(airflow_db, sit
         time.sleep(1)
     assert requests.post(f"{sites['shop']}/simulation/flush", timeout=30).json()["outstanding"] == 0
 
+    before = [r[0] for r in execute(settings, "SELECT event_id FROM raw_events")]
     run = dag.test(run_conf={"mode": "available-now"})
     assert run.state == "success"
     rng = random.Random(backfill_seed(99, "shop", day))
     expected = {e["event_id"] for b in day_sessions(SITES["shop"], day, 500, rng)
                 for e in b.events if rejection_reason(e) is None}
     archived = sorted(r[0] for r in execute(settings, "SELECT event_id FROM raw_events"))
-    assert expected <= set(archived)
     # Restarted from the previous test's checkpoint, the application archived only what was new:
-    # every valid record on the topic, earlier and new, exactly once.
-    records = read_topic(settings.kafka_bootstrap, settings.topic_events)
-    on_topic = sorted(r["value"]["event_id"] for r in records if isinstance(r["value"], dict))
-    assert archived == on_topic
-    live_metrics_equal_a_recomputation(settings)
+    # what it held before, and the backfill's valid events, each exactly once. (The live tables
+    # leave the backfill out: it is behind their watermark.)
+    assert archived == sorted(set(before) | expected)
+    assert len(archived) == len(before) + len(expected)
