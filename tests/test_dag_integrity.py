@@ -70,3 +70,16 @@ def test_finite_runs_email_when_late(dagbag, dag_id):
     assert callback["path"] == "airflow.providers.smtp.notifications.smtp.SmtpNotifier"
     assert callback["kwargs"]["to"] == get_settings().alert_email
     assert callback["kwargs"]["smtp_conn_id"] == "smtp_default"
+
+
+def test_the_streaming_dag_runs_one_application_forever_and_passes_its_params(dagbag):
+    import jinja2
+
+    dag = dagbag.dags["clickstream_streaming"]
+    assert dag.max_active_runs == 1 and type(dag.timetable).__name__ == "ContinuousTimetable"
+    (task,) = dag.tasks
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined)
+    params = {"mode": "available-now", "max_offsets_per_trigger": 500}
+    assert [env.from_string(a).render(params=params) for a in task.application_args] == [
+        "--mode", "available-now", "--max-offsets-per-trigger", "500"]
+    assert dag.params["mode"] == "continuous"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 import subprocess
 import time
 from datetime import UTC, datetime, timedelta
@@ -11,12 +10,9 @@ import pytest
 import requests
 from confluent_kafka import Producer
 
-from clickstream.contracts import rejection_reason
 from clickstream.embedded.environment import VENV_BIN, stack_env
 from clickstream.hive import execute
 from clickstream.settings import REPO_ROOT
-from simulators.generate import backfill_seed, day_sessions
-from simulators.sites import SITES
 from tests.integration.streaming_checks import live_metrics_equal_a_recomputation, paths_follow_the_sessions
 from tests.kafka_helpers import read_topic
 
@@ -77,37 +73,8 @@ def test_raw_events_hold_exactly_the_accepted_events(sites, hiveserver2, setting
 
     live_metrics_equal_a_recomputation(settings)
     paths_follow_the_sessions(settings)
-    # The next test runs the application again from the same checkpoint (through its DAG).
 
 
-def test_streaming_dag_runs_the_application_through_spark_submit(airflow_db, sites, hiveserver2,
-                                                                 settings):
-    from airflow.dag_processing.dagbag import DagBag
-
-    bag = DagBag(dag_folder=str(REPO_ROOT / "dags" / "clickstream_streaming.py"))
-    assert bag.import_errors == {}
-    dag = bag.dags["clickstream_streaming"]
-    assert dag.max_active_runs == 1 and type(dag.timetable).__name__ == "ContinuousTimetable"
-    day = datetime.now(UTC).date() - timedelta(days=4)
-    resp = requests.post(f"{sites['shop']}/simulation/backfill", timeout=10, json={
-        "start_date": day.isoformat(), "events_per_day": 500, "seed": 99})  # fmt: skip
-    job_id = resp.json()["id"]
-    for _ in range(120):
-        jobs = requests.get(f"{sites['shop']}/simulation", timeout=10).json()["backfills"]
-        if next(j for j in jobs if j["id"] == job_id)["state"] == "done":
-            break
-        time.sleep(1)
-    assert requests.post(f"{sites['shop']}/simulation/flush", timeout=30).json()["outstanding"] == 0
-
-    before = [r[0] for r in execute(settings, "SELECT event_id FROM raw_events")]
-    run = dag.test(run_conf={"mode": "available-now"})
-    assert run.state == "success"
-    rng = random.Random(backfill_seed(99, "shop", day))
-    expected = {e["event_id"] for b in day_sessions(SITES["shop"], day, 500, rng)
-                for e in b.events if rejection_reason(e) is None}
-    archived = sorted(r[0] for r in execute(settings, "SELECT event_id FROM raw_events"))
-    # Restarted from the previous test's checkpoint, the application archived only what was new:
-    # what it held before, and the backfill's valid events, each exactly once. (The live tables
-    # leave the backfill out: it is behind their watermark.)
-    assert archived == sorted(set(before) | expected)
-    assert len(archived) == len(before) + len(expected)
+# The streaming DAG runs this application through spark-submit under the scheduler, continuously,
+# in tests/integration/test_day_in_the_life.py (its archive reconciled exactly, per app and hour);
+# restarts from the checkpoint lose and duplicate nothing in test_streaming_recovery.py.
