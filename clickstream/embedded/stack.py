@@ -155,15 +155,6 @@ class Stack:
                 rpc.startProcess(svc.name, False)
         self._wait_healthy(services)
 
-    def stop(self, names: list[str]) -> None:
-        """Stop the named services (not the ones they depend on), waiting until each has exited."""
-        info = self._process_info()
-        rpc = self._rpc()
-        for name in names:
-            if info.get(name, {}).get("statename") in ("RUNNING", "STARTING"):
-                log.info("stopping %s", name)
-                rpc.stopProcess(name, True)
-
     def up(self, names: list[str] | None = None, lifecycle: bool = False) -> list[ServiceStatus]:
         """Start the named services (default: all) not yet running, bootstrap state, report.
 
