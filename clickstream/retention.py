@@ -92,6 +92,22 @@ def _data_files(filesystem: fs.FileSystem, root: str) -> list[str]:
                   and not any(p.startswith((".", "_")) for p in i.path[len(root):].split("/")))
 
 
+def replace_parquet(filesystem: fs.FileSystem, path: str, table: pa.Table) -> None:
+    """Replace one Parquet file of a table with new content, as Spark and Hive can read it.
+
+    Written under a hidden name beside the original and moved over it; Hadoop's checksum
+    sidecar (``.<name>.crc``) of the old content is removed, or Spark refuses the file.
+    """
+    folder, name = path.rsplit("/", 1)
+    tmp = f"{folder}/.replace-{uuid.uuid4().hex[:8]}-{name}"
+    # Spark reads microseconds; pyarrow would write the nanoseconds it read INT96 timestamps as.
+    pq.write_table(table, tmp, filesystem=filesystem, coerce_timestamps="us", allow_truncated_timestamps=True)
+    crc = f"{folder}/.{name}.crc"
+    if filesystem.get_file_info(crc).type == fs.FileType.File:
+        filesystem.delete_file(crc)
+    filesystem.move(tmp, path)
+
+
 def forget(table_uri: str, where: UserColumn, user_id: str) -> tuple[int, int]:
     """Rewrite every file of a table that holds the user's rows without them; return (files, rows)."""
     filesystem, root = fs.FileSystem.from_uri(table_uri)
@@ -103,16 +119,7 @@ def forget(table_uri: str, where: UserColumn, user_id: str) -> tuple[int, int]:
             if not hits:
                 continue
             table = parquet.read()
-        kept = table.filter(pc.invert(where.matches(table, user_id)))
-        folder, name = path.rsplit("/", 1)
-        tmp = f"{folder}/.forget-{uuid.uuid4().hex[:8]}-{name}"
-        # Spark reads microseconds; pyarrow would write the nanoseconds it read INT96 timestamps as.
-        pq.write_table(kept, tmp, filesystem=filesystem, coerce_timestamps="us",
-                       allow_truncated_timestamps=True)
-        crc = f"{folder}/.{name}.crc"
-        if filesystem.get_file_info(crc).type == fs.FileType.File:
-            filesystem.delete_file(crc)
-        filesystem.move(tmp, path)
+        replace_parquet(filesystem, path, table.filter(pc.invert(where.matches(table, user_id))))
         files += 1
         rows += hits
     return files, rows

@@ -20,6 +20,7 @@ import pytest
 from pyarrow import fs as pafs
 
 from clickstream.hive import execute, hql_macros
+from clickstream.retention import replace_parquet
 from clickstream.settings import REPO_ROOT
 from tests.warehouse.batch_day import DAY, MIDNIGHT, content_hash, run_dag, states
 
@@ -83,11 +84,7 @@ def test_a_failed_check_fails_the_run_and_names_the_check(archived_day):
     rows = channels.num_rows
 
     def rewrite(table: pa.Table) -> None:
-        pq.write_table(table, part, filesystem=fs)
-        # Hadoop's local file system checks a .crc beside each file; the rewritten file has none now.
-        folder, name = part.rsplit("/", 1)
-        if fs.get_file_info(f"{folder}/.{name}.crc").type != pafs.FileType.NotFound:
-            fs.delete_file(f"{folder}/.{name}.crc")
+        replace_parquet(fs, part, table)
 
     rewrite(pa.concat_tables([channels, channels]))  # every session twice
     try:

@@ -19,11 +19,13 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 import requests
+from pyarrow.fs import LocalFileSystem
 from werkzeug.serving import make_server
 
 from clickstream.contracts import hour_key, rejection_reason
 from clickstream.embedded.ports import free_ports
 from clickstream.hive import execute
+from clickstream.retention import replace_parquet
 from clickstream.settings import get_settings
 from clickstream.topics import ensure_topics
 from simulators.generate import backfill_seed, day_sessions
@@ -134,11 +136,9 @@ def test_an_event_lost_from_raw_events_fails_the_hour_naming_the_numbers(backfil
     hour_dir = (backfilled.table_path("raw_events").removeprefix("file://")
                 + f"/dt={HOUR:%Y-%m-%d}/hr={HOUR.hour}")
     path = sorted(Path(hour_dir).glob("*.parquet"))[0]
-    crc = path.with_name(f".{path.name}.crc")  # Hadoop's local file system checks files against it
-    original, original_crc = path.read_bytes(), crc.read_bytes()
+    filesystem = LocalFileSystem()
     table = pq.read_table(path)
-    pq.write_table(table.slice(1), path, coerce_timestamps="us")  # one archived event is gone
-    crc.unlink()
+    replace_parquet(filesystem, str(path), table.slice(1))  # one archived event is gone
     try:
         run = run_dag("clickstream_reconciliation", HOUR + timedelta(hours=1), retries=0)
         assert states(run)["reconcile"] == "failed"
@@ -149,5 +149,4 @@ def test_an_event_lost_from_raw_events_fails_the_hour_naming_the_numbers(backfil
             f"shop: the collector accepted {accepted} events but raw_events holds {accepted - 1} (-1); "
             f"shop: raw_events holds {accepted - 1} events but hourly_pages counts {accepted} (+1)")]
     finally:
-        path.write_bytes(original)
-        crc.write_bytes(original_crc)
+        replace_parquet(filesystem, str(path), table)
