@@ -71,10 +71,10 @@ def clickstream_reconciliation():
         hour = datetime.fromtimestamp(data_interval_start.timestamp(), UTC)
         database = SETTINGS.hive_database
         hive = HiveServer2Hook(hiveserver2_conn_id="hiveserver2_default")
-        # Ledger partitions written since; and HiveServer2 must list the files as they are now,
-        # not as it cached them (the stream adds files, a forget-user run rewrites them).
-        hive.run([f"MSCK REPAIR TABLE {database}.sim_ledger",
-                  *[f"REFRESH TABLE {database}.{t}" for t in ("sim_ledger", "raw_events", "hourly_pages")]])
+        # The hour's run of clickstream_hourly registered the ledger's partitions (MSCK REPAIR);
+        # HiveServer2 must still list the files as they are now, not as it cached them (the
+        # simulators rewrite their ledger files, the stream adds files, forget-user rewrites them).
+        hive.run([f"REFRESH TABLE {database}.{t}" for t in ("sim_ledger", "raw_events", "hourly_pages")])
         kafka = KafkaBaseHook.get_connection("kafka_default").extra_dejson
         consumer = Consumer(kafka | {"group.id": "clickstream-reconciliation", "enable.auto.commit": False,
                                      "enable.partition.eof": True})

@@ -11,6 +11,7 @@ tables hold, for the backfilled day and for the live stream. `make stop` leaves 
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import shutil
@@ -90,15 +91,13 @@ class Airflow:
 
 
 def hive(port: int, sql: str) -> list[tuple]:
-    from pyhive import hive as pyhive
+    """Rows of one query on this stack's HiveServer2, through the platform's client."""
+    from clickstream.hive import execute
+    from clickstream.settings import get_settings
 
-    conn = pyhive.connect(host="127.0.0.1", port=port, database="clickstream", auth="NONE")
-    try:
-        cur = conn.cursor()
-        cur.execute(sql)
-        return cur.fetchall()
-    finally:
-        conn.close()
+    stack = dataclasses.replace(get_settings(), hive_host="127.0.0.1", hive_port=port,
+                                hive_database="clickstream")
+    return execute(stack, sql)
 
 
 def dag_runs_seen_by_the_dashboard(base: str, password: str):
