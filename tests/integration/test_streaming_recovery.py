@@ -32,6 +32,8 @@ pytestmark = pytest.mark.integration
 POOL, RATE, SPEED = 30_000, 1_400, 2.0
 LEAD = timedelta(minutes=10)   # event time starts this far back and runs twice as fast as the clock
 MOST = int(LEAD.total_seconds() / (SPEED - 1) * RATE)   # sent before event time would pass the clock
+# Event time the sender covers at least, so that three live windows are closed whatever the machine's pace.
+SPAN = timedelta(minutes=6)
 
 
 def endless(pool: list[dict]) -> Iterator[dict]:
@@ -107,6 +109,8 @@ def test_kill_9_twice_loses_and_duplicates_nothing(broker, hiveserver2, settings
         before = processed_rows(s)
         wait_for(lambda: processed_rows(s)["ingest"] - before["ingest"] >= 5_000, 300, 1,
                  "5,000 more events archived after the second restart")
+        wait_for(lambda: len(sender.sent) >= SPAN.total_seconds() / SPEED * RATE, 300, 1,
+                 f"{SPAN} of event time sent")
         assert sender.is_alive(), "events must still be flowing after the second restart"
         sender.stop.set()
         sender.join(120)
