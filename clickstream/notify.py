@@ -28,7 +28,7 @@ _NS = uuid.UUID("0b1c5a0e-8d4f-4a57-9a65-5f3c2e7d9b11")
 SUBJECT = "[clickstream] {{ ti.dag_id }}.{{ ti.task_id }} failed (run {{ ti.run_id }})"
 BODY = """
 <h3>{{ ti.dag_id }}.{{ ti.task_id }} failed after {{ ti.try_number }} tries</h3>
-<p>Run: {{ ti.run_id }}<br>Logical date: {{ logical_date or "n/a" }}<br>
+<p>Run: {{ ti.run_id }}<br>Logical date: {{ dag_run.logical_date or "n/a" }}<br>
 Error: <code>{{ exception | e }}</code></p>
 <p><a href="{{ ti.log_url }}">Task log</a></p>
 """

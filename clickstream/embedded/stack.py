@@ -37,6 +37,7 @@ LIFECYCLE_DAGS = [
     "clickstream_daily",
     "clickstream_reconciliation",
     "clickstream_retention",
+    "clickstream_alert_drill",  # manual only: unpaused so that a trigger runs at once
 ]
 
 

@@ -6,12 +6,16 @@ only public interfaces: the simulators' HTTP API backfills a past day; HiveServe
 stream archiving it; the Airflow REST API backfills `clickstream_hourly` and `clickstream_daily`
 over it and then `clickstream_reconciliation`, which must pass; the dashboard's loader sees every
 DAG's runs through the REST API, and the dashboard, in headless Chromium, shows the numbers the
-tables hold, for the backfilled day and for the live stream. `make stop` leaves no process behind.
+tables hold, for the backfilled day and for the live stream. Meanwhile `clickstream_alert_drill`,
+triggered at the start, has outlived its deadline under the scheduler and failed: the triggerer's
+"is late" email, the failure email and the alerts-topic record have all arrived. `make stop` leaves
+no process behind.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import email
 import os
 import re
 import shutil
@@ -28,6 +32,7 @@ import requests
 from clickstream.embedded.ports import free_ports
 from clickstream.settings import REPO_ROOT
 from clickstream.streaming.local import wait_for
+from tests.kafka_helpers import read_topic
 
 pytestmark = pytest.mark.integration
 
@@ -71,6 +76,13 @@ class Airflow:
         resp = requests.get(f"{self.base}/api/v2/{path}", headers=self.headers, params=params, timeout=30)
         resp.raise_for_status()
         return resp.json()
+
+    def trigger(self, dag_id: str, conf: dict) -> str:
+        """Trigger a run now, as the UI's Trigger button does; return its run id."""
+        resp = requests.post(f"{self.base}/api/v2/dags/{dag_id}/dagRuns", headers=self.headers, timeout=30,
+                             json={"logical_date": None, "conf": conf})
+        assert resp.status_code == 200, resp.text
+        return resp.json()["dag_run_id"]
 
     def backfill(self, dag_id: str, start: datetime, end: datetime) -> dict:
         """Create a backfill (as `airflow backfill create` does) and return it."""
@@ -197,6 +209,8 @@ def test_a_day_in_the_life():
         wrong = requests.post(f"{base}/auth/token", json={"username": "admin", "password": "x"}, timeout=10)
         assert wrong.status_code == 401
         airflow = Airflow(base, password)
+        # The alert drill runs past its one-minute deadline, then fails on purpose (checked at the end).
+        drill = airflow.trigger("clickstream_alert_drill", {"hold_seconds": 90})
 
         def backfilled():
             listed = {s: requests.get(f"{s}/simulation", timeout=10).json()["backfills"] for s in sites}
@@ -289,6 +303,23 @@ def test_a_day_in_the_life():
                     f"{int(v):,}" for v in minute]
             finally:
                 browser.close()
+
+        # The alert drill: the late-run email (scheduler + triggerer), the failure email and the
+        # alerts-topic record (the failing task's notifiers), for a manual run without a logical date.
+        drill_run = wait_for(lambda: (r := airflow.get(f"dags/clickstream_alert_drill/dagRuns/{drill}"))
+                             ["state"] in ("success", "failed") and r, 180, 5, "the alert drill to end")
+        assert drill_run["state"] == "failed" and drill_run["logical_date"] is None
+        inbox = data_dir / "mail" / "new"
+        mails = [email.message_from_bytes(p.read_bytes()) for p in inbox.iterdir()]
+        drill_mails = sorted(m["Subject"] for m in mails if "clickstream_alert_drill" in m["Subject"])
+        assert drill_mails == [f"[clickstream] clickstream_alert_drill run {drill} is late",
+                               f"[clickstream] clickstream_alert_drill.fail_on_purpose failed (run {drill})"]
+        alerts = [r["value"] for r in read_topic(f"127.0.0.1:{ports[0]}", "clickstream.alerts")
+                  if isinstance(r["value"], dict) and r["value"].get("kind") == "airflow_failure"]
+        assert [(a["kind"], a["subject"], a["message"]) for a in alerts] == [
+            ("airflow_failure", "clickstream_alert_drill.fail_on_purpose",
+             f"clickstream_alert_drill.fail_on_purpose failed in run {drill} after 1 tries: "
+             "alert drill: this failure is intended (held the run 90 s)")]
     finally:
         stop = _make("stop", env, timeout=180)
     assert stop.returncode == 0, stop.stdout + stop.stderr
