@@ -67,7 +67,12 @@ def record(bench: str, title: str, command: str, figures: list[Figure], plot: Pl
 def _number(value: float | None, unit: str = "") -> str:
     if value is None:
         return "–"
-    text = f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.2f}".rstrip("0").rstrip(".")
+    if abs(value) >= 100:
+        text = f"{value:,.0f}"
+    elif 0 < abs(value) < 0.1:
+        text = f"{value:.2g}"  # two significant digits, not 0
+    else:
+        text = f"{value:,.2f}".rstrip("0").rstrip(".")
     return f"{text} {unit}".strip()
 
 
