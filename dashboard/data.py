@@ -108,11 +108,21 @@ def available_days() -> tuple[date, date] | None:
 
 
 @st.cache_data(ttl=BATCH_TTL, show_spinner=False)
+def daily_page_traffic(apps: tuple[str, ...], first: str, last: str) -> pd.DataFrame:
+    """Return page views, user-days, entrances and exits per app and page over these days.
+
+    One query serves both the sidebar's page list and the Traffic page's table.
+    """
+    return _run(f"SELECT app_id, page, sum(page_views) AS page_views, sum(unique_users) AS user_days, "
+                f"sum(entrances) AS entrances, sum(exits) AS exits FROM daily_pages "
+                f"WHERE dt BETWEEN '{first}' AND '{last}' AND app_id IN ({quoted(apps)}) "
+                "GROUP BY app_id, page")
+
+
 def pages_of(apps: tuple[str, ...], first: str, last: str) -> list[str]:
     """Return the pages seen in the daily tables for these apps and days, most viewed first."""
-    df = _run(f"SELECT page, sum(page_views) AS views FROM daily_pages WHERE dt BETWEEN '{first}' AND "
-              f"'{last}' AND app_id IN ({quoted(apps)}) GROUP BY page ORDER BY views DESC, page")
-    return df["page"].tolist()
+    views = daily_page_traffic(apps, first, last).groupby("page")["page_views"].sum()
+    return sorted(views.index, key=lambda page: (-views[page], page))
 
 
 def newest_live_minute(apps: tuple[str, ...]) -> datetime | None:

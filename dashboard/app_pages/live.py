@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import altair as alt
+import pandas as pd
 import streamlit as st
 
 from dashboard.data import SITES, live_query, newest_live_minute, quoted
@@ -21,6 +22,14 @@ APPS = tuple(SITES) if app == ALL else (app,)
 
 def ts(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def leaders(windows: pd.DataFrame, dim: str, name: str, **totals: tuple[str, str]) -> pd.DataFrame:
+    """The 10 (app, key) pairs of one dimension with the largest first total over the windows."""
+    rows = windows[windows["dim"] == dim].rename(columns={"key": name})
+    ranked = rows.groupby(["app_id", name], as_index=False).agg(**totals)
+    first = next(iter(totals))
+    return ranked.sort_values([first, "app_id", name], ascending=[False, True, True]).head(10)
 
 
 @st.fragment(run_every=REFRESH_S)
@@ -41,11 +50,18 @@ def live() -> None:
     days = f"dt BETWEEN '{since:%Y-%m-%d}' AND '{newest:%Y-%m-%d}'"
     apps = f"app_id IN ({quoted(APPS)})"
 
-    minutes = load(live_query, f"""
-        SELECT window_start, app_id, users, events, page_views, errors, error_rate, response_p95_ms
+    # One round trip for the hour per site and the last 15 minutes per page and per section.
+    recent = newest - timedelta(minutes=14)
+    windows = load(live_query, f"""
+        SELECT window_start, app_id, dim, key, users, events, page_views, errors, error_rate,
+               response_p95_ms, button_clicks,
+               section_views + section_clicks + section_scrolls + section_hovers AS interactions
         FROM live_metrics_latest
-        WHERE {days} AND dim = 'app' AND {apps} AND window_start >= '{ts(since)}'
-        ORDER BY window_start, app_id""")
+        WHERE {days} AND {apps} AND window_start >= '{ts(since)}'
+          AND (dim = 'app' OR (dim IN ('page', 'section') AND window_start >= '{ts(recent)}'))""")
+    minutes = (windows[windows["dim"] == "app"].sort_values(["window_start", "app_id"])
+               [["window_start", "app_id", "users", "events", "page_views", "errors", "error_rate",
+                 "response_p95_ms"]])
     active = load(live_query, f"""
         SELECT app_id, page, active_users FROM live_active_users_latest
         WHERE {days} AND {apps} AND window_end = '{ts(newest + timedelta(minutes=1))}'
@@ -91,19 +107,11 @@ def live() -> None:
             table(pages, "active users per page")
     with right:
         st.subheader("Top pages and sections (last 15 minutes)")
-        recent = f"window_start >= '{ts(newest - timedelta(minutes=14))}'"
-        top_pages = load(live_query, f"""
-            SELECT app_id, key AS page, sum(page_views) AS page_views, max(users) AS peak_users_per_min,
-                   max(response_p95_ms) AS worst_p95_ms
-            FROM live_metrics_latest WHERE {days} AND dim = 'page' AND {apps} AND {recent}
-            GROUP BY app_id, key ORDER BY page_views DESC LIMIT 10""")
-        top_sections = load(live_query, f"""
-            SELECT app_id, key AS page_section, sum(section_views + section_clicks + section_scrolls
-                   + section_hovers) AS interactions, sum(button_clicks) AS button_clicks
-            FROM live_metrics_latest WHERE {days} AND dim = 'section' AND {apps} AND {recent}
-            GROUP BY app_id, key ORDER BY interactions DESC LIMIT 10""")
-        table(top_pages, "top pages now")
-        table(top_sections, "top sections now")
+        table(leaders(windows, "page", "page", page_views=("page_views", "sum"),
+                  peak_users_per_min=("users", "max"), worst_p95_ms=("response_p95_ms", "max")),
+              "top pages now")
+        table(leaders(windows, "section", "page_section", interactions=("interactions", "sum"),
+                  button_clicks=("button_clicks", "sum")), "top sections now")
 
     st.subheader("Alerts")
     alerts = load(live_query, f"""

@@ -5,28 +5,27 @@ from __future__ import annotations
 import altair as alt
 import streamlit as st
 
-from dashboard.data import batch_query
+from dashboard.data import batch_query, daily_page_traffic
 from dashboard.ui import DAILY_HINT, HOURLY_HINT, load, no_data, pct, sidebar_filters, table
 
 f = sidebar_filters()
 st.title("Traffic")
 st.caption(f"{', '.join(f.apps)} · {f.start} to {f.end} (UTC)" + (f" · {f.page}" if f.page else ""))
 
-summary = load(batch_query, f"""
-    SELECT sum(events) AS events, sum(page_views) AS page_views, sum(unique_users) AS user_days,
-           sum(sessions) AS sessions, sum(bot_events) AS bot_events
-    FROM daily_summary WHERE {f.where()}""")
-pages = load(batch_query, f"""
-    SELECT app_id, page, sum(page_views) AS page_views, sum(unique_users) AS user_days,
-           sum(entrances) AS entrances, sum(exits) AS exits
-    FROM daily_pages WHERE {f.where(page_column='page')}
-    GROUP BY app_id, page""")
+# Each query is a HiveServer2 round trip: the totals come from the per-day rows, and the
+# per-page rows are the sidebar's (filtered to the chosen page here).
+daily = load(batch_query, f"""
+    SELECT dt AS day, app_id, events, page_views, unique_users, sessions, bot_events
+    FROM daily_summary WHERE {f.where()} ORDER BY day, app_id""")
+pages = load(daily_page_traffic, f.apps, *f.days)
+if f.page:
+    pages = pages[pages["page"] == f.page]
 
 if not no_data(pages, "daily page traffic", DAILY_HINT):
     totals = pages.groupby("app_id")["page_views"].transform("sum")
-    pages["traffic_share"] = pages["page_views"] / totals
-    pages = pages.sort_values(["page_views", "app_id", "page"], ascending=[False, True, True])
-    row = summary.iloc[0]
+    pages = pages.assign(traffic_share=pages["page_views"] / totals).sort_values(
+        ["page_views", "app_id", "page"], ascending=[False, True, True])
+    row = daily[["events", "page_views", "sessions", "bot_events"]].sum()
     c1, c2, c3, c4 = st.columns(4)
     c1.metric("Page views", f"{int(row['page_views'] or 0):,}")
     c2.metric("Sessions", f"{int(row['sessions'] or 0):,}")
@@ -68,9 +67,7 @@ if not no_data(hourly, "hourly traffic", HOURLY_HINT):
 left, right = st.columns(2)
 with left:
     st.subheader("By day")
-    daily = load(batch_query, f"""
-        SELECT dt AS day, app_id, page_views, unique_users, sessions
-        FROM daily_summary WHERE {f.where()} ORDER BY day, app_id""")
+    daily = daily[["day", "app_id", "page_views", "unique_users", "sessions"]]
     if not no_data(daily, "daily totals", DAILY_HINT):
         st.altair_chart(
             alt.Chart(daily).mark_bar().encode(

@@ -122,6 +122,21 @@ def test_live_page_shows_the_newest_minute(day):
     assert metric(app, "Active users (5 min)") == f"{active:,}"
 
 
+def test_live_top_pages_are_the_page_views_of_the_last_15_minutes(day):
+    app = render("live")
+    newest = raw(day, "SELECT cast(max(event_ts) AS STRING) FROM raw_events")
+    minute = datetime.fromisoformat(newest).replace(second=0, microsecond=0)
+    first, end = minute - timedelta(minutes=14), minute + timedelta(minutes=1)
+    counts = {(a, p): n for a, p, n in execute(day, (
+        "SELECT app_id, page, count(*) FROM raw_events WHERE event_type = 'page_view' "
+        f"AND event_ts >= '{first}' AND event_ts < '{end}' GROUP BY app_id, page"))}
+    (top,) = [d.value for d in app.dataframe if "peak_users_per_min" in d.value.columns]
+    shown = {(a, p): n for a, p, n in top[["app_id", "page", "page_views"]].values}
+    assert len(shown) == min(10, len(counts)) > 0
+    assert shown == {k: counts[k] for k in shown}
+    assert min(shown.values()) >= max([n for k, n in counts.items() if k not in shown], default=0)
+
+
 def test_pipeline_page_explains_what_it_cannot_reach(day):
     app = render("pipeline")
     assert any("Cannot reach the Airflow API" in w.value for w in app.warning)
