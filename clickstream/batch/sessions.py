@@ -74,7 +74,6 @@ def transform_sessions(sessionized: DataFrame, day: date) -> DataFrame:
     key = ["app_id", "user_id", "session_start"]
     of_day = sessionized.where(F.to_date("session_start") == F.lit(day))
     measures = of_day.groupBy(*key).agg(
-        F.min("event_ts").alias("start_ts"),
         F.max("event_ts").alias("end_ts"),
         F.count(F.lit(1)).alias("events"),
         count_if(is_page_view()).alias("page_views"),
@@ -96,8 +95,9 @@ def transform_sessions(sessionized: DataFrame, day: date) -> DataFrame:
     return (
         measures.join(firsts, key).join(pages, key, "left")
         .select(
-            "app_id", session_id().alias("session_id"), "user_id", "start_ts", "end_ts",
-            (_seconds(F.col("end_ts")) - _seconds(F.col("start_ts"))).alias("duration_s"),
+            "app_id", session_id().alias("session_id"), "user_id", F.col("session_start").alias("start_ts"),
+            "end_ts",
+            (_seconds(F.col("end_ts")) - _seconds(F.col("session_start"))).alias("duration_s"),
             "events", "page_views",
             (F.col("page_views") <= 1).alias("bounce"),
             "entry_page", "exit_page", F.col("_first")["_channel"].alias("channel"),

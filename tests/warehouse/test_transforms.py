@@ -108,6 +108,26 @@ def test_sessions_crossing_midnight_belong_to_their_first_day(spark, midnight_ev
         ("b", "2026-11-19T23:45:00", 1200.0, "/help", "email", True)]
 
 
+def test_session_first_event_ties_and_sessions_without_page_views(spark):
+    """The first event breaks ties at the start instant by event id; a session may have no page view."""
+    events = assign_sessions(frame(spark, [
+        # t: a click and a page view at the same instant; the click (lower event id) comes first
+        evt("2026-11-20T10:00:00", "t", "/a", "section_click", section="hero", device_type="tablet",
+            referrer="https://www.google.com/"),
+        evt("2026-11-20T10:00:00", "t", "/b", device_type="mobile", visit_number=2),
+        evt("2026-11-20T10:05:00", "t", "/c"),
+        # n: engagement only, no page view: no entry or exit page
+        evt("2026-11-20T11:00:00", "n", "/x", "section_view", section="hero", utm_medium="email"),
+        evt("2026-11-20T11:01:00", "n", "/x", "section_click", section="hero"),
+    ]))  # fmt: skip
+    assert _session_rows(transform_sessions(events, date(2026, 11, 20))) == [
+        ("n", "2026-11-20T11:00:00", "2026-11-20T11:01:00", 60.0, 2, 0, True, None, None, "email",
+         "desktop", True, False, 0.0, False),
+        ("t", "2026-11-20T10:00:00", "2026-11-20T10:05:00", 300.0, 3, 2, False, "/b", "/c", "search",
+         "tablet", True, False, 0.0, False),
+    ]
+
+
 def test_session_ids_are_stable_and_distinct(midnight_events):
     def ids():
         return {(r.user_id, r.start_ts.isoformat(), r.session_id)
