@@ -12,6 +12,13 @@ from clickstream.streaming.archive import exists
 from clickstream.streaming.events import archived_struct
 
 
+def batch_session(app_name: str) -> SparkSession:
+    """The batch jobs' Spark session: UTC, with Spark's defaults tuned by use_local_parallelism."""
+    spark = SparkSession.builder.appName(app_name).config("spark.sql.session.timeZone", "UTC").getOrCreate()
+    use_local_parallelism(spark)
+    return spark
+
+
 def use_local_parallelism(spark: SparkSession) -> None:
     """Tune Spark's defaults for one machine's cores, unless the submitter set them (a cluster does).
 

@@ -157,6 +157,16 @@ def airflow_env(settings: Settings) -> dict[str, str]:
     }
 
 
+def spark_jvm_opts(current: str | None) -> str:
+    """SPARK_SUBMIT_OPTS with the JVM class archive of clickstream.embedded.cds, when it is built."""
+    from clickstream.embedded.cds import submit_opts
+
+    opts = submit_opts()
+    if not opts or opts in (current or ""):
+        return current or ""
+    return f"{current} {opts}" if current else opts
+
+
 def stack_env(settings: Settings) -> dict[str, str]:
     """Return the full environment every process of the embedded stack runs with."""
     env = dict(os.environ)
@@ -166,6 +176,7 @@ def stack_env(settings: Settings) -> dict[str, str]:
     env["SPARK_HOME"] = str(spark_home())
     env["PYSPARK_PYTHON"] = sys.executable
     env["PYSPARK_DRIVER_PYTHON"] = sys.executable
+    env["SPARK_SUBMIT_OPTS"] = spark_jvm_opts(env.get("SPARK_SUBMIT_OPTS"))
     env["PYTHONPATH"] = str(settings.repo_root)
     env.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     return env

@@ -38,7 +38,13 @@ from clickstream.batch.daily import (
     transform_summary,
 )
 from clickstream.batch.funnels import site_funnels, transform_funnels
-from clickstream.batch.io import day_window, hours_between, overwrite_partition, read_raw_hours
+from clickstream.batch.io import (
+    batch_session,
+    day_window,
+    hours_between,
+    overwrite_partition,
+    read_raw_hours,
+)
 from clickstream.batch.sessions import assign_sessions, transform_sessions
 from clickstream.settings import Settings, get_settings
 
@@ -116,8 +122,7 @@ def main(argv: list[str] | None = None) -> None:
     """Compute and write the daily tables of one day."""
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    spark = (SparkSession.builder.appName("clickstream-daily")
-             .config("spark.sql.session.timeZone", "UTC").getOrCreate())
+    spark = batch_session("clickstream-daily")
     try:
         run_day(spark, get_settings(), args.day, spill_hours=args.spill_hours,
                 funnel_window_s=args.funnel_window_minutes * 60, top_paths=args.top_paths)

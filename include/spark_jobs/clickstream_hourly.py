@@ -19,10 +19,8 @@ import argparse
 import logging
 from datetime import datetime
 
-from pyspark.sql import SparkSession
-
 from clickstream.batch.hourly import transform_hourly_pages, transform_hourly_sections
-from clickstream.batch.io import hours_between, overwrite_partition, read_raw_hours, use_local_parallelism
+from clickstream.batch.io import batch_session, hours_between, overwrite_partition, read_raw_hours
 from clickstream.settings import get_settings
 
 log = logging.getLogger("clickstream.hourly")
@@ -47,9 +45,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = get_settings()
-    spark = (SparkSession.builder.appName("clickstream-hourly")
-             .config("spark.sql.session.timeZone", "UTC").getOrCreate())
-    use_local_parallelism(spark)
+    spark = batch_session("clickstream-hourly")
     try:
         for hour in hours_between(args.start, args.end):
             events = read_raw_hours(spark, settings, [hour]).cache()

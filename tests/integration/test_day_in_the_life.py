@@ -99,7 +99,7 @@ class Airflow:
             ended = {r["logical_date"]: r["state"] for r in runs if r["state"] in ("success", "failed")}
             return ended if len(ended) >= count else None
 
-        return wait_for(done, timeout, 10, f"{count} backfill runs of {dag_id}")
+        return wait_for(done, timeout, 3, f"{count} backfill runs of {dag_id}")
 
 
 def hive(port: int, sql: str) -> list[tuple]:
@@ -190,6 +190,7 @@ def test_a_day_in_the_life():
                 break
             time.sleep(3)
         assert set(states.values()) == {"running"}, states
+        live_since = time.monotonic()
         # ... and Airflow's continuous DAG has the streaming application running under spark-submit.
         deadline = time.monotonic() + 180
         streaming = []
@@ -220,9 +221,16 @@ def test_a_day_in_the_life():
         wait_for(backfilled, 300, 3, "the sites' backfills")
         for site in sites:
             assert requests.post(f"{site}/simulation/flush", timeout=30).json()["outstanding"] == 0
-        flushed = datetime.now(UTC).replace(tzinfo=None)
+        # Live traffic has streamed since `make run`; stop the simulated users (HTTP API), so the live
+        # tables hold still for the dashboard and the batch jobs get the CPU. Two minutes of it at least,
+        # so that the live tables hold two minutes.
+        time.sleep(max(0.0, 125 - (time.monotonic() - live_since)))
+        for site in sites:
+            assert requests.post(f"{site}/simulation/stop", timeout=60).ok
+        stopped = datetime.now(UTC).replace(tzinfo=None) + timedelta(seconds=5)
+        time.sleep(5)
 
-        # The streaming application archives it, next to the live traffic (HiveServer2).
+        # The streaming application archives the backfilled day next to the live traffic, and drains.
         def caught_up(since: datetime):
             from pyhive.exc import OperationalError
 
@@ -237,18 +245,10 @@ def test_a_day_in_the_life():
             # An idle query reports no offsets (NULL behind): it has read everything there is.
             return (rows and not rows[0][0]) or None
 
-        wait_for(lambda: caught_up(flushed), 300, 5, "the stream to archive the backfilled day")
+        wait_for(lambda: caught_up(stopped), 300, 3, "the stream to archive the backfilled day and drain")
         archived = dict(hive(ports[1], f"SELECT app_id, COUNT(*) FROM raw_events WHERE dt = '{day}' "
                                        "GROUP BY app_id"))
         assert set(archived) == {"shop", "news", "saas"} and min(archived.values()) > 500, archived
-
-        # Live traffic has streamed since `make run`; stop the simulated users (HTTP API) and let the
-        # stream drain, so the live tables hold still for the dashboard and the batch jobs get the CPU.
-        for site in sites:
-            assert requests.post(f"{site}/simulation/stop", timeout=60).ok
-        stopped = datetime.now(UTC).replace(tzinfo=None) + timedelta(seconds=5)
-        time.sleep(5)
-        wait_for(lambda: caught_up(stopped), 300, 5, "the stream to drain")
         live_minutes = hive(ports[1], "SELECT COUNT(DISTINCT window_start) FROM live_metrics_latest "
                                       "WHERE dim = 'app'")[0][0]
         assert live_minutes >= 2, "the live tables should hold the minutes streamed since make run"
