@@ -164,9 +164,13 @@ class Stack:
         """
         s = self.settings
         selected = self.closure(names)
-        started = {svc.name for svc in selected}
         if not self.supervisor_running():
             self._start_supervisord()
+        # Bootstrap only what starts now: a running service was bootstrapped when it started, so a
+        # second `make run` checks health and returns (no migration, no second simulation start).
+        info = self._process_info()
+        started = {svc.name for svc in selected
+                   if info.get(svc.name, {}).get("statename") not in ("RUNNING", "STARTING")}
         if "postgres" in started:
             bootstrap.init_postgres(s)
         self._start([svc for svc in selected if svc.phase == 1])

@@ -112,6 +112,11 @@ def hive(port: int, sql: str) -> list[tuple]:
     return execute(stack, sql)
 
 
+def tables_exist(port: int) -> bool:
+    """Whether the streaming application has created its tables (it does when it first starts)."""
+    return {"stream_progress", "live_metrics_latest"} <= {r[1] for r in hive(port, "SHOW TABLES")}
+
+
 def dag_runs_seen_by_the_dashboard(base: str, password: str):
     """The dashboard's loader of DAG runs (dashboard/data.py), pointed at this stack's Airflow."""
     from clickstream.settings import get_settings
@@ -190,7 +195,6 @@ def test_a_day_in_the_life():
                 break
             time.sleep(3)
         assert set(states.values()) == {"running"}, states
-        live_since = time.monotonic()
         # ... and Airflow's continuous DAG has the streaming application running under spark-submit.
         deadline = time.monotonic() + 180
         streaming = []
@@ -221,10 +225,14 @@ def test_a_day_in_the_life():
         wait_for(backfilled, 300, 3, "the sites' backfills")
         for site in sites:
             assert requests.post(f"{site}/simulation/flush", timeout=30).json()["outstanding"] == 0
-        # Live traffic has streamed since `make run`; stop the simulated users (HTTP API), so the live
-        # tables hold still for the dashboard and the batch jobs get the CPU. Two minutes of it at least,
-        # so that the live tables hold two minutes.
-        time.sleep(max(0.0, 125 - (time.monotonic() - live_since)))
+        # Live traffic has streamed since `make run`: once the live tables hold two minutes of it, stop
+        # the simulated users (HTTP API), so the tables hold still for the dashboard and the batch jobs
+        # get the CPU.
+        today = datetime.now(UTC).date()
+        wait_for(lambda: (tables_exist(ports[1]) and hive(ports[1], (
+            "SELECT COUNT(DISTINCT window_start) FROM live_metrics_latest "
+            f"WHERE dim = 'app' AND dt >= '{today}'"))[0][0] >= 2) or None,
+            300, 3, "two minutes of live traffic in the live tables")  # fmt: skip
         for site in sites:
             assert requests.post(f"{site}/simulation/stop", timeout=60).ok
         stopped = datetime.now(UTC).replace(tzinfo=None) + timedelta(seconds=5)
@@ -232,16 +240,9 @@ def test_a_day_in_the_life():
 
         # The streaming application archives the backfilled day next to the live traffic, and drains.
         def caught_up(since: datetime):
-            from pyhive.exc import OperationalError
-
-            try:
-                rows = hive(ports[1], "SELECT offsets_behind FROM stream_progress WHERE query = 'ingest' "
-                                      f"AND dt >= '{since:%Y-%m-%d}' AND ts > '{since:%Y-%m-%d %H:%M:%S}' "
-                                      "ORDER BY ts DESC LIMIT 1")
-            except OperationalError as exc:  # the application creates its tables when it first starts
-                if "TABLE_OR_VIEW_NOT_FOUND" in str(exc):
-                    return None
-                raise
+            rows = hive(ports[1], "SELECT offsets_behind FROM stream_progress WHERE query = 'ingest' "
+                                  f"AND dt >= '{since:%Y-%m-%d}' AND ts > '{since:%Y-%m-%d %H:%M:%S}' "
+                                  "ORDER BY ts DESC LIMIT 1")
             # An idle query reports no offsets (NULL behind): it has read everything there is.
             return (rows and not rows[0][0]) or None
 
@@ -249,9 +250,6 @@ def test_a_day_in_the_life():
         archived = dict(hive(ports[1], f"SELECT app_id, COUNT(*) FROM raw_events WHERE dt = '{day}' "
                                        "GROUP BY app_id"))
         assert set(archived) == {"shop", "news", "saas"} and min(archived.values()) > 500, archived
-        live_minutes = hive(ports[1], "SELECT COUNT(DISTINCT window_start) FROM live_metrics_latest "
-                                      "WHERE dim = 'app'")[0][0]
-        assert live_minutes >= 2, "the live tables should hold the minutes streamed since make run"
 
         # Airflow backfills the batch DAGs over the day, and reconciles the hour it built.
         hour = midnight + timedelta(hours=13)

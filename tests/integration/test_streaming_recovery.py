@@ -1,4 +1,4 @@
-"""Crash recovery: kill -9 the streaming application twice while events flow at 1,400/s.
+"""Crash recovery: kill -9 the streaming application twice while events flow at 1,700/s.
 
 After the restarts, raw_events (through HiveServer2) holds exactly the event
 ids the broker acknowledged — none lost, none twice, although 1 % of them were
@@ -29,8 +29,8 @@ from tests.integration.streaming_checks import live_metrics_equal_a_recomputatio
 
 pytestmark = pytest.mark.integration
 
-POOL, RATE, SPEED = 30_000, 1_400, 2.0
-LEAD = timedelta(minutes=10)   # event time starts this far back and runs twice as fast as the clock
+POOL, RATE, SPEED = 30_000, 1_700, 3.0
+LEAD = timedelta(minutes=10)   # event time starts this far back and runs three times as fast as the clock
 MOST = int(LEAD.total_seconds() / (SPEED - 1) * RATE)   # sent before event time would pass the clock
 # Event time the sender covers at least, so that three live windows are closed whatever the machine's pace.
 SPAN = timedelta(minutes=6)
@@ -124,7 +124,7 @@ def test_kill_9_twice_loses_and_duplicates_nothing(broker, hiveserver2, settings
     archived = execute(s, "SELECT event_id FROM raw_events")
     assert len(archived) == len({r[0] for r in archived})         # no duplicates
     assert {r[0] for r in archived} == sender.acked               # nothing lost, nothing extra
-    assert sender.acked == sender.sent and len(sender.sent) > 20_000   # every send acknowledged
+    assert sender.acked == sender.sent and len(sender.sent) >= 200_000   # every send acknowledged
     (newest,), = execute(s, "SELECT cast(max(event_ts) AS STRING) FROM raw_events")
     closed = datetime.fromisoformat(newest).replace(second=0, microsecond=0) - timedelta(minutes=2)
     live_metrics_equal_a_recomputation(s, closed_before=closed, min_windows=3)
