@@ -2,8 +2,9 @@
 
 Each spark-submit here (the batch jobs Airflow submits, the streaming application and its restarts,
 HiveServer2, the tests' jobs) starts a JVM that loads and verifies thousands of classes from Spark's
-jars: about a third of a small job's CPU time. Java 17 can map them from an archive that a training
-run wrote at its exit (``-XX:ArchiveClassesAtExit``, JEP 350). ``make install`` builds it once per
+jars. Java 17 can map them from an archive that a training run wrote at its exit
+(``-XX:ArchiveClassesAtExit``, JEP 350): on 2 cores a trivial job went from 17 s to 11 s, the daily
+job over a 4,500-event day from 41 s to 36 s (2026-12-01). ``make install`` builds it once per
 virtualenv: ``python -m clickstream.embedded.cds``; the training run below exercises what the jobs do
 (Parquet, shuffles, windows, aggregations, joins, Arrow batches to Python workers).
 
