@@ -48,12 +48,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
     os.environ.update(airflow_env(load_settings()))
     # Spark's launcher scripts (beeline, spark-submit) find the wheel's Spark through this.
-    from clickstream.embedded.environment import VENV_BIN, spark_home, spark_jvm_opts
+    from clickstream.embedded.environment import VENV_BIN, spark_env
 
-    os.environ["SPARK_HOME"] = str(spark_home())
-    os.environ["SPARK_SUBMIT_OPTS"] = spark_jvm_opts(os.environ.get("SPARK_SUBMIT_OPTS"))
-    os.environ["PYSPARK_PYTHON"] = os.environ["PYSPARK_DRIVER_PYTHON"] = sys.executable
-    os.environ["SPARK_LOCAL_IP"] = "127.0.0.1"
+    os.environ.update(spark_env(os.environ))
     # Spark's Python workers and Airflow's task processes import the project from here.
     from clickstream.settings import REPO_ROOT
 

@@ -7,7 +7,7 @@ import shutil
 import subprocess
 
 from clickstream.embedded.cds import ARCHIVE
-from clickstream.embedded.environment import spark_home, spark_jvm_opts, stack_env
+from clickstream.embedded.environment import spark_env, spark_home, stack_env
 from clickstream.settings import get_settings
 
 
@@ -19,7 +19,7 @@ def _submit_version(env: dict[str, str], *args: str) -> subprocess.CompletedProc
 def test_spark_submit_maps_the_archive_and_a_stale_one_is_refused(tmp_path):
     env = stack_env(get_settings())
     assert f"-XX:SharedArchiveFile={ARCHIVE}" in env["SPARK_SUBMIT_OPTS"]
-    assert spark_jvm_opts(env["SPARK_SUBMIT_OPTS"]) == env["SPARK_SUBMIT_OPTS"]  # added once
+    assert spark_env(env)["SPARK_SUBMIT_OPTS"] == env["SPARK_SUBMIT_OPTS"]  # added once
     # -Xshare:on turns "cannot map the archive" from a warning into a failed start.
     env["SPARK_SUBMIT_OPTS"] += " -Xshare:on"
     mapped = _submit_version(env)

@@ -61,13 +61,12 @@ def _train() -> None:
 
 def build(archive: Path = ARCHIVE) -> Path:
     """Run the training job under spark-submit and write the archive at its exit; return its path."""
-    from clickstream.embedded.environment import spark_home
+    from clickstream.embedded.environment import spark_env, spark_home
 
     archive.parent.mkdir(parents=True, exist_ok=True)
     partial = archive.with_suffix(".partial")
     partial.unlink(missing_ok=True)
-    env = {**os.environ, "SPARK_HOME": str(spark_home()), "PYSPARK_PYTHON": sys.executable,
-           "SPARK_LOCAL_IP": "127.0.0.1",
+    env = {**os.environ, **spark_env(os.environ),
            "SPARK_SUBMIT_OPTS": f"-XX:ArchiveClassesAtExit={partial} {_LOGGING}"}  # fmt: skip
     submit = [str(spark_home() / "bin" / "spark-submit"), "--master", "local[2]", __file__, "--train"]
     job = subprocess.run(submit, env=env, capture_output=True, text=True, timeout=600)

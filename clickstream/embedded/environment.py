@@ -12,6 +12,7 @@ import json
 import os
 import secrets
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 from cryptography.fernet import Fernet
@@ -157,14 +158,20 @@ def airflow_env(settings: Settings) -> dict[str, str]:
     }
 
 
-def spark_jvm_opts(current: str | None) -> str:
-    """SPARK_SUBMIT_OPTS with the JVM class archive of clickstream.embedded.cds, when it is built."""
+def spark_env(current: Mapping[str, str]) -> dict[str, str]:
+    """The variables spark-submit and pyspark need here, given the environment they extend.
+
+    The wheel's Spark, this virtualenv's Python on both sides, loopback, and SPARK_SUBMIT_OPTS with
+    the JVM class archive of clickstream.embedded.cds once it is built (added once).
+    """
     from clickstream.embedded.cds import submit_opts
 
-    opts = submit_opts()
-    if not opts or opts in (current or ""):
-        return current or ""
-    return f"{current} {opts}" if current else opts
+    opts, archive = current.get("SPARK_SUBMIT_OPTS", ""), submit_opts()
+    if archive and archive not in opts:
+        opts = f"{opts} {archive}".strip()
+    return {"SPARK_HOME": str(spark_home()), "PYSPARK_PYTHON": sys.executable,
+            "PYSPARK_DRIVER_PYTHON": sys.executable, "SPARK_SUBMIT_OPTS": opts,
+            "SPARK_LOCAL_IP": current.get("SPARK_LOCAL_IP", "127.0.0.1")}  # fmt: skip
 
 
 def stack_env(settings: Settings) -> dict[str, str]:
@@ -173,10 +180,6 @@ def stack_env(settings: Settings) -> dict[str, str]:
     env.update(settings_env(settings))
     env.update(airflow_env(settings))
     env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
-    env["SPARK_HOME"] = str(spark_home())
-    env["PYSPARK_PYTHON"] = sys.executable
-    env["PYSPARK_DRIVER_PYTHON"] = sys.executable
-    env["SPARK_SUBMIT_OPTS"] = spark_jvm_opts(env.get("SPARK_SUBMIT_OPTS"))
+    env.update(spark_env(env))
     env["PYTHONPATH"] = str(settings.repo_root)
-    env.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     return env

@@ -214,6 +214,9 @@ def test_a_day_in_the_life():
         wrong = requests.post(f"{base}/auth/token", json={"username": "admin", "password": "x"}, timeout=10)
         assert wrong.status_code == 401
         airflow = Airflow(base, password)
+        # The first `make run` triggered the simulation's start; the second, on a running stack, did not.
+        starts = airflow.get("dags/clickstream_simulation/dagRuns")["dag_runs"]
+        assert [(r["run_type"], r["conf"]) for r in starts] == [("manual", {"action": "start"})]
         # The alert drill runs past its one-minute deadline, then fails on purpose (checked at the end).
         drill = airflow.trigger("clickstream_alert_drill", {"hold_seconds": 90})
 
