@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from clickstream.batch.common import count_if, is_page_view
@@ -41,15 +41,32 @@ def _seconds(ts: Column) -> Column:
     return F.unix_micros(ts) / 1_000_000
 
 
-def assign_sessions(events: DataFrame, timeout_s: int = SESSION_TIMEOUT_S) -> DataFrame:
-    """Return the events with the start time of their session: (app, user, session_start) is its key."""
-    by_user = Window.partitionBy("app_id", "user_id").orderBy("event_ts", "event_id")
-    gap = _seconds(F.col("event_ts")) - _seconds(F.lag("event_ts").over(by_user))
-    starts = events.withColumn("_new", gap.isNull() | (gap > timeout_s))
-    # The latest session start so far, in the same window as the gap: one sort of the events, no more.
-    so_far = by_user.rowsBetween(Window.unboundedPreceding, 0)
-    return starts.withColumn(
-        "session_start", F.max(F.when(F.col("_new"), F.col("event_ts"))).over(so_far)).drop("_new")
+def session_starts(events: DataFrame, timeout_s: int = SESSION_TIMEOUT_S) -> DataFrame:
+    """Return each (app, user)'s session start times, in order, as the array ``session_starts``.
+
+    Only the event times are grouped (not the events): an event more than timeout_s after the user's
+    previous one starts a session.
+    """
+    times = events.groupBy("app_id", "user_id").agg(F.array_sort(F.collect_set("event_ts")).alias("_times"))
+
+    def opens_session(time: Column, i: Column) -> Column:
+        return F.when(i == 0, True).otherwise(_seconds(time) - _seconds(F.col("_times")[i - 1]) > timeout_s)
+
+    return times.select("app_id", "user_id", F.filter("_times", opens_session).alias("session_starts"))
+
+
+def assign_sessions(events: DataFrame, starts: DataFrame | None = None,
+                    timeout_s: int = SESSION_TIMEOUT_S) -> DataFrame:
+    """Return the events with the start time of their session: (app, user, session_start) is its key.
+
+    ``starts`` is ``session_starts`` of the events (computed when not given). It has one small row per
+    user and is broadcast, so the events themselves are neither shuffled nor sorted: each takes the
+    latest start of its user at or before its own time.
+    """
+    starts = session_starts(events, timeout_s) if starts is None else starts
+    session_start = F.array_max(F.filter("session_starts", lambda start: start <= F.col("event_ts")))
+    return (events.join(F.broadcast(starts), ["app_id", "user_id"])
+            .withColumn("session_start", session_start).drop("session_starts"))
 
 
 def session_id() -> Column:
