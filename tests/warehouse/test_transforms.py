@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 import pytest
 from pyspark.testing import assertDataFrameEqual
 
-from clickstream.batch.daily import transform_hours, transform_paths, transform_summary
+from clickstream.batch.daily import transform_geo, transform_hours, transform_paths, transform_summary
 from clickstream.batch.funnels import Funnel, site_funnels, transform_funnels
 from clickstream.batch.hourly import transform_hourly_pages, transform_hourly_sections
 from clickstream.batch.sessions import assign_sessions, channel, transform_sessions
@@ -137,6 +137,47 @@ def test_session_ids_are_stable_and_distinct(midnight_events):
     first = ids()
     assert len({i for _, _, i in first}) == 4 == len(first)
     assert ids() == first
+
+
+def test_session_starts_follow_the_gaps_between_a_users_events(spark):
+    """30 minutes exactly do not end a session; events at the same instant share one; users are apart."""
+    events = frame(spark, [
+        evt("2026-11-20T10:00:00", "a", "/"),
+        evt("2026-11-20T10:00:00", "a", "/b", "section_click", section="s"),
+        evt("2026-11-20T10:30:00", "a", "/c"),       # exactly 30 minutes later: same session
+        evt("2026-11-20T11:00:01", "a", "/d"),       # 30 min 1 s later: a new session
+        evt("2026-11-20T09:00:00", "b", "/"),        # another user, earlier: own session
+        evt("2026-11-20T10:15:00", "b", "/x", app_id="news"),  # same user id on another site: apart
+    ])  # fmt: skip
+    got = sorted((r.app_id, r.user_id, r.page, r.session_start.isoformat())
+                 for r in assign_sessions(events).collect())
+    assert got == [
+        ("news", "b", "/x", "2026-11-20T10:15:00"),
+        ("shop", "a", "/", "2026-11-20T10:00:00"), ("shop", "a", "/b", "2026-11-20T10:00:00"),
+        ("shop", "a", "/c", "2026-11-20T10:00:00"), ("shop", "a", "/d", "2026-11-20T11:00:01"),
+        ("shop", "b", "/", "2026-11-20T09:00:00"),
+    ]
+
+
+def test_geo_counts_users_sessions_and_places(spark):
+    events = assign_sessions(frame(spark, [
+        # u1: two sessions in Berlin, the second one from another spot
+        evt("2026-11-20T10:00:00", "u1", "/", latitude=52.52, longitude=13.405),
+        evt("2026-11-20T10:01:00", "u1", "/", "section_click", section="s", latitude=52.52, longitude=13.405),
+        evt("2026-11-20T12:00:00", "u1", "/p", latitude=52.50, longitude=13.40),
+        # u2 in Paris; one event without coordinates does not count in the mean
+        evt("2026-11-20T10:00:00", "u2", "/", country="FR", city="Paris", latitude=48.8566, longitude=2.3522),
+        evt("2026-11-20T10:05:00", "u2", "/", "section_view", section="s", country="FR", city="Paris"),
+        # u3: no location at all
+        evt("2026-11-20T10:00:00", "u3", "/", country=None, city=None),
+    ]))  # fmt: skip
+    expected = spark.createDataFrame(
+        [("shop", "DE", "Berlin", 3, 2, 1, 2, 52.5133, 13.4033),
+         ("shop", "FR", "Paris", 2, 1, 1, 1, 48.8566, 2.3522),
+         ("shop", "??", "??", 1, 1, 1, 1, None, None)],
+        "app_id string, country string, city string, events long, page_views long, unique_users long, "
+        "sessions long, latitude double, longitude double")
+    assertDataFrameEqual(transform_geo(events), expected, checkRowOrder=False)
 
 
 def test_funnel_with_a_conversion_window(spark):
