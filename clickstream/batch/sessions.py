@@ -83,18 +83,13 @@ def session_id() -> Column:
     return F.substring(F.sha2(F.concat_ws("|", "app_id", "user_id", start), 256), 1, 16)
 
 
-def _first(*fields: str) -> Column:
-    """Return a struct of the fields of a session's first event (ties broken by event id)."""
-    return F.min(F.struct("event_ts", "event_id", *fields))
-
-
 def transform_sessions(sessionized: DataFrame, day: date) -> DataFrame:
     """Return one row per session that starts on day: duration, pages, bounce, entry and exit pages.
 
-    Three aggregations instead of one: the numeric measures over every event (a hash aggregation),
-    the first event's attributes from the rows that start a session, and the entry and exit pages
-    from the page views. Aggregates of structs holding strings run as sort aggregations in Spark,
-    so they only see the rows they need: about twice as fast at 10M events.
+    Two aggregations instead of one: the numeric measures over every event (a hash aggregation), and
+    the first event's attributes with the entry and exit pages from the only rows they need, the
+    session's first events and its page views. Aggregates of structs holding strings run as sort
+    aggregations in Spark, so that one sees a fifth of the events (about twice as fast at 10M events).
     """
     key = ["app_id", "user_id", "session_start"]
     of_day = sessionized.where(F.to_date("session_start") == F.lit(day))
@@ -107,18 +102,17 @@ def transform_sessions(sessionized: DataFrame, day: date) -> DataFrame:
         F.sum(F.when(F.col("event_type") == "purchase", F.col("value"))).alias("revenue"),
     )
     # A session starts at its first event's time (ties at that instant are broken by event id).
-    firsts = (
-        of_day.where(F.col("event_ts") == F.col("session_start"))
-        .withColumn("_channel", channel())
-        .groupBy(*key)
-        .agg(_first("visit_number", "referrer", "utm_medium", "device_type", "browser", "os", "country",
-                    "city", "_channel").alias("_first"))
-    )
+    opening = F.col("event_ts") == F.col("session_start")
+    first = F.struct("event_ts", "event_id", "visit_number", "device_type", "browser", "os", "country",
+                     "city", channel().alias("_channel"))
     page_view = F.struct("event_ts", "event_id", "page")
-    pages = of_day.where(is_page_view()).groupBy(*key).agg(
-        F.min(page_view)["page"].alias("entry_page"), F.max(page_view)["page"].alias("exit_page"))
+    details = of_day.where(opening | is_page_view()).groupBy(*key).agg(
+        F.min(F.when(opening, first)).alias("_first"),  # min and max skip the nulls of other rows
+        F.min(F.when(is_page_view(), page_view))["page"].alias("entry_page"),
+        F.max(F.when(is_page_view(), page_view))["page"].alias("exit_page"),
+    )
     return (
-        measures.join(firsts, key).join(pages, key, "left")
+        measures.join(details, key)
         .select(
             "app_id", session_id().alias("session_id"), "user_id", F.col("session_start").alias("start_ts"),
             "end_ts",
