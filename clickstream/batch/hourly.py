@@ -12,23 +12,24 @@ from clickstream.batch.common import (
     is_interaction,
     is_page_view,
     response_measures,
+    unique_users,
 )
 
 
 def transform_hourly_pages(events: DataFrame) -> DataFrame:
     """Return per (app, page): views, unique users, interactions, time on page, response times, errors."""
-    return (
-        events.groupBy("app_id", "page")
-        .agg(
-            F.count(F.lit(1)).alias("events"),
-            count_if(is_page_view()).alias("page_views"),
-            F.count_distinct("user_id").alias("unique_users"),
-            count_if(is_interaction()).alias("section_interactions"),
-            count_if(F.col("event_type") == "add_to_cart").alias("add_to_cart"),
-            F.avg(dwell_ms()).alias("time_on_page_avg_ms"),
-            *response_measures(),
-        )
+    keys = ["app_id", "page"]
+    pages = events.groupBy(*keys).agg(
+        F.count(F.lit(1)).alias("events"),
+        count_if(is_page_view()).alias("page_views"),
+        count_if(is_interaction()).alias("section_interactions"),
+        count_if(F.col("event_type") == "add_to_cart").alias("add_to_cart"),
+        F.avg(dwell_ms()).alias("time_on_page_avg_ms"),
+        *response_measures(),
     )
+    return pages.join(unique_users(events, keys), keys).select(
+        "app_id", "page", "events", "page_views", "unique_users", "section_interactions", "add_to_cart",
+        "time_on_page_avg_ms", "response_p50_ms", "response_p95_ms", "errors", "error_rate")
 
 
 def transform_hourly_sections(events: DataFrame) -> DataFrame:
