@@ -54,10 +54,20 @@ def _steps_frame(spark: SparkSession, funnels: list[Funnel]) -> DataFrame:
 def transform_funnels(events: DataFrame, funnels: list[Funnel], window_s: int = FUNNEL_WINDOW_S) -> DataFrame:
     """Return per (app, funnel, step): users who reached it, drop-off from the previous step, conversion."""
     steps = _steps_frame(events.sparkSession, funnels)
-    views = events.where(is_page_view()).select("app_id", "user_id", "event_ts", "event_id", "page")
-    hits = views.join(F.broadcast(steps), on=[views.app_id == steps.app_id, F.expr("page rlike pattern")]) \
-        .select(views.app_id, "funnel", "user_id", "step",
-                (F.unix_micros("event_ts") / 1_000_000).alias("t"), "event_id")  # fmt: skip
+    # Each page view against each step of its app's funnels, with the patterns as literals (a join on
+    # `page rlike pattern`, a pattern column, took 6.6-7.8 s against 4.9-5.8 s at 10M events).
+    matches = [
+        F.when((F.col("app_id") == f.app_id) & F.col("page").rlike(pattern),
+               F.struct(F.lit(f.name).alias("funnel"), F.lit(step).alias("step")))
+        for f in funnels for step, (_, pattern) in enumerate(f.steps, start=1)
+    ]
+    hits = (
+        events.where(is_page_view())
+        .select("app_id", "user_id", (F.unix_micros("event_ts") / 1_000_000).alias("t"), "event_id",
+                F.explode(F.array(*matches)).alias("hit"))
+        .where(F.col("hit").isNotNull())
+        .select("app_id", "hit.funnel", "user_id", "hit.step", "t", "event_id")
+    )
     # Walk each user's hits in time order: enter on step 1, then advance one step at a time
     # while inside the window. Pure JVM (a higher-order aggregate), no Python per row.
     walk = F.aggregate(
