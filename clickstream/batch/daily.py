@@ -63,15 +63,17 @@ def transform_daily_sections(events: DataFrame) -> DataFrame:
     return sections.withColumn("rank_in_app", _rank_in_app(F.desc("interactions")))
 
 
-def transform_paths(sessionized: DataFrame, top_n: int = TOP_PATHS) -> DataFrame:
-    """Return each app's top-N 3-step navigation paths (consecutive page views in one session)."""
-    in_session = Window.partitionBy("app_id", "user_id", "session_start").orderBy("event_ts", "event_id")
-    views = sessionized.where(is_page_view()).select(
-        "app_id", "user_id", "session_start", F.col("page").alias("step1"),
-        F.lead("page", 1).over(in_session).alias("step2"), F.lead("page", 2).over(in_session).alias("step3"))
+def transform_paths(visits: DataFrame, top_n: int = TOP_PATHS) -> DataFrame:
+    """Return each app's top-N 3-step navigation paths (consecutive page views in one session).
+
+    visits: the sessions' page views in order (``sessions.session_visits``).
+    """
+    pages, n = F.col("pages"), F.size("pages")
+    triples = F.when(n >= 3, F.transform(F.sequence(F.lit(0), n - 3), lambda i: F.struct(
+        pages[i].alias("step1"), pages[i + 1].alias("step2"), pages[i + 2].alias("step3"))))
     counted = (
-        views.where(F.col("step3").isNotNull())
-        .groupBy("app_id", "step1", "step2", "step3")
+        visits.select("app_id", "user_id", "session_start", F.explode(triples).alias("path"))
+        .groupBy("app_id", "path.step1", "path.step2", "path.step3")
         .agg(F.count(F.lit(1)).alias("occurrences"),
              F.count_distinct("user_id", "session_start").alias("sessions"))
         .withColumn("rank_in_app", _rank_in_app(F.desc("occurrences")))

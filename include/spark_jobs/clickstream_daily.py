@@ -45,7 +45,7 @@ from clickstream.batch.io import (
     overwrite_partition,
     read_raw_hours,
 )
-from clickstream.batch.sessions import assign_sessions, session_starts, transform_sessions
+from clickstream.batch.sessions import assign_sessions, session_starts, session_visits, transform_sessions
 from clickstream.settings import Settings, get_settings
 
 log = logging.getLogger("clickstream.daily")
@@ -94,14 +94,14 @@ def transform_day(events: DataFrame, day: date, *, funnel_window_s: int, top_pat
     sessionized = assign_sessions(events, starts)
     of_day = events.where(F.to_date("event_ts") == F.lit(day))
     sessionized_of_day = sessionized.where(F.to_date("event_ts") == F.lit(day))
-    sessions = transform_sessions(sessionized, day).persist(StorageLevel.MEMORY_AND_DISK)
-    started_today = sessionized.where(F.to_date("session_start") == F.lit(day))
+    visits = session_visits(sessionized, day).persist(StorageLevel.MEMORY_AND_DISK)
+    sessions = transform_sessions(sessionized, day, visits).persist(StorageLevel.MEMORY_AND_DISK)
     hours = transform_hours(of_day).cache()
     return {
         "sessions": sessions,
         "daily_pages": transform_daily_pages(of_day, sessions),
         "daily_sections": transform_daily_sections(of_day),
-        "daily_paths": transform_paths(started_today, top_paths),
+        "daily_paths": transform_paths(visits, top_paths),
         "daily_funnels": transform_funnels(of_day, site_funnels(), funnel_window_s),
         "daily_geo": transform_geo(sessionized_of_day),
         "daily_channels": transform_channels(sessions),

@@ -10,7 +10,7 @@ from pyspark.testing import assertDataFrameEqual
 from clickstream.batch.daily import transform_geo, transform_hours, transform_paths, transform_summary
 from clickstream.batch.funnels import Funnel, site_funnels, transform_funnels
 from clickstream.batch.hourly import transform_hourly_pages, transform_hourly_sections
-from clickstream.batch.sessions import assign_sessions, channel, transform_sessions
+from clickstream.batch.sessions import assign_sessions, channel, session_visits, transform_sessions
 from tests.streaming.helpers import ev, frame
 
 
@@ -231,7 +231,8 @@ def test_top_paths_keep_ties_at_the_cut(spark):
          ("shop", "/x", "/y", "/z", 1, 1, 2)],
         "app_id string, step1 string, step2 string, step3 string, occurrences long, sessions long, "
         "rank_in_app int")
-    assertDataFrameEqual(transform_paths(events, top_n=2), expected, checkRowOrder=False)
+    assertDataFrameEqual(transform_paths(session_visits(events, date(2026, 11, 20)), top_n=2), expected,
+                         checkRowOrder=False)
 
 
 def test_channels_from_utm_then_referrer(spark):
