@@ -1,8 +1,9 @@
 """Daily aggregates of one UTC day: pages, sections, paths, geography, channels, devices, hours, summary.
 
 ``events`` are the day's archived events; ``sessions`` the rows of
-``transform_sessions`` (sessions that start on the day) and ``sessionized``
-the events with their session (``assign_sessions``). Rankings use ``rank()``:
+``transform_sessions`` (sessions that start on the day), ``visits`` their
+ordered page views (``session_visits``) and ``sessionized`` the events with
+their session (``assign_sessions``). Rankings use ``rank()``:
 rows tied at the cut of a top-N all stay, with the same rank.
 """
 

@@ -92,8 +92,8 @@ def transform_day(events: DataFrame, day: date, *, funnel_window_s: int, top_pat
     # faster than a cache of every column (see docs/batch.md).
     starts = session_starts(events).persist(StorageLevel.MEMORY_AND_DISK)
     sessionized = assign_sessions(events, starts)
-    of_day = events.where(F.to_date("event_ts") == F.lit(day))
-    sessionized_of_day = sessionized.where(F.to_date("event_ts") == F.lit(day))
+    on_day = F.to_date("event_ts") == F.lit(day)
+    of_day, sessionized_of_day = events.where(on_day), sessionized.where(on_day)
     visits = session_visits(sessionized, day).persist(StorageLevel.MEMORY_AND_DISK)
     sessions = transform_sessions(sessionized, day, visits).persist(StorageLevel.MEMORY_AND_DISK)
     hours = transform_hours(of_day).cache()
