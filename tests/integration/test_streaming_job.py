@@ -26,11 +26,23 @@ def hive_rows(settings, sql: str) -> list[tuple]:
 
 
 def run_job(settings, *args: str) -> subprocess.CompletedProcess:
+    """Run the streaming job to its end; its output (Python's and Spark's, interleaved) is in stdout."""
     return subprocess.run(
         [str(VENV_BIN / "spark-submit"), "--master", "local[2]", "--driver-memory", "1g",
          "--conf", "spark.ui.enabled=false", str(JOB), *args],
-        env=stack_env(settings), capture_output=True, text=True, timeout=600, cwd=REPO_ROOT,
+        env=stack_env(settings), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        timeout=600, cwd=REPO_ROOT,
     )  # fmt: skip
+
+
+def failure(job: subprocess.CompletedProcess) -> str:
+    """What a failed spark-submit said: its Python traceback if there is one, else its last lines.
+
+    Spark copies the driver's Python output to its own stdout, ahead of the JVM's shutdown logs.
+    """
+    out = job.stdout or ""
+    start = out.rfind("Traceback (most recent call last)")
+    return out[start:start + 6000] if start >= 0 else out[-6000:]
 
 
 def test_raw_events_hold_exactly_the_accepted_events(sites, hiveserver2, settings):
@@ -53,7 +65,7 @@ def test_raw_events_hold_exactly_the_accepted_events(sites, hiveserver2, setting
     del rogue
 
     first = run_job(settings, "--mode", "available-now")
-    assert first.returncode == 0, first.stderr[-3000:]
+    assert first.returncode == 0, failure(first)
 
     on_topic = [r["value"] for r in read_topic(settings.kafka_bootstrap, settings.topic_events)
                 if isinstance(r["value"], dict)]

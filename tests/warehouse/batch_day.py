@@ -41,7 +41,7 @@ def private_env(tmp_root) -> dict[str, str]:
 
 def archive_day(settings) -> None:
     """Produce the day's events to the private topic and let the streaming job archive them."""
-    from tests.integration.test_streaming_job import run_job
+    from tests.integration.test_streaming_job import failure, run_job
 
     ensure_topics(settings)
     execute(settings, f"CREATE DATABASE IF NOT EXISTS {settings.hive_database}", database=None)
@@ -51,7 +51,7 @@ def archive_day(settings) -> None:
         producer.poll(0)
     assert producer.flush(30) == 0
     job = run_job(settings, "--mode", "available-now")
-    assert job.returncode == 0, job.stderr[-3000:]
+    assert job.returncode == 0, failure(job)
 
 
 def run_dag(dag_id: str, logical_date: datetime, mark_success_pattern: str | None = None,

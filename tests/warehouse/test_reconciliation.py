@@ -62,7 +62,7 @@ def result(settings) -> list[tuple]:
 def backfilled(broker, hiveserver2, airflow_db, tmp_path_factory):
     """The day backfilled by a real site, archived by the streaming job, the hour built by its DAG."""
     from simulators.app import create_app
-    from tests.integration.test_streaming_job import run_job
+    from tests.integration.test_streaming_job import failure, run_job
 
     root = tmp_path_factory.mktemp("reconcile")
     with pytest.MonkeyPatch.context() as env:
@@ -99,7 +99,7 @@ def backfilled(broker, hiveserver2, airflow_db, tmp_path_factory):
             server.shutdown()
             app.extensions["clickstream.shutdown"]()
         streamed = run_job(settings, "--mode", "available-now")
-        assert streamed.returncode == 0, streamed.stderr[-3000:]
+        assert streamed.returncode == 0, failure(streamed)
         hourly = states(run_dag("clickstream_hourly", HOUR + timedelta(hours=1), retries=0))
         assert set(hourly.values()) == {"success"}, hourly
         yield settings
