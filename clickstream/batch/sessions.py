@@ -14,7 +14,7 @@ from datetime import date
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from clickstream.batch.common import count_if, is_page_view
+from clickstream.batch.common import count_if, is_error, is_page_view
 
 SESSION_TIMEOUT_S = 30 * 60
 
@@ -41,17 +41,44 @@ def _seconds(ts: Column) -> Column:
     return F.unix_micros(ts) / 1_000_000
 
 
-def session_starts(events: DataFrame, timeout_s: int = SESSION_TIMEOUT_S) -> DataFrame:
+def session_slot(ts: Column, timeout_s: int = SESSION_TIMEOUT_S) -> Column:
+    """Return the timeout_s-long slot of time of a timestamp, as ``_slot`` (see ``session_slots``)."""
+    return F.floor(_seconds(ts) / timeout_s).alias("_slot")
+
+
+def session_slots(events: DataFrame, timeout_s: int = SESSION_TIMEOUT_S) -> DataFrame:
+    """Return per (app, user, timeout_s-long slot of time): first and last event time, and event counts.
+
+    Two events in the same slot are less than timeout_s apart, so a slot never holds a gap: every event
+    of a slot belongs to the session of the slot's first event. A session's measures (events, page
+    views, bot, purchases, revenue) are then sums of its slots', and one hash aggregation over the
+    events, numbers only, gives both the session starts and the measures. Slots start at multiples of
+    timeout_s since the epoch: when timeout_s divides an hour, as 30 minutes does, a slot lies within
+    one UTC hour and day, and the per-hour and per-day counts of users and events come from the slots
+    too (``daily.transform_hours``, ``daily.transform_summary``).
+    """
+    purchase = F.col("event_type") == "purchase"
+    return events.groupBy("app_id", "user_id", session_slot(F.col("event_ts"), timeout_s)).agg(
+        F.min("event_ts").alias("first"),
+        F.max("event_ts").alias("last"),
+        F.count(F.lit(1)).alias("events"),
+        count_if(is_page_view()).alias("page_views"),
+        F.max(F.col("is_bot").cast("int")).alias("bot"),
+        count_if(F.col("is_bot")).alias("bot_events"),
+        count_if(F.col("event_type") == "add_to_cart").alias("add_to_cart"),
+        count_if(purchase).alias("purchases"),
+        F.sum(F.when(purchase, F.col("value"))).alias("revenue"),
+        count_if(is_error()).alias("errors"),
+    )
+
+
+def session_starts(slots: DataFrame, timeout_s: int = SESSION_TIMEOUT_S) -> DataFrame:
     """Return each (app, user)'s session start times, in order, as the array ``session_starts``.
 
-    An event more than timeout_s after the user's previous one starts a session. Two events in the same
-    timeout_s-long slot of time are less than timeout_s apart, so a slot never holds a gap: only the
-    first and last event of each (user, slot) matter. Finding them is one hash aggregation over the
-    events; the per-user sort then sees a few slots per session instead of every event.
+    slots: ``session_slots`` of the events. An event more than timeout_s after the user's previous one
+    starts a session, and only a slot's first event can (a slot holds no gap): the per-user sort sees
+    a few slots per session instead of every event.
     """
-    slot = F.floor(_seconds(F.col("event_ts")) / timeout_s).alias("_slot")
-    slots = events.groupBy("app_id", "user_id", slot).agg(
-        F.min("event_ts").alias("first"), F.max("event_ts").alias("last"))
     per_user = slots.groupBy("app_id", "user_id").agg(
         F.array_sort(F.collect_list(F.struct("first", "last"))).alias("_slots"))
 
@@ -63,17 +90,18 @@ def session_starts(events: DataFrame, timeout_s: int = SESSION_TIMEOUT_S) -> Dat
     return per_user.select("app_id", "user_id", starts.alias("session_starts"))
 
 
-def assign_sessions(events: DataFrame, starts: DataFrame | None = None,
-                    timeout_s: int = SESSION_TIMEOUT_S) -> DataFrame:
-    """Return the events with the start time of their session: (app, user, session_start) is its key.
+def assign_sessions(frame: DataFrame, starts: DataFrame | None = None,
+                    timeout_s: int = SESSION_TIMEOUT_S, at: str = "event_ts") -> DataFrame:
+    """Return the rows with the start time of their session: (app, user, session_start) is its key.
 
-    ``starts`` is ``session_starts`` of the events (computed when not given). It has one small row per
-    user and is broadcast, so the events themselves are neither shuffled nor sorted: each takes the
-    latest start of its user at or before its own time.
+    frame: events, or rows of one user's slot (``session_slots``, at="first"). ``starts`` is
+    ``session_starts`` of the events (computed from the frame's events when not given). It has one
+    small row per user and is broadcast, so the rows are neither shuffled nor sorted: each takes the
+    latest start of its user at or before its time ``at``.
     """
-    starts = session_starts(events, timeout_s) if starts is None else starts
-    session_start = F.array_max(F.filter("session_starts", lambda start: start <= F.col("event_ts")))
-    return (events.join(F.broadcast(starts), ["app_id", "user_id"])
+    starts = session_starts(session_slots(frame, timeout_s), timeout_s) if starts is None else starts
+    session_start = F.array_max(F.filter("session_starts", lambda start: start <= F.col(at)))
+    return (frame.join(F.broadcast(starts), ["app_id", "user_id"])
             .withColumn("session_start", session_start).drop("session_starts"))
 
 
@@ -104,21 +132,24 @@ def session_visits(sessionized: DataFrame, day: date) -> DataFrame:
     )
 
 
-def transform_sessions(sessionized: DataFrame, day: date, visits: DataFrame | None = None) -> DataFrame:
+def transform_sessions(events: DataFrame, day: date, *, slots: DataFrame | None = None,
+                       starts: DataFrame | None = None, visits: DataFrame | None = None) -> DataFrame:
     """Return one row per session that starts on day: duration, pages, bounce, entry and exit pages.
 
-    Two aggregations instead of one: the numeric measures over every event (a hash aggregation), and
-    ``session_visits`` (computed when not given) for the first event and the pages.
+    events: the day's and its spill margin's. Its pieces are computed when not given: ``session_slots``
+    of the events, their ``session_starts``, and ``session_visits``. The measures are sums over the
+    session's slots (a few rows per session, not every event); the first event and the pages come
+    from the visits.
     """
     key = ["app_id", "user_id", "session_start"]
-    visits = session_visits(sessionized, day) if visits is None else visits
-    measures = sessionized.where(F.to_date("session_start") == F.lit(day)).groupBy(*key).agg(
-        F.max("event_ts").alias("end_ts"),
-        F.count(F.lit(1)).alias("events"),
-        count_if(is_page_view()).alias("page_views"),
-        F.max(F.col("is_bot").cast("int")).alias("_bot"),
-        count_if(F.col("event_type") == "purchase").alias("purchases"),
-        F.sum(F.when(F.col("event_type") == "purchase", F.col("value"))).alias("revenue"),
+    slots = session_slots(events) if slots is None else slots
+    starts = session_starts(slots) if starts is None else starts
+    visits = session_visits(assign_sessions(events, starts), day) if visits is None else visits
+    slots_of_day = assign_sessions(slots, starts, at="first").where(F.to_date("session_start") == F.lit(day))
+    measures = slots_of_day.groupBy(*key).agg(
+        F.max("last").alias("end_ts"),
+        *[F.sum(c).alias(c) for c in ("events", "page_views", "purchases", "revenue")],
+        F.max("bot").alias("_bot"),
     )
     return (
         measures.join(visits, key)

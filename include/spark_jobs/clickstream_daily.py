@@ -2,7 +2,7 @@
 
 Usage:
     spark-submit include/spark_jobs/clickstream_daily.py --day 2026-11-20 \\
-        [--spill-hours 1] [--funnel-window-minutes 60] [--top-paths 10]
+        [--spill-hours 1] [--funnel-window-minutes 60] [--top-paths 10] [--parallel-tables 3]
 
 It reads ``raw_events`` of the day plus ``--spill-hours`` on either side, so
 a session that crosses midnight is seen whole and counted on the day it
@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 
 from pyspark import StorageLevel
@@ -28,6 +29,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from clickstream.batch.daily import (
+    response_histogram,
     transform_channels,
     transform_daily_pages,
     transform_daily_sections,
@@ -45,7 +47,13 @@ from clickstream.batch.io import (
     overwrite_partition,
     read_raw_hours,
 )
-from clickstream.batch.sessions import assign_sessions, session_starts, session_visits, transform_sessions
+from clickstream.batch.sessions import (
+    assign_sessions,
+    session_slots,
+    session_starts,
+    session_visits,
+    transform_sessions,
+)
 from clickstream.settings import Settings, get_settings
 
 log = logging.getLogger("clickstream.daily")
@@ -64,6 +72,12 @@ DAILY_TABLES = {
     "daily_summary": ["app_id"],
 }
 
+# Several Spark jobs write tables at once (--parallel-tables): the single-task stages of one (the sort
+# into one file, an aggregation skewed to one key) leave a core idle that the others' tasks take.
+# Sessions first: it takes longest and four tables read what it caches.
+WRITE_ORDER = ("sessions", "daily_sections", "daily_funnels", "daily_geo", "daily_hours", "daily_pages",
+               "daily_paths", "daily_channels", "daily_devices", "daily_summary")
+
 # The columns of raw_events the daily tables read: the rest is never carried through the sort.
 INPUT_COLUMNS = ("app_id", "event_id", "event_type", "event_ts", "user_id", "visit_number", "page", "section",
                  "element", "time_on_page_ms", "response_time_ms", "http_status", "referrer", "utm_medium",
@@ -80,6 +94,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="hours read either side of the day for sessions crossing midnight")
     parser.add_argument("--funnel-window-minutes", type=int, default=60)
     parser.add_argument("--top-paths", type=int, default=10)
+    parser.add_argument("--parallel-tables", type=int, default=3, metavar="N",
+                        help="tables written at once, each by its own Spark job")
     return parser.parse_args(argv)
 
 
@@ -87,41 +103,53 @@ def transform_day(events: DataFrame, day: date, *, funnel_window_s: int, top_pat
                   ) -> dict[str, DataFrame]:  # fmt: skip
     """Return every daily table of day from the events of the day and its spill margin."""
     events = events.select(*INPUT_COLUMNS)
-    # The sessions' start times per user are small and read by every table that needs sessions; the
-    # events are not cached: each table reads only its own columns of the Parquet files, which is
-    # faster than a cache of every column (see docs/batch.md).
-    starts = session_starts(events).persist(StorageLevel.MEMORY_AND_DISK)
-    sessionized = assign_sessions(events, starts)
-    on_day = F.to_date("event_ts") == F.lit(day)
-    of_day, sessionized_of_day = events.where(on_day), sessionized.where(on_day)
-    visits = session_visits(sessionized, day).persist(StorageLevel.MEMORY_AND_DISK)
-    sessions = transform_sessions(sessionized, day, visits).persist(StorageLevel.MEMORY_AND_DISK)
-    hours = transform_hours(of_day).cache()
+    # What several tables read is small and cached: the sessions' slots (a few rows per session) and
+    # start times, their visits, the sessions and the hours. The events are not cached: each table reads
+    # only its own columns of the Parquet files, which is faster than a cache of every column (see
+    # docs/batch.md).
+    slots = session_slots(events).persist(StorageLevel.MEMORY_AND_DISK)
+    starts = session_starts(slots).persist(StorageLevel.MEMORY_AND_DISK)
+    of_day = events.where(F.to_date("event_ts") == F.lit(day))
+    visits = session_visits(assign_sessions(events, starts), day).persist(StorageLevel.MEMORY_AND_DISK)
+    sessions = transform_sessions(events, day, slots=slots, starts=starts, visits=visits).persist(
+        StorageLevel.MEMORY_AND_DISK)
+    # Slots never cross an hour: the day's are those that start on it.
+    day_slots = slots.where(F.to_date("first") == F.lit(day))
+    responses = response_histogram(of_day).cache()
+    hours = transform_hours(of_day, slots=day_slots, responses=responses).cache()
     return {
         "sessions": sessions,
         "daily_pages": transform_daily_pages(of_day, sessions),
         "daily_sections": transform_daily_sections(of_day),
         "daily_paths": transform_paths(visits, top_paths),
         "daily_funnels": transform_funnels(of_day, site_funnels(), funnel_window_s),
-        "daily_geo": transform_geo(sessionized_of_day),
+        "daily_geo": transform_geo(of_day, starts),
         "daily_channels": transform_channels(sessions),
         "daily_devices": transform_devices(sessions),
         "daily_hours": hours,
-        "daily_summary": transform_summary(of_day, sessions, hours),
+        "daily_summary": transform_summary(of_day, sessions, hours, slots=day_slots, responses=responses),
     }
 
 
 def run_day(spark: SparkSession, settings: Settings, day: date, *, spill_hours: int = 1,
-            funnel_window_s: int = 3600, top_paths: int = 10) -> dict[str, str]:
-    """Compute and overwrite the day's partition of every daily table; return their paths."""
+            funnel_window_s: int = 3600, top_paths: int = 10, parallel_tables: int = 3) -> dict[str, str]:
+    """Compute and overwrite the day's partition of every daily table; return their paths.
+
+    parallel_tables tables are written at once, each by a Spark job of its own thread; a failed table
+    fails the run once the tables already started are written.
+    """
     start, end = day_window(day, timedelta(hours=spill_hours))
     events = read_raw_hours(spark, settings, hours_between(start, end))
     tables = transform_day(events, day, funnel_window_s=funnel_window_s, top_paths=top_paths)
-    written = {}
-    for table, order_by in DAILY_TABLES.items():
-        written[table] = overwrite_partition(tables[table], settings, table, order_by, dt=day.isoformat())
+
+    def write(table: str) -> str:
+        path = overwrite_partition(tables[table], settings, table, DAILY_TABLES[table], dt=day.isoformat())
         log.info("%s: wrote dt=%s", table, day)
-    return written
+        return path
+
+    with ThreadPoolExecutor(max_workers=max(1, parallel_tables), thread_name_prefix="daily") as pool:
+        paths = dict(zip(WRITE_ORDER, pool.map(write, WRITE_ORDER), strict=True))
+    return {table: paths[table] for table in DAILY_TABLES}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -131,7 +159,8 @@ def main(argv: list[str] | None = None) -> None:
     spark = batch_session("clickstream-daily")
     try:
         run_day(spark, get_settings(), args.day, spill_hours=args.spill_hours,
-                funnel_window_s=args.funnel_window_minutes * 60, top_paths=args.top_paths)
+                funnel_window_s=args.funnel_window_minutes * 60, top_paths=args.top_paths,
+                parallel_tables=args.parallel_tables)
     finally:
         spark.stop()
 

@@ -69,7 +69,7 @@ def test_hourly_sections_count_each_kind(spark):
 
 @pytest.fixture(scope="module")
 def midnight_events(spark):
-    return assign_sessions(frame(spark, [
+    return frame(spark, [
         # a: one session across midnight (gaps of 5 and 15 minutes), then a new one after 40 minutes
         evt("2026-11-20T23:50:00", "a", "/", referrer="https://www.google.com/"),
         evt("2026-11-20T23:55:00", "a", "/products"),
@@ -81,7 +81,7 @@ def midnight_events(spark):
         # c: a bounce that buys (a purchase is not a page view)
         evt("2026-11-20T12:00:00", "c", "/cart", visit_number=3, device_type="mobile"),
         evt("2026-11-20T12:00:30", "c", "/cart", "purchase", value=42.5),
-    ]))
+    ])
 
 
 def _session_rows(sessions):
@@ -110,7 +110,7 @@ def test_sessions_crossing_midnight_belong_to_their_first_day(spark, midnight_ev
 
 def test_session_first_event_ties_and_sessions_without_page_views(spark):
     """The first event breaks ties at the start instant by event id; a session may have no page view."""
-    events = assign_sessions(frame(spark, [
+    events = frame(spark, [
         # t: a click and a page view at the same instant; the click (lower event id) comes first
         evt("2026-11-20T10:00:00", "t", "/a", "section_click", section="hero", device_type="tablet",
             referrer="https://www.google.com/"),
@@ -119,7 +119,7 @@ def test_session_first_event_ties_and_sessions_without_page_views(spark):
         # n: engagement only, no page view: no entry or exit page
         evt("2026-11-20T11:00:00", "n", "/x", "section_view", section="hero", utm_medium="email"),
         evt("2026-11-20T11:01:00", "n", "/x", "section_click", section="hero"),
-    ]))  # fmt: skip
+    ])  # fmt: skip
     assert _session_rows(transform_sessions(events, date(2026, 11, 20))) == [
         ("n", "2026-11-20T11:00:00", "2026-11-20T11:01:00", 60.0, 2, 0, True, None, None, "email",
          "desktop", True, False, 0.0, False),
@@ -160,7 +160,7 @@ def test_session_starts_follow_the_gaps_between_a_users_events(spark):
 
 
 def test_geo_counts_users_sessions_and_places(spark):
-    events = assign_sessions(frame(spark, [
+    events = frame(spark, [
         # u1: two sessions in Berlin, the second one from another spot
         evt("2026-11-20T10:00:00", "u1", "/", latitude=52.52, longitude=13.405),
         evt("2026-11-20T10:01:00", "u1", "/", "section_click", section="s", latitude=52.52, longitude=13.405),
@@ -170,7 +170,7 @@ def test_geo_counts_users_sessions_and_places(spark):
         evt("2026-11-20T10:05:00", "u2", "/", "section_view", section="s", country="FR", city="Paris"),
         # u3: no location at all
         evt("2026-11-20T10:00:00", "u3", "/", country=None, city=None),
-    ]))  # fmt: skip
+    ])  # fmt: skip
     expected = spark.createDataFrame(
         [("shop", "DE", "Berlin", 3, 2, 1, 2, 52.5133, 13.4033),
          ("shop", "FR", "Paris", 2, 1, 1, 1, 48.8566, 2.3522),
@@ -264,7 +264,7 @@ def test_summary_and_peak_hours(spark):
     assert sorted((r.hr, r.page_views, r.response_p50_ms, r.errors, r.error_rate, r.traffic_rank, r.is_peak)
                   for r in hours.collect()) == [
         (10, 3, 500.0, 1, 1 / 3, 1, True), (11, 1, 100.0, 0, 0.0, 2, False)]
-    sessions = transform_sessions(assign_sessions(events), date(2026, 11, 20))
+    sessions = transform_sessions(events, date(2026, 11, 20))
     (s,) = transform_summary(events, sessions, hours).collect()
     assert (s.events, s.page_views, s.unique_users) == (5, 4, 3)
     assert (s.new_users, s.returning_users, s.sessions) == (2, 1, 3)
