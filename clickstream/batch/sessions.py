@@ -16,7 +16,7 @@ from pyspark.sql import functions as F
 
 from clickstream.batch.common import count_if, is_error, is_page_view
 
-SESSION_TIMEOUT_S = 30 * 60
+SESSION_TIMEOUT_S = 30 * 60  # divides an hour: the daily hours and summary count from the slots
 
 SEARCH_ENGINES = r"^https?://([a-z0-9-]+\.)*(google|bing|duckduckgo|yahoo|baidu|yandex|ecosia)\."
 SOCIAL_NETWORKS = r"^https?://([a-z0-9-]+\.)*(t\.co|twitter\.com|x\.com|facebook\.com|linkedin\.com|instagram\.com|reddit\.com)/"

@@ -104,9 +104,9 @@ def transform_day(events: DataFrame, day: date, *, funnel_window_s: int, top_pat
     """Return every daily table of day from the events of the day and its spill margin."""
     events = events.select(*INPUT_COLUMNS)
     # What several tables read is small and cached: the sessions' slots (a few rows per session) and
-    # start times, their visits, the sessions and the hours. The events are not cached: each table reads
-    # only its own columns of the Parquet files, which is faster than a cache of every column (see
-    # docs/batch.md).
+    # start times, their visits, the sessions, the response-time histogram and the hours. The events
+    # are not cached: each table reads only its own columns of the Parquet files, which is faster than
+    # a cache of every column (see docs/batch.md).
     slots = session_slots(events).persist(StorageLevel.MEMORY_AND_DISK)
     starts = session_starts(slots).persist(StorageLevel.MEMORY_AND_DISK)
     of_day = events.where(F.to_date("event_ts") == F.lit(day))
