@@ -135,8 +135,8 @@ def run_day(spark: SparkSession, settings: Settings, day: date, *, spill_hours: 
             funnel_window_s: int = 3600, top_paths: int = 10, parallel_tables: int = 3) -> dict[str, str]:
     """Compute and overwrite the day's partition of every daily table; return their paths.
 
-    parallel_tables tables are written at once, each by a Spark job of its own thread; a failed table
-    fails the run once the tables already started are written.
+    parallel_tables tables are written at once, each by a Spark job of its own thread. A failed table
+    fails the run after the others are written (each write replaces its partition: a retry redoes all).
     """
     start, end = day_window(day, timedelta(hours=spill_hours))
     events = read_raw_hours(spark, settings, hours_between(start, end))
