@@ -2,9 +2,10 @@
 
 ``events`` are the day's archived events; ``sessions`` the rows of
 ``transform_sessions`` (sessions that start on the day), ``visits`` their
-ordered page views (``session_visits``) and ``sessionized`` the events with
-their session (``assign_sessions``). Rankings use ``rank()``:
-rows tied at the cut of a top-N all stay, with the same rank.
+ordered page views (``session_visits``), ``starts`` the users' session start
+times and ``slots`` the day's per (app, user, 30-minute slot) counts
+(``sessions.session_slots``). Rankings use ``rank()``: rows tied at the cut
+of a top-N all stay, with the same rank.
 """
 
 from __future__ import annotations

@@ -28,7 +28,7 @@ def use_local_parallelism(spark: SparkSession) -> None:
     if not conf.contains("spark.sql.shuffle.partitions"):
         spark.conf.set("spark.sql.shuffle.partitions", str(spark.sparkContext.defaultParallelism))
     if not conf.contains("spark.sql.inMemoryColumnarStorage.compressed"):
-        # What the daily job caches (start times, visits, sessions, hours) is read again within seconds:
+        # What the daily job caches (small intermediate results) is read again within seconds:
         # compressing it costs more than it saves.
         spark.conf.set("spark.sql.inMemoryColumnarStorage.compressed", "false")
 

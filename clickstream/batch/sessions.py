@@ -94,8 +94,8 @@ def assign_sessions(frame: DataFrame, starts: DataFrame | None = None,
                     timeout_s: int = SESSION_TIMEOUT_S, at: str = "event_ts") -> DataFrame:
     """Return the rows with the start time of their session: (app, user, session_start) is its key.
 
-    frame: events, or rows of one user's slot (``session_slots``, at="first"). ``starts`` is
-    ``session_starts`` of the events (computed from the frame's events when not given). It has one
+    frame: events, or slots (``session_slots``, at="first", starts given). ``starts`` is
+    ``session_starts`` of the events (computed from the frame when it holds events). It has one
     small row per user and is broadcast, so the rows are neither shuffled nor sorted: each takes the
     latest start of its user at or before its time ``at``.
     """

@@ -58,25 +58,22 @@ from clickstream.settings import Settings, get_settings
 
 log = logging.getLogger("clickstream.daily")
 
-# table -> sort key of its one file (the table's natural key)
-DAILY_TABLES = {
-    "sessions": ["app_id", "start_ts", "session_id"],
-    "daily_pages": ["app_id", "page"],
-    "daily_sections": ["app_id", "page", "section"],
-    "daily_paths": ["app_id", "rank_in_app", "step1", "step2", "step3"],
-    "daily_funnels": ["app_id", "funnel", "step"],
-    "daily_geo": ["app_id", "country", "city"],
-    "daily_channels": ["app_id", "channel"],
-    "daily_devices": ["app_id", "device_type", "browser"],
-    "daily_hours": ["app_id", "hr"],
-    "daily_summary": ["app_id"],
-}
-
+# table -> sort key of its one file (the table's natural key), in the order the tables are started.
 # Several Spark jobs write tables at once (--parallel-tables): the single-task stages of one (the sort
 # into one file, an aggregation skewed to one key) leave a core idle that the others' tasks take.
-# Sessions first: it takes longest and four tables read what it caches.
-WRITE_ORDER = ("sessions", "daily_sections", "daily_funnels", "daily_geo", "daily_hours", "daily_pages",
-               "daily_paths", "daily_channels", "daily_devices", "daily_summary")
+# Sessions first: it takes longest; the five tables that read what it caches come last.
+DAILY_TABLES = {
+    "sessions": ["app_id", "start_ts", "session_id"],
+    "daily_sections": ["app_id", "page", "section"],
+    "daily_funnels": ["app_id", "funnel", "step"],
+    "daily_geo": ["app_id", "country", "city"],
+    "daily_hours": ["app_id", "hr"],
+    "daily_pages": ["app_id", "page"],
+    "daily_paths": ["app_id", "rank_in_app", "step1", "step2", "step3"],
+    "daily_channels": ["app_id", "channel"],
+    "daily_devices": ["app_id", "device_type", "browser"],
+    "daily_summary": ["app_id"],
+}
 
 # The columns of raw_events the daily tables read: the rest is never carried through the sort.
 INPUT_COLUMNS = ("app_id", "event_id", "event_type", "event_ts", "user_id", "visit_number", "page", "section",
@@ -148,8 +145,7 @@ def run_day(spark: SparkSession, settings: Settings, day: date, *, spill_hours: 
         return path
 
     with ThreadPoolExecutor(max_workers=max(1, parallel_tables), thread_name_prefix="daily") as pool:
-        paths = dict(zip(WRITE_ORDER, pool.map(write, WRITE_ORDER), strict=True))
-    return {table: paths[table] for table in DAILY_TABLES}
+        return dict(zip(DAILY_TABLES, pool.map(write, DAILY_TABLES), strict=True))
 
 
 def main(argv: list[str] | None = None) -> None:
