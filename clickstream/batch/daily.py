@@ -23,7 +23,7 @@ from clickstream.batch.common import (
     response_ms,
 )
 from clickstream.batch.hourly import transform_hourly_sections
-from clickstream.batch.sessions import assign_sessions, session_slot, session_slots, session_starts
+from clickstream.batch.sessions import assign_sessions, combine_slots, session_slots, session_starts
 
 TOP_PATHS = 10
 PEAK_HOURS = 3
@@ -82,34 +82,46 @@ def transform_paths(visits: DataFrame, top_n: int = TOP_PATHS) -> DataFrame:
     return counted.where(F.col("rank_in_app") <= top_n)
 
 
-def transform_geo(events: DataFrame, starts: DataFrame | None = None) -> DataFrame:
+PLACE = ["app_id", "country", "city"]
+_COORDINATES = ("latitude", "longitude")
+
+
+def place_slots(events: DataFrame) -> DataFrame:
+    """Return ``session_slots`` per (app, user, slot, country, city), with the coordinates' sums.
+
+    ``sessions.combine_slots`` of them are the plain slots, so one pass over the events serves both the
+    sessions and the geography.
+    """
+    return session_slots(events, by=["country", "city"], extra=[
+        *[F.sum(c).alias(f"{c}_sum") for c in _COORDINATES],
+        *[F.count(c).alias(f"{c}_n") for c in _COORDINATES],
+    ])
+
+
+def transform_geo(events: DataFrame, starts: DataFrame | None = None, *,
+                  places: DataFrame | None = None) -> DataFrame:
     """Return per (app, country, city): events, page views, users, sessions, and where the city is.
 
-    events: the day's; starts: ``session_starts`` of the day and its spill margin (computed from the
-    events when not given). The events are summed per (place, user, slot of the session timeout), all
-    of whose events share a session (``session_slots``), so only these few rows are matched to their
-    session, then per user, then per place: no distinct count over the events, which Spark plans by
-    copying every event once per distinct count.
+    events: the day's; starts: ``session_starts`` of the day and its spill margin, and places: the
+    day's ``place_slots``, computed from the events when not given. All events of a slot share a
+    session (``session_slots``), so only these few rows are matched to their session, then summed
+    per user, then per place: no distinct count over the events, which Spark plans by copying every
+    event once per distinct count.
     """
-    place = ["app_id", "country", "city"]
-    per_slot = events.fillna({"country": "??", "city": "??"}).groupBy(
-        *place, "user_id", session_slot(F.col("event_ts"))).agg(
-        F.min("event_ts").alias("first"),
-        F.count(F.lit(1)).alias("events"),
-        count_if(is_page_view()).alias("page_views"),
-        *[F.sum(c).alias(f"{c}_sum") for c in ("latitude", "longitude")],
-        *[F.count(c).alias(f"{c}_n") for c in ("latitude", "longitude")],
+    places = place_slots(events) if places is None else places
+    starts = session_starts(combine_slots(places)) if starts is None else starts
+    sums = ["events", "page_views", *[f"{c}_{m}" for c in _COORDINATES for m in ("sum", "n")]]
+    per_user = (
+        assign_sessions(places.fillna({"country": "??", "city": "??"}), starts, at="first")
+        .groupBy(*PLACE, "user_id")
+        .agg(F.count_distinct("session_start").alias("sessions"), *[F.sum(c).alias(c) for c in sums])
     )
-    starts = session_starts(session_slots(events)) if starts is None else starts
-    sums = ["events", "page_views", "latitude_sum", "longitude_sum", "latitude_n", "longitude_n"]
-    per_user = assign_sessions(per_slot, starts, at="first").groupBy(*place, "user_id").agg(
-        F.count_distinct("session_start").alias("sessions"), *[F.sum(c).alias(c) for c in sums])
-    return per_user.groupBy(*place).agg(
+    return per_user.groupBy(*PLACE).agg(
         F.sum("events").alias("events"),
         F.sum("page_views").alias("page_views"),
         F.count(F.lit(1)).alias("unique_users"),
         F.sum("sessions").alias("sessions"),
-        *[F.round(ratio(F.sum(f"{c}_sum"), F.sum(f"{c}_n")), 4).alias(c) for c in ("latitude", "longitude")],
+        *[F.round(ratio(F.sum(f"{c}_sum"), F.sum(f"{c}_n")), 4).alias(c) for c in _COORDINATES],
     )
 
 

@@ -82,7 +82,8 @@ def transform_funnels(events: DataFrame, funnels: list[Funnel], window_s: int = 
             F.struct((acc["reached"] + 1).alias("reached"), acc["entered"].alias("entered")),
         ).otherwise(acc),
     )["reached"]
-    reached = hits.groupBy("app_id", "funnel", "user_id").agg(walk.alias("reached"))
+    # The user first: a sort on it compares distinct prefixes (see sessions.SESSION_KEY).
+    reached = hits.groupBy("user_id", "app_id", "funnel").agg(walk.alias("reached"))
     counts = (
         steps.alias("s").join(reached.alias("r"), on=["app_id", "funnel"], how="left")
         .groupBy("app_id", "funnel", "step", "step_name")

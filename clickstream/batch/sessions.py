@@ -9,6 +9,7 @@ the day it began.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 
 from pyspark.sql import Column, DataFrame
@@ -37,6 +38,11 @@ def channel() -> Column:
     )
 
 
+# A session's key, the user first: Spark sorts rows (a sort-based aggregation, a sort-merge join) on an
+# 8-byte prefix of the first key, and the app, three values, would leave every comparison to the rest.
+SESSION_KEY = ["user_id", "app_id", "session_start"]
+
+
 def _seconds(ts: Column) -> Column:
     return F.unix_micros(ts) / 1_000_000
 
@@ -46,7 +52,28 @@ def session_slot(ts: Column, timeout_s: int = SESSION_TIMEOUT_S) -> Column:
     return F.floor(_seconds(ts) / timeout_s).alias("_slot")
 
 
-def session_slots(events: DataFrame, timeout_s: int = SESSION_TIMEOUT_S) -> DataFrame:
+def _slot_measures() -> dict[str, Column]:
+    purchase = F.col("event_type") == "purchase"
+    return {
+        "first": F.min("event_ts"),
+        "last": F.max("event_ts"),
+        "events": F.count(F.lit(1)),
+        "page_views": count_if(is_page_view()),
+        "bot": F.max(F.col("is_bot").cast("int")),
+        "bot_events": count_if(F.col("is_bot")),
+        "add_to_cart": count_if(F.col("event_type") == "add_to_cart"),
+        "purchases": count_if(purchase),
+        "revenue": F.sum(F.when(purchase, F.col("value"))),
+        "errors": count_if(is_error()),
+    }
+
+
+# How slots of finer groups combine into one slot: the rest of the measures are sums.
+_COMBINE = {"first": F.min, "last": F.max, "bot": F.max}
+
+
+def session_slots(events: DataFrame, timeout_s: int = SESSION_TIMEOUT_S, *, by: Sequence[str] = (),
+                  extra: Sequence[Column] = ()) -> DataFrame:
     """Return per (app, user, timeout_s-long slot of time): first and last event time, and event counts.
 
     Two events in the same slot are less than timeout_s apart, so a slot never holds a gap: every event
@@ -56,20 +83,19 @@ def session_slots(events: DataFrame, timeout_s: int = SESSION_TIMEOUT_S) -> Data
     timeout_s since the epoch: when timeout_s divides an hour, as 30 minutes does, a slot lies within
     one UTC hour and day, and the per-hour and per-day counts of users and events come from the slots
     too (``daily.transform_hours``, ``daily.transform_summary``).
+
+    by: more columns to group by, and extra: more measures. Such finer slots serve a breakdown of
+    their own (``daily.place_slots``), and ``combine_slots`` sums them into the plain slots: one pass
+    over the events for both.
     """
-    purchase = F.col("event_type") == "purchase"
-    return events.groupBy("app_id", "user_id", session_slot(F.col("event_ts"), timeout_s)).agg(
-        F.min("event_ts").alias("first"),
-        F.max("event_ts").alias("last"),
-        F.count(F.lit(1)).alias("events"),
-        count_if(is_page_view()).alias("page_views"),
-        F.max(F.col("is_bot").cast("int")).alias("bot"),
-        count_if(F.col("is_bot")).alias("bot_events"),
-        count_if(F.col("event_type") == "add_to_cart").alias("add_to_cart"),
-        count_if(purchase).alias("purchases"),
-        F.sum(F.when(purchase, F.col("value"))).alias("revenue"),
-        count_if(is_error()).alias("errors"),
-    )
+    return events.groupBy("app_id", "user_id", session_slot(F.col("event_ts"), timeout_s), *by).agg(
+        *[measure.alias(name) for name, measure in _slot_measures().items()], *extra)
+
+
+def combine_slots(finer: DataFrame) -> DataFrame:
+    """Return the per (app, user, slot) ``session_slots`` from finer ones (``session_slots(by=...)``)."""
+    return finer.groupBy("app_id", "user_id", "_slot").agg(
+        *[_COMBINE.get(name, F.sum)(name).alias(name) for name in _slot_measures()])
 
 
 def session_starts(slots: DataFrame, timeout_s: int = SESSION_TIMEOUT_S) -> DataFrame:
@@ -79,7 +105,7 @@ def session_starts(slots: DataFrame, timeout_s: int = SESSION_TIMEOUT_S) -> Data
     starts a session, and only a slot's first event can (a slot holds no gap): the per-user sort sees
     a few slots per session instead of every event.
     """
-    per_user = slots.groupBy("app_id", "user_id").agg(
+    per_user = slots.groupBy("user_id", "app_id").agg(  # the user first: see SESSION_KEY
         F.array_sort(F.collect_list(F.struct("first", "last"))).alias("_slots"))
 
     def after_gap(slot: Column, i: Column) -> Column:
@@ -119,7 +145,7 @@ def session_visits(sessionized: DataFrame, day: date) -> DataFrame:
     ``sessions`` table takes its first event's attributes and entry and exit pages from it, the daily
     paths their 3-step paths.
     """
-    key = ["app_id", "user_id", "session_start"]
+    key = SESSION_KEY
     of_day = sessionized.where(F.to_date("session_start") == F.lit(day))
     # A session starts at its first event's time (ties at that instant are broken by event id).
     opening = F.col("event_ts") == F.col("session_start")
@@ -141,7 +167,7 @@ def transform_sessions(events: DataFrame, day: date, *, slots: DataFrame | None 
     session's slots (a few rows per session, not every event); the first event and the pages come
     from the visits.
     """
-    key = ["app_id", "user_id", "session_start"]
+    key = SESSION_KEY
     slots = session_slots(events) if slots is None else slots
     starts = session_starts(slots) if starts is None else starts
     visits = session_visits(assign_sessions(events, starts), day) if visits is None else visits

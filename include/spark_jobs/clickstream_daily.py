@@ -29,6 +29,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from clickstream.batch.daily import (
+    place_slots,
     response_histogram,
     transform_channels,
     transform_daily_pages,
@@ -49,7 +50,7 @@ from clickstream.batch.io import (
 )
 from clickstream.batch.sessions import (
     assign_sessions,
-    session_slots,
+    combine_slots,
     session_starts,
     session_visits,
     transform_sessions,
@@ -104,7 +105,9 @@ def transform_day(events: DataFrame, day: date, *, funnel_window_s: int, top_pat
     # start times, their visits, the sessions, the response-time histogram and the hours. The events
     # are not cached: each table reads only its own columns of the Parquet files, which is faster than
     # a cache of every column (see docs/batch.md).
-    slots = session_slots(events).persist(StorageLevel.MEMORY_AND_DISK)
+    # One pass over the events for the sessions and the geography: slots per place, then combined.
+    places = place_slots(events).persist(StorageLevel.MEMORY_AND_DISK)
+    slots = combine_slots(places).persist(StorageLevel.MEMORY_AND_DISK)
     starts = session_starts(slots).persist(StorageLevel.MEMORY_AND_DISK)
     of_day = events.where(F.to_date("event_ts") == F.lit(day))
     visits = session_visits(assign_sessions(events, starts), day).persist(StorageLevel.MEMORY_AND_DISK)
@@ -120,7 +123,7 @@ def transform_day(events: DataFrame, day: date, *, funnel_window_s: int, top_pat
         "daily_sections": transform_daily_sections(of_day),
         "daily_paths": transform_paths(visits, top_paths),
         "daily_funnels": transform_funnels(of_day, site_funnels(), funnel_window_s),
-        "daily_geo": transform_geo(of_day, starts),
+        "daily_geo": transform_geo(of_day, starts, places=places.where(F.to_date("first") == F.lit(day))),
         "daily_channels": transform_channels(sessions),
         "daily_devices": transform_devices(sessions),
         "daily_hours": hours,

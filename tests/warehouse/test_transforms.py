@@ -7,10 +7,23 @@ from datetime import UTC, date, datetime
 import pytest
 from pyspark.testing import assertDataFrameEqual
 
-from clickstream.batch.daily import transform_geo, transform_hours, transform_paths, transform_summary
+from clickstream.batch.daily import (
+    place_slots,
+    transform_geo,
+    transform_hours,
+    transform_paths,
+    transform_summary,
+)
 from clickstream.batch.funnels import Funnel, site_funnels, transform_funnels
 from clickstream.batch.hourly import transform_hourly_pages, transform_hourly_sections
-from clickstream.batch.sessions import assign_sessions, channel, session_visits, transform_sessions
+from clickstream.batch.sessions import (
+    assign_sessions,
+    channel,
+    combine_slots,
+    session_slots,
+    session_visits,
+    transform_sessions,
+)
 from tests.streaming.helpers import ev, frame
 
 
@@ -178,6 +191,28 @@ def test_geo_counts_users_sessions_and_places(spark):
         "app_id string, country string, city string, events long, page_views long, unique_users long, "
         "sessions long, latitude double, longitude double")
     assertDataFrameEqual(transform_geo(events), expected, checkRowOrder=False)
+
+
+def test_slots_per_place_add_up_to_the_plain_slots(spark):
+    events = frame(spark, [
+        evt("2026-11-20T10:00:00", "u1", "/", http_status=503),
+        evt("2026-11-20T10:05:00", "u1", "/cart", "add_to_cart", country="FR", city="Paris"),  # moved
+        evt("2026-11-20T10:10:00", "u1", "/buy", "purchase", value=12.5, country="FR", city="Paris",
+            is_bot=True, latitude=48.8566, longitude=2.3522),
+        evt("2026-11-20T10:31:00", "u1", "/"),  # the next slot
+        evt("2026-11-20T10:02:00", "u2", "/", country=None, city=None),
+    ])  # fmt: skip
+    places = place_slots(events)
+    paris = places.where("city = 'Paris'").select(
+        "user_id", "first", "last", "events", "page_views", "bot", "bot_events", "add_to_cart", "purchases",
+        "revenue", "errors", "latitude_sum", "latitude_n").collect()
+    assert [tuple(r) for r in paris] == [
+        ("u1", at("2026-11-20T10:05:00").replace(tzinfo=None), at("2026-11-20T10:10:00").replace(tzinfo=None),
+         2, 0, 1, 1, 1, 1, 12.5, 0, 48.8566, 1)]
+    assertDataFrameEqual(combine_slots(places), session_slots(events), checkRowOrder=False)
+    u1 = session_slots(events).where("user_id = 'u1'").orderBy("first").select(
+        "events", "page_views", "bot", "add_to_cart", "purchases", "revenue", "errors").collect()
+    assert [tuple(r) for r in u1] == [(3, 1, 1, 1, 1, 12.5, 1), (1, 1, 0, 0, 0, None, 0)]
 
 
 def test_funnel_with_a_conversion_window(spark):
