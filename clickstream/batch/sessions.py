@@ -145,14 +145,13 @@ def session_visits(sessionized: DataFrame, day: date) -> DataFrame:
     ``sessions`` table takes its first event's attributes and entry and exit pages from it, the daily
     paths their 3-step paths.
     """
-    key = SESSION_KEY
     of_day = sessionized.where(F.to_date("session_start") == F.lit(day))
     # A session starts at its first event's time (ties at that instant are broken by event id).
     opening = F.col("event_ts") == F.col("session_start")
     first = F.struct("event_ts", "event_id", "visit_number", "device_type", "browser", "os", "country",
                      "city", channel().alias("channel"))
     page_view = F.struct("event_ts", "event_id", "page")  # sorted by time, then event id
-    return of_day.where(opening | is_page_view()).groupBy(*key).agg(
+    return of_day.where(opening | is_page_view()).groupBy(*SESSION_KEY).agg(
         F.min(F.when(opening, first)).alias("opening"),  # min and collect_list skip the other rows' nulls
         F.array_sort(F.collect_list(F.when(is_page_view(), page_view)))["page"].alias("pages"),
     )
@@ -167,18 +166,17 @@ def transform_sessions(events: DataFrame, day: date, *, slots: DataFrame | None 
     session's slots (a few rows per session, not every event); the first event and the pages come
     from the visits.
     """
-    key = SESSION_KEY
     slots = session_slots(events) if slots is None else slots
     starts = session_starts(slots) if starts is None else starts
     visits = session_visits(assign_sessions(events, starts), day) if visits is None else visits
     slots_of_day = assign_sessions(slots, starts, at="first").where(F.to_date("session_start") == F.lit(day))
-    measures = slots_of_day.groupBy(*key).agg(
+    measures = slots_of_day.groupBy(*SESSION_KEY).agg(
         F.max("last").alias("end_ts"),
         *[F.sum(c).alias(c) for c in ("events", "page_views", "purchases", "revenue")],
         F.max("bot").alias("_bot"),
     )
     return (
-        measures.join(visits, key)
+        measures.join(visits, SESSION_KEY)
         .select(
             "app_id", session_id().alias("session_id"), "user_id", F.col("session_start").alias("start_ts"),
             "end_ts",

@@ -101,11 +101,10 @@ def transform_day(events: DataFrame, day: date, *, funnel_window_s: int, top_pat
                   ) -> dict[str, DataFrame]:  # fmt: skip
     """Return every daily table of day from the events of the day and its spill margin."""
     events = events.select(*INPUT_COLUMNS)
-    # What several tables read is small and cached: the sessions' slots (a few rows per session) and
-    # start times, their visits, the sessions, the response-time histogram and the hours. The events
-    # are not cached: each table reads only its own columns of the Parquet files, which is faster than
-    # a cache of every column (see docs/batch.md).
-    # One pass over the events for the sessions and the geography: slots per place, then combined.
+    # What several tables read is small and cached: the slots per place (one pass over the events for
+    # the sessions and the geography) and combined, the start times, the visits, the sessions, the
+    # response-time histogram and the hours. The events are not cached: each table reads only its own
+    # columns of the Parquet files, which is faster than a cache of every column (see docs/batch.md).
     places = place_slots(events).persist(StorageLevel.MEMORY_AND_DISK)
     slots = combine_slots(places).persist(StorageLevel.MEMORY_AND_DISK)
     starts = session_starts(slots).persist(StorageLevel.MEMORY_AND_DISK)
@@ -115,6 +114,7 @@ def transform_day(events: DataFrame, day: date, *, funnel_window_s: int, top_pat
         StorageLevel.MEMORY_AND_DISK)
     # Slots never cross an hour: the day's are those that start on it.
     day_slots = slots.where(F.to_date("first") == F.lit(day))
+    day_places = places.where(F.to_date("first") == F.lit(day))
     responses = response_histogram(of_day).cache()
     hours = transform_hours(of_day, slots=day_slots, responses=responses).cache()
     return {
@@ -123,7 +123,7 @@ def transform_day(events: DataFrame, day: date, *, funnel_window_s: int, top_pat
         "daily_sections": transform_daily_sections(of_day),
         "daily_paths": transform_paths(visits, top_paths),
         "daily_funnels": transform_funnels(of_day, site_funnels(), funnel_window_s),
-        "daily_geo": transform_geo(of_day, starts, places=places.where(F.to_date("first") == F.lit(day))),
+        "daily_geo": transform_geo(of_day, starts, places=day_places),
         "daily_channels": transform_channels(sessions),
         "daily_devices": transform_devices(sessions),
         "daily_hours": hours,
