@@ -72,6 +72,7 @@ ARROW_SCHEMA = pa.schema([
 ])  # fmt: skip
 
 BATCH_ROWS = 50_000
+MIN_PARTITION_RECORDS = 20_000
 
 
 class DataLossError(RuntimeError):
@@ -131,6 +132,7 @@ class KafkaStreamReader(DataSourceStreamReader, SupportsTriggerAvailableNow):
         self.max_per_trigger = int(opts["maxoffsetspertrigger"]) if "maxoffsetspertrigger" in opts else None
         self.fail_on_data_loss = opts.get("failondataloss", "true").lower() != "false"
         self.probe_timeout = float(opts.get("probetimeoutms", "5000")) / 1000
+        self.min_partition_records = int(opts.get("minpartitionrecords", MIN_PARTITION_RECORDS))
         self._admin = None
         self._probe = None
         self._target: dict | None = None
@@ -175,17 +177,17 @@ class KafkaStreamReader(DataSourceStreamReader, SupportsTriggerAvailableNow):
         answered: dict[tuple[str, int], int | None] = {}
         deadline = time.monotonic() + self.probe_timeout
         while len(answered) < len(positions) and time.monotonic() < deadline:
-            msg = probe.poll(0.05)
-            if msg is None:
-                continue
-            tp = (msg.topic(), msg.partition())
-            err = msg.error()
-            if err is None or err.code() == KafkaError._PARTITION_EOF:
-                answered.setdefault(tp, None)
-            elif err.code() in (KafkaError.OFFSET_OUT_OF_RANGE, KafkaError._AUTO_OFFSET_RESET):
-                answered[tp] = -1  # our position is beyond the log: it was truncated or restarted
-            else:
-                log.warning("probe of %s: %s", tp, err)
+            # A fetch can queue a whole record batch of one partition: take the queue in bulk,
+            # not a message per call, so the other partitions' answers are not kept waiting.
+            for msg in probe.consume(num_messages=10_000, timeout=0.05):
+                tp = (msg.topic(), msg.partition())
+                err = msg.error()
+                if err is None or err.code() == KafkaError._PARTITION_EOF:
+                    answered.setdefault(tp, None)
+                elif err.code() in (KafkaError.OFFSET_OUT_OF_RANGE, KafkaError._AUTO_OFFSET_RESET):
+                    answered[tp] = -1  # our position is beyond the log: it was truncated or restarted
+                else:
+                    log.warning("probe of %s: %s", tp, err)
         ends = {}
         for tp, position in positions.items():
             if answered.get(tp) == -1:
@@ -279,7 +281,12 @@ class KafkaStreamReader(DataSourceStreamReader, SupportsTriggerAvailableNow):
     # -- reading ------------------------------------------------------------
 
     def partitions(self, start: dict, end: dict) -> list[InputPartition]:
-        """Return one range per Kafka partition with new records."""
+        """Return the batch's ranges (one per Kafka partition with new records), packed into tasks.
+
+        A Spark task costs about 0.1 s on top of its records (Python workers, state, scheduling),
+        so small batches are read by fewer tasks: ranges are packed into tasks of at least
+        ``minPartitionRecords`` records, and a big batch still gets one task per Kafka partition.
+        """
         ranges = []
         for topic, info in end.items():
             before = start.get(topic)
@@ -287,12 +294,13 @@ class KafkaStreamReader(DataSourceStreamReader, SupportsTriggerAvailableNow):
             for p, until in info["offsets"].items():
                 since = int(before["offsets"].get(p, 0)) if same_log else 0
                 if until > since:
-                    ranges.append(InputPartition(Range(topic, int(p), since, int(until), info["id"])))
-        return ranges
+                    ranges.append(Range(topic, int(p), since, int(until), info["id"]))
+        return [InputPartition(tuple(task)) for task in pack(ranges, self.min_partition_records)]
 
     def read(self, partition: InputPartition) -> Iterator[pa.RecordBatch]:
-        """Read one partition's range as Arrow record batches, verifying offsets are contiguous."""
-        yield from read_range(self.bootstrap, partition.value, self.fail_on_data_loss)
+        """Read a task's ranges as Arrow record batches, verifying offsets are contiguous."""
+        for rng in partition.value:
+            yield from read_range(self.bootstrap, rng, self.fail_on_data_loss)
 
     def commit(self, end: dict) -> None:
         """Offsets are kept in Spark's checkpoint; nothing to commit to the broker."""
@@ -302,6 +310,19 @@ class KafkaStreamReader(DataSourceStreamReader, SupportsTriggerAvailableNow):
         if self._probe is not None:
             self._probe.close()
             self._probe = None
+
+
+def pack(ranges: list[Range], min_records: int) -> list[list[Range]]:
+    """Spread ranges over as many tasks as the records fill with min_records each (biggest first)."""
+    total = sum(r.end - r.start for r in ranges)
+    n = max(1, min(len(ranges), total // max(min_records, 1)))
+    tasks: list[list[Range]] = [[] for _ in range(n)]
+    sizes = [0] * n
+    for rng in sorted(ranges, key=lambda r: r.start - r.end):
+        emptiest = sizes.index(min(sizes))
+        tasks[emptiest].append(rng)
+        sizes[emptiest] += rng.end - rng.start
+    return [task for task in tasks if task]
 
 
 def _cap_to(end: dict, target: dict) -> dict:

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+from pathlib import Path
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -49,6 +50,7 @@ log = logging.getLogger("clickstream.streaming")
 DEDUP_WATERMARK = "10 minutes"
 FEED_RETENTION_S = 6 * 3600
 PRUNE_EVERY = 100  # ingest batches
+POOLS = Path(__file__).with_name("streaming_pools.xml")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -237,8 +239,11 @@ def append_batch(warehouse: Warehouse, table: str):
     return run
 
 
-def start(df: DataFrame, name: str, run, warehouse: Warehouse, trigger: dict, output_mode: str = "append"):
-    """Start a foreachBatch query with its checkpoint under the warehouse."""
+def start(df: DataFrame, name: str, run, warehouse: Warehouse, trigger: dict, output_mode: str = "append",
+          pool: str = "fresh"):
+    """Start a foreachBatch query in a scheduler pool, with its checkpoint under the warehouse."""
+    # The query's thread, and the jobs of its foreachBatch, keep the pool set when it starts.
+    df.sparkSession.sparkContext.setLocalProperty("spark.scheduler.pool", pool)
     return (
         df.writeStream.queryName(name).outputMode(output_mode).foreachBatch(run)
         .option("checkpointLocation", warehouse.checkpoint(name))
@@ -274,6 +279,15 @@ def main(argv: list[str] | None = None) -> None:
         # A micro-batch is cached for its three writes and dropped: compressing the cache
         # (measured: ~10 % of the ingest's CPU) saves nothing worth having.
         .config("spark.sql.inMemoryColumnarStorage.compressed", "false")
+        # Four queries' plans need more generated classes than Spark's default cache holds (100):
+        # with it, they were compiled again ~1,000 times a minute.
+        .config("spark.sql.codegen.cache.maxEntries", "2000")
+        # The live metrics keep sets and percentile buffers per group: past 128 groups in a task
+        # Spark falls back to sorting them (and generating code for it) in every micro-batch.
+        .config("spark.sql.objectHashAggregate.sortBased.fallbackThreshold", "1000000")
+        # Freshness first: ingest and live metrics take the cores before the other queries.
+        .config("spark.scheduler.mode", "FAIR")
+        .config("spark.scheduler.allocation.file", str(POOLS))
         .getOrCreate()
     )
     if not spark.sparkContext.getConf().contains("spark.sql.shuffle.partitions"):
@@ -305,12 +319,12 @@ def main(argv: list[str] | None = None) -> None:
             start(metrics, "live_metrics", metrics_batch(warehouse, AlertEvaluator(), producer),
                   warehouse, trigger, "update"),
             start(active, "live_active_users", update_batch(warehouse, "live_active_users"),
-                  warehouse, slow, "update"),
+                  warehouse, slow, "update", pool="background"),
         ]
         # Only the stateful processor needs RocksDB; each query keeps the provider it started with.
         spark.conf.set("spark.sql.streaming.stateStore.providerClass", ROCKSDB_PROVIDER)
         live.append(start(transform_paths(feed), "live_paths", append_batch(warehouse, "live_paths"),
-                          warehouse, slow))
+                          warehouse, slow, pool="background"))
         spark.conf.unset("spark.sql.streaming.stateStore.providerClass")
         return live
 

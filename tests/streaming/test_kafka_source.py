@@ -131,3 +131,19 @@ def test_a_replayed_range_of_a_vanished_log_is_never_read_from_the_new_one(broke
     assert list(read_range(broker, planned, fail_on_data_loss=False)) == []
     with pytest.raises(DataLossError, match="no longer exists"):
         list(read_range(broker, planned, fail_on_data_loss=True))
+
+
+def test_small_batches_are_read_by_few_tasks_and_big_ones_by_a_task_per_partition():
+    from clickstream.streaming.kafka_source import Range, pack
+
+    def tasks(sizes, min_records):
+        ranges = [Range("t", p, 100, 100 + n) for p, n in enumerate(sizes)]
+        return sorted(sorted(r.partition for r in task) for task in pack(ranges, min_records))
+
+    # 1,600 records over six partitions: one task reads them all.
+    assert tasks([300, 250, 280, 260, 240, 270], 20_000) == [[0, 1, 2, 3, 4, 5]]
+    # 45,000 records: two tasks, the biggest ranges spread between them.
+    assert tasks([15_000, 10_000, 9_000, 6_000, 5_000], 20_000) == [[0, 3], [1, 2, 4]]
+    # Enough records for every partition: one task each.
+    assert tasks([30_000, 25_000, 28_000], 20_000) == [[0], [1], [2]]
+    assert pack([], 20_000) == []
