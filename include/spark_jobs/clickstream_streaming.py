@@ -30,7 +30,8 @@ from __future__ import annotations
 
 import argparse
 import logging
-from pathlib import Path
+import os
+import tempfile
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -50,7 +51,15 @@ log = logging.getLogger("clickstream.streaming")
 DEDUP_WATERMARK = "10 minutes"
 FEED_RETENTION_S = 6 * 3600
 PRUNE_EVERY = 100  # ingest batches
-POOLS = Path(__file__).with_name("streaming_pools.xml")
+# Scheduler pools (spark.scheduler.mode=FAIR). `fresh` (ingest, live metrics) carries the
+# freshness of the live tables: while it has tasks waiting and runs fewer than minShare, its tasks
+# go first. `background` (active users, paths) takes what is left.
+POOLS_XML = """<?xml version="1.0"?>
+<allocations>
+  <pool name="fresh"><schedulingMode>FIFO</schedulingMode><weight>4</weight><minShare>2</minShare></pool>
+  <pool name="background"><schedulingMode>FIFO</schedulingMode><weight>1</weight><minShare>0</minShare></pool>
+</allocations>
+"""
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -264,6 +273,13 @@ def ensure_live_tables(warehouse: Warehouse, metrics: DataFrame, active: DataFra
     hive.ensure_table("stream_progress", PROGRESS_COLUMNS, ("dt",))
 
 
+def pools_file() -> str:
+    """Write the scheduler pools where the driver runs (in YARN cluster mode only the script travels)."""
+    with tempfile.NamedTemporaryFile("w", prefix="clickstream-pools-", suffix=".xml", delete=False) as out:
+        out.write(POOLS_XML)
+    return out.name
+
+
 def main(argv: list[str] | None = None) -> None:
     """Build the session and run the queries until they stop."""
     from confluent_kafka import Producer
@@ -271,6 +287,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     settings = get_settings()
+    pools = pools_file()
     spark = (
         SparkSession.builder.appName("clickstream-streaming")
         .config("spark.sql.session.timeZone", "UTC")
@@ -287,9 +304,10 @@ def main(argv: list[str] | None = None) -> None:
         .config("spark.sql.objectHashAggregate.sortBased.fallbackThreshold", "1000000")
         # Freshness first: ingest and live metrics take the cores before the other queries.
         .config("spark.scheduler.mode", "FAIR")
-        .config("spark.scheduler.allocation.file", str(POOLS))
+        .config("spark.scheduler.allocation.file", pools)
         .getOrCreate()
     )
+    os.unlink(pools)  # read when the context started
     if not spark.sparkContext.getConf().contains("spark.sql.shuffle.partitions"):
         # Small stateful stages: one shuffle partition per local core unless told otherwise
         # (--conf spark.sql.shuffle.partitions=… on a cluster). Kept in each checkpoint.
