@@ -249,15 +249,22 @@ def append_batch(warehouse: Warehouse, table: str):
 
 
 def start(df: DataFrame, name: str, run, warehouse: Warehouse, trigger: dict, output_mode: str = "append",
-          pool: str = "fresh"):
+          pool: str = "fresh", state_store: str | None = None):
     """Start a foreachBatch query in a scheduler pool, with its checkpoint under the warehouse."""
+    spark = df.sparkSession
     # The query's thread, and the jobs of its foreachBatch, keep the pool set when it starts.
-    df.sparkSession.sparkContext.setLocalProperty("spark.scheduler.pool", pool)
-    return (
-        df.writeStream.queryName(name).outputMode(output_mode).foreachBatch(run)
-        .option("checkpointLocation", warehouse.checkpoint(name))
-        .trigger(**trigger).start()
-    )
+    spark.sparkContext.setLocalProperty("spark.scheduler.pool", pool)
+    # A new checkpoint records the state store provider; a query keeps the one it started with.
+    if state_store:
+        spark.conf.set("spark.sql.streaming.stateStore.providerClass", state_store)
+    try:
+        return (
+            df.writeStream.queryName(name).outputMode(output_mode).foreachBatch(run)
+            .option("checkpointLocation", warehouse.checkpoint(name))
+            .trigger(**trigger).start()
+        )
+    finally:
+        spark.conf.unset("spark.sql.streaming.stateStore.providerClass")
 
 
 def ensure_live_tables(warehouse: Warehouse, metrics: DataFrame, active: DataFrame) -> None:
@@ -339,11 +346,9 @@ def main(argv: list[str] | None = None) -> None:
             start(active, "live_active_users", update_batch(warehouse, "live_active_users"),
                   warehouse, slow, "update", pool="background"),
         ]
-        # Only the stateful processor needs RocksDB; each query keeps the provider it started with.
-        spark.conf.set("spark.sql.streaming.stateStore.providerClass", ROCKSDB_PROVIDER)
+        # The stateful processor needs RocksDB.
         live.append(start(transform_paths(feed), "live_paths", append_batch(warehouse, "live_paths"),
-                          warehouse, slow, pool="background"))
-        spark.conf.unset("spark.sql.streaming.stateStore.providerClass")
+                          warehouse, slow, pool="background", state_store=ROCKSDB_PROVIDER))
         return live
 
     ingest = start(transform_ingest(parsed), "ingest", ingest_batch(warehouse), warehouse, trigger)
