@@ -284,8 +284,8 @@ class KafkaStreamReader(DataSourceStreamReader, SupportsTriggerAvailableNow):
         """Return the batch's ranges (one per Kafka partition with new records), packed into tasks.
 
         A Spark task costs about 0.1 s on top of its records (Python workers, state, scheduling),
-        so small batches are read by fewer tasks: ranges are packed into tasks of at least
-        ``minPartitionRecords`` records, and a big batch still gets one task per Kafka partition.
+        so small batches are read by fewer tasks: ranges are packed into as many tasks as the
+        records fill with ``minPartitionRecords`` each, at most one per Kafka partition.
         """
         ranges = []
         for topic, info in end.items():

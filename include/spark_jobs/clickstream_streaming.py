@@ -255,8 +255,10 @@ def start(df: DataFrame, name: str, run, warehouse: Warehouse, trigger: dict, ou
     # The query's thread, and the jobs of its foreachBatch, keep the pool set when it starts.
     spark.sparkContext.setLocalProperty("spark.scheduler.pool", pool)
     # A new checkpoint records the state store provider; a query keeps the one it started with.
+    provider = "spark.sql.streaming.stateStore.providerClass"
+    configured = spark.conf.get(provider, None)
     if state_store:
-        spark.conf.set("spark.sql.streaming.stateStore.providerClass", state_store)
+        spark.conf.set(provider, state_store)
     try:
         return (
             df.writeStream.queryName(name).outputMode(output_mode).foreachBatch(run)
@@ -264,7 +266,10 @@ def start(df: DataFrame, name: str, run, warehouse: Warehouse, trigger: dict, ou
             .trigger(**trigger).start()
         )
     finally:
-        spark.conf.unset("spark.sql.streaming.stateStore.providerClass")
+        if configured is None:
+            spark.conf.unset(provider)
+        else:
+            spark.conf.set(provider, configured)
 
 
 def ensure_live_tables(warehouse: Warehouse, metrics: DataFrame, active: DataFrame) -> None:
