@@ -1,4 +1,4 @@
-"""Live metrics: per-app event-time windows over the archived (de-duplicated) events.
+"""Live metrics: per-app event-time windows over the valid events, each event id counted once.
 
 One streaming aggregation computes every breakdown at once: each event is
 fanned out to the dimensions it belongs to — the app as a whole (``app``/``*``),
@@ -13,6 +13,12 @@ is left out of the live metrics (Spark drops it from the stateful
 aggregation) but it is still archived in ``raw_events``, so the hourly and
 daily jobs count it. A window is *closed* once the watermark passes its end;
 its values never change after that.
+
+The application reads the events topic straight into these metrics (one hop,
+no wait for the archive) and passes ``unique="event_id"``: a repeated event id
+is dropped while its event time is within the watermark, and one older than
+that is late anyway, so a closed window counts exactly the events the archive
+holds for it.
 """
 
 from __future__ import annotations
@@ -94,11 +100,17 @@ def _finish(df: DataFrame) -> DataFrame:
     )
 
 
-def transform_metrics(events: DataFrame, window: str = WINDOW, watermark: str = WATERMARK) -> DataFrame:
-    """Aggregate events per tumbling event-time window, app and dimension (see module doc)."""
+def transform_metrics(events: DataFrame, window: str = WINDOW, watermark: str = WATERMARK,
+                      unique: str | None = None) -> DataFrame:
+    """Aggregate events per tumbling event-time window, app and dimension (see module doc).
+
+    With ``unique`` (a column), repeats of a value within the watermark are counted once.
+    """
+    watermarked = events.withWatermark("event_ts", watermark)
+    if unique:
+        watermarked = watermarked.dropDuplicatesWithinWatermark([unique])
     exploded = (
-        events.withWatermark("event_ts", watermark)
-        .select("*", F.explode(_dimensions()).alias("d"))
+        watermarked.select("*", F.explode(_dimensions()).alias("d"))
         .select("*", F.col("d.dim").alias("dim"), F.col("d.key").alias("key"))
     )
     return _finish(

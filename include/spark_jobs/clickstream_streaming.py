@@ -12,10 +12,12 @@ Queries (docs/streaming.md):
   (dt/hr of event time), rejected records to ``bad_events`` (dt of arrival),
   and the batch's valid events as one file to the internal feed
   ``_feed/events``;
-- ``live_metrics``, ``live_active_users`` and ``live_paths`` stream that feed
-  — the archived, de-duplicated events, so they count exactly what the
-  archive holds — into 1-minute metrics per breakdown (plus alerts into
-  ``live_alerts`` and the alerts topic), 5-minute sliding active users, and
+- ``live_metrics`` reads the topic itself (one hop: its freshness does not
+  wait for ingest's batch), validates the same way, counts each event id once
+  within its watermark, and writes 1-minute metrics per breakdown, plus alerts
+  into ``live_alerts`` and the alerts topic;
+- ``live_active_users`` and ``live_paths`` stream that feed — the archived,
+  de-duplicated events — into 5-minute sliding active users and
   prev → current → next navigation triples;
 - the progress of every query goes to ``stream_progress``.
 
@@ -175,7 +177,7 @@ def ingest_batch(warehouse: Warehouse):
             if counts.get(False):
                 warehouse.write(transform_bad(batch), batch_id, "bad_events", ("dt",))
             if counts.get(True):
-                # Last: the live queries see a batch only once the archive holds it.
+                # Last: active users and paths see a batch only once the archive holds it.
                 write_file(valid.select(*FEED_COLUMNS), batch_id, feed, f"{warehouse.root}/_staging/_feed",
                            owner=query_owner(batch))
         finally:
@@ -249,8 +251,8 @@ def append_batch(warehouse: Warehouse, table: str):
 
 
 def start(df: DataFrame, name: str, run, warehouse: Warehouse, trigger: dict, output_mode: str = "append",
-          pool: str = "fresh", state_store: str | None = None):
-    """Start a foreachBatch query in a scheduler pool, with its checkpoint under the warehouse."""
+          pool: str = "fresh", state_store: str | None = None, checkpoint: str | None = None):
+    """Start a foreachBatch query in a scheduler pool; checkpoint (default: its name) in the warehouse."""
     spark = df.sparkSession
     # The query's thread, and the jobs of its foreachBatch, keep the pool set when it starts.
     spark.sparkContext.setLocalProperty("spark.scheduler.pool", pool)
@@ -262,7 +264,7 @@ def start(df: DataFrame, name: str, run, warehouse: Warehouse, trigger: dict, ou
     try:
         return (
             df.writeStream.queryName(name).outputMode(output_mode).foreachBatch(run)
-            .option("checkpointLocation", warehouse.checkpoint(name))
+            .option("checkpointLocation", warehouse.checkpoint(checkpoint or name))
             .trigger(**trigger).start()
         )
     finally:
@@ -340,14 +342,18 @@ def main(argv: list[str] | None = None) -> None:
     parsed = transform_parse(extract_events(spark, settings, args))
     make_dirs(spark, feed_uri(settings))  # the file source needs its directory
     feed = extract_feed(spark, settings)
-    metrics, active = transform_metrics(feed), transform_active_users(feed)
+    # One hop: the live metrics read the topic too, and count each event id once.
+    metrics = transform_metrics(valid_events(parsed).select("event_id", *FEED_COLUMNS), unique="event_id")
+    active = transform_active_users(feed)
     ensure_live_tables(warehouse, metrics, active)
     producer = Producer({"bootstrap.servers": settings.kafka_bootstrap, "linger.ms": 50})
 
     def start_live() -> list:
         live = [
+            # Its own checkpoint since it reads the topic: one kept from when it read the feed
+            # has the feed's offsets and no de-duplication state, which Spark cannot resume.
             start(metrics, "live_metrics", metrics_batch(warehouse, AlertEvaluator(), producer),
-                  warehouse, trigger, "update"),
+                  warehouse, trigger, "update", checkpoint="live_metrics_from_topic"),
             start(active, "live_active_users", update_batch(warehouse, "live_active_users"),
                   warehouse, slow, "update", pool="background"),
         ]
@@ -361,7 +367,7 @@ def main(argv: list[str] | None = None) -> None:
         if args.no_live:
             queries = [ingest]
         elif args.mode == "available-now":
-            # The live queries read what ingest wrote: they run once it has finished.
+            # Active users and paths read what ingest wrote: they run once it has finished.
             ingest.awaitTermination()
             queries = start_live()
         else:

@@ -97,6 +97,28 @@ def test_late_events_are_left_out_and_windows_update_until_closed(harness):
     assert (home3["events"], home3["users"], home3["page_views"]) == (1, 1, 1)
 
 
+@pytest.fixture
+def unique_harness(spark, tmp_path):
+    h = FeedHarness(spark, tmp_path, lambda events: transform_metrics(events, unique="event_id"))
+    yield h
+    h.stop()
+
+
+def test_repeated_event_ids_are_counted_once(unique_harness):
+    events = minute_one()
+    home0 = (at("12:00:00").replace(tzinfo=None), "shop", "page", "/home")
+    app0 = (at("12:00:00").replace(tzinfo=None), "shop", "app", "*")
+    # Repeats within a batch, and of an earlier batch's events (the collector retried them).
+    unique_harness.send([*events[:6], events[0], events[5]])
+    unique_harness.send([*events[6:], events[0], events[1], events[9]])
+    latest = unique_harness.latest(*KEY)
+    assert (latest[home0]["events"], latest[home0]["users"], latest[home0]["page_views"],
+            latest[home0]["errors"], latest[home0]["response_p95_ms"]) == (7, 2, 2, 1, 290.0)
+    assert (latest[app0]["events"], latest[app0]["page_views"], latest[app0]["users"]) == (9, 4, 3)
+    products1 = latest[(at("12:01:00").replace(tzinfo=None), "shop", "page", "/products")]
+    assert (products1["events"], products1["page_views"]) == (1, 1)
+
+
 def test_active_users_slide_over_five_minutes(spark):
     rows = [ev("12:00:05", "u_1", "/home"), ev("12:02:00", "u_2", "/home"),
             ev("12:04:30", "u_1", "/products"), ev("12:06:10", "u_3", "/home")]
