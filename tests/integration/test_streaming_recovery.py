@@ -87,7 +87,8 @@ def test_kill_9_twice_loses_and_duplicates_nothing(broker, hiveserver2, settings
     pool = list(site_events(now.date(), POOL, "recovery"))
     events = retimed(endless(pool), now - LEAD, RATE, speed=SPEED, received_start=now)
     sender = Sender(s.kafka_bootstrap, s.topic_events, events)
-    args = ("--trigger-seconds", "1", "--progress-flush-seconds", "1", "--max-offsets-per-trigger", "20000")
+    args = ("--trigger-seconds", "1", "--ingest-trigger-seconds", "1", "--progress-flush-seconds", "1",
+            "--max-offsets-per-trigger", "20000")
     log = tmp_path / "app.log"
     app = LocalApp(s, *args, log=log)
     sender.start()
