@@ -18,7 +18,7 @@ The application reads the events topic straight into these metrics (one hop,
 no wait for the archive) and passes ``unique="event_id"``: a repeated event id
 is dropped while its event time is within the watermark, and one older than
 that is late anyway, so a closed window counts exactly the events the archive
-holds for it.
+holds for it (docs/streaming.md names the one exception).
 """
 
 from __future__ import annotations

@@ -254,7 +254,7 @@ def append_batch(warehouse: Warehouse, table: str):
 
 
 def start(df: DataFrame, name: str, run, warehouse: Warehouse, trigger: dict, output_mode: str = "append",
-          pool: str = "fresh", state_store: str | None = None, checkpoint: str | None = None):
+          pool: str = "background", state_store: str | None = None, checkpoint: str | None = None):
     """Start a foreachBatch query in a scheduler pool; checkpoint (default: its name) in the warehouse."""
     spark = df.sparkSession
     # The query's thread, and the jobs of its foreachBatch, keep the pool set when it starts.
@@ -361,17 +361,16 @@ def main(argv: list[str] | None = None) -> None:
             # Its own checkpoint since it reads the topic: one kept from when it read the feed
             # has the feed's offsets and no de-duplication state, which Spark cannot resume.
             start(metrics, "live_metrics", metrics_batch(warehouse, AlertEvaluator(), producer),
-                  warehouse, trigger, "update", checkpoint="live_metrics_from_topic"),
+                  warehouse, trigger, "update", pool="fresh", checkpoint="live_metrics_from_topic"),
             start(active, "live_active_users", update_batch(warehouse, "live_active_users"),
-                  warehouse, slow, "update", pool="background"),
+                  warehouse, slow, "update"),
         ]
         # The stateful processor needs RocksDB.
         live.append(start(transform_paths(feed), "live_paths", append_batch(warehouse, "live_paths"),
-                          warehouse, slow, pool="background", state_store=ROCKSDB_PROVIDER))
+                          warehouse, slow, state_store=ROCKSDB_PROVIDER))
         return live
 
-    ingest = start(transform_ingest(parsed), "ingest", ingest_batch(warehouse), warehouse, ingest_trigger,
-                   pool="background")
+    ingest = start(transform_ingest(parsed), "ingest", ingest_batch(warehouse), warehouse, ingest_trigger)
     try:
         if args.no_live:
             queries = [ingest]

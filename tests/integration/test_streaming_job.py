@@ -73,8 +73,8 @@ def test_raw_events_hold_exactly_the_accepted_events(sites, hiveserver2, setting
 
     first = run_job(settings, "--mode", "available-now")
     assert first.returncode == 0, failure(first)
-    # Spark's scheduler names the pool of each finished task set: ingest and live metrics ran in
-    # `fresh`, active users and paths in `background` (FIFO scheduling would name no pool).
+    # Spark's scheduler names the pool of each finished task set: the live metrics ran in `fresh`,
+    # ingest, active users and paths in `background` (FIFO scheduling would name no pool).
     pools = set(re.findall(r"whose tasks have all completed, from pool (\w*)", first.stdout))
     assert pools == {"fresh", "background"}
 
