@@ -50,10 +50,12 @@ TARGET_P95_S = 5.0
 
 
 def produce(bootstrap: str, topic: str, events, rate: float | None = None) -> list[tuple[float, dict]]:
-    """Produce events keyed by session (as the collector does); return (send time, event) if paced."""
+    """Produce events keyed by session, batched as the collector does; return (send time, event) if paced."""
     from confluent_kafka import Producer
 
-    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 20, "batch.num.messages": 10000,
+    from simulators.sink import LINGER_MS
+
+    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": LINGER_MS, "batch.num.messages": 10000,
                          "queue.buffering.max.messages": 500000})
     sent: list[tuple[float, dict]] = []
     start = time.time()
