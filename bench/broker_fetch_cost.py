@@ -18,18 +18,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import statistics
-import tempfile
 import threading
 import time
-from pathlib import Path
 
 import psutil
 
+from bench.private import broker_pid, private_environment
 from bench.report import Figure, Plot, record
-from clickstream.embedded.ports import free_ports
 
 PAYLOAD = b"x" * 600  # about the size of a collector-enriched event
 
@@ -105,12 +102,7 @@ def main() -> None:
     args = parser.parse_args()
     levels = sorted(int(x) for x in args.levels.split(","))
 
-    data_dir = Path(tempfile.mkdtemp(prefix="cs-bench-broker-"))
-    ports = free_ports(5)
-    os.environ.update({
-        "CLICKSTREAM_DATA_DIR": str(data_dir), "CLICKSTREAM_BROKER_PORT": str(ports[0]),
-        "CLICKSTREAM_HIVE_PORT": str(ports[1]), "CLICKSTREAM_SIM_PORTS": f"{ports[2]},{ports[3]},{ports[4]}",
-    })  # fmt: skip
+    data_dir = private_environment("cs-bench-broker-")
     from confluent_kafka import Producer
 
     from clickstream.embedded.stack import Stack
@@ -121,8 +113,7 @@ def main() -> None:
     rows = []
     try:
         stack.up(["broker"])
-        pids = json.loads((settings.data_dir / "run" / "pids.json").read_text())
-        broker = psutil.Process(next(int(pid) for pid, info in pids.items() if "tansu" in info["name"]))
+        broker = psutil.Process(broker_pid(settings))
         topic, bootstrap = settings.topic_events, settings.kafka_bootstrap
         # One event per record batch: what a low-rate producer (one request at a time) leaves.
         filler = Producer({"bootstrap.servers": bootstrap, "linger.ms": 0, "batch.num.messages": 1})

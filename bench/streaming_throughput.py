@@ -29,10 +29,8 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import os
 import shutil
 import statistics
-import tempfile
 import threading
 import time
 from collections import defaultdict
@@ -42,8 +40,8 @@ from pathlib import Path
 import orjson
 import psutil
 
+from bench.private import broker_pid, private_environment
 from bench.report import Figure, Plot, record
-from clickstream.embedded.ports import free_ports
 
 TARGET_EPS = 50_000
 TARGET_P95_S = 5.0
@@ -122,7 +120,7 @@ def run_backlog(settings, name: str, total: int, log_dir: Path, *args: str) -> d
 
     app = LocalApp(settings, "--max-offsets-per-trigger", "100000", "--progress-flush-seconds", "2",
                    *args, log=log_dir / f"{name}.log")
-    broker = _broker_pid(settings)
+    broker = broker_pid(settings)
     cpu = CpuSampler(app.proc.pid, broker)
     cpu.start()
     queries = ["ingest"] if "--no-live" in args else ["ingest", "live_metrics", "live_active_users",
@@ -155,11 +153,6 @@ def run_backlog(settings, name: str, total: int, log_dir: Path, *args: str) -> d
                                                      key=lambda kv: -kv[1])[:4])}
     return {"app": app, "events": total, "seconds": round(seconds, 1),
             "events_per_s": round(total / seconds), "cpu_seconds": cpu_s, "profile": profile}
-
-
-def _broker_pid(settings) -> int | None:
-    pids = json.loads((settings.data_dir / "run" / "pids.json").read_text())
-    return next((int(pid) for pid, info in pids.items() if "tansu" in info["name"]), None)
 
 
 def freshness(settings, sent: list[tuple[float, dict]]) -> dict:
@@ -205,12 +198,7 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the data directory")
     args = parser.parse_args()
 
-    data_dir = Path(tempfile.mkdtemp(prefix="cs-bench-streaming-"))
-    ports = free_ports(5)
-    os.environ.update({
-        "CLICKSTREAM_DATA_DIR": str(data_dir), "CLICKSTREAM_BROKER_PORT": str(ports[0]),
-        "CLICKSTREAM_HIVE_PORT": str(ports[1]), "CLICKSTREAM_SIM_PORTS": f"{ports[2]},{ports[3]},{ports[4]}",
-    })  # fmt: skip
+    data_dir = private_environment("cs-bench-streaming-")
     from clickstream.embedded.stack import Stack
     from clickstream.hive import execute
     from clickstream.settings import get_settings
