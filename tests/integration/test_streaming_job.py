@@ -15,6 +15,8 @@ from confluent_kafka import Producer
 from clickstream.embedded.environment import VENV_BIN, stack_env
 from clickstream.hive import execute
 from clickstream.settings import REPO_ROOT
+from clickstream.streaming.health import progress_sql
+from clickstream.streaming.local import read_progress
 from tests.integration.streaming_checks import live_metrics_equal_a_recomputation, paths_follow_the_sessions
 from tests.kafka_helpers import read_topic
 
@@ -97,6 +99,16 @@ def test_raw_events_hold_exactly_the_accepted_events(sites, hiveserver2, setting
 
     live_metrics_equal_a_recomputation(settings)
     paths_follow_the_sessions(settings)
+
+    # The health check's query, run through HiveServer2, returns what the application recorded.
+    since = datetime.now(UTC).replace(tzinfo=None) - timedelta(hours=1)
+    checked = sorted(((q, n, behind, probe) for q, _, n, behind, probe in
+                      hive_rows(settings, progress_sql(settings.hive_database, since))), key=repr)
+    written = sorted(((r["query"], r["input_rows"], r["offsets_behind"],
+                       orjson.loads(r["durations"]).get("latestOffset") if r["durations"] else None)
+                      for r in read_progress(settings)), key=repr)
+    assert checked == written
+    assert {q for q, *_, probe in checked if probe is not None} >= {"ingest", "live_metrics"}
 
 
 # The streaming DAG runs this application through spark-submit under the scheduler, continuously,
