@@ -112,6 +112,29 @@ def prune(spark: SparkSession, dir_uri: str, older_than_s: float) -> int:
     return len(old)
 
 
+def remove_unfinished_log_writes(spark: SparkSession, checkpoint_uri: str) -> list[str]:
+    """Delete a checkpoint's half-written log entries (``offsets/.0.<uuid>.tmp``); return their names.
+
+    Spark writes each offsets and commits entry to a hidden temporary file and renames it. A
+    process killed in between leaves the temporary file behind. Spark skips it when it reads the
+    log, but a query whose first batch was never written refuses to start while its offsets
+    directory holds anything (STATE_STORE_CHECKPOINT_LOCATION_NOT_EMPTY), so a crash during the
+    first batch would stop it for good. Call only while no query uses the checkpoint.
+    """
+    fs = _Fs(spark, checkpoint_uri)
+    removed = []
+    for log_dir in ("offsets", "commits"):
+        for status in fs.list(f"{checkpoint_uri.rstrip('/')}/{log_dir}"):
+            name = status.getPath().getName()
+            # Hadoop's local file system deletes a file's .crc with it (and does not list it).
+            if status.isFile() and name.startswith(".") and name.endswith(".tmp"):
+                fs.fs.delete(status.getPath(), False)
+                removed.append(f"{log_dir}/{name}")
+    if removed:
+        log.warning("removed half-written checkpoint files of a killed run: %s", ", ".join(sorted(removed)))
+    return sorted(removed)
+
+
 def _data_files(fs: _Fs, root: str, cols: tuple[str, ...], values: tuple[str, ...] = ()):
     """Yield (file uri, partition values) of the Parquet files under a partitioned directory."""
     for status in fs.list(root):

@@ -41,7 +41,15 @@ from pyspark.sql import functions as F
 
 from clickstream.settings import Settings, get_settings
 from clickstream.streaming.alerts import ALERT_COLUMNS, AlertEvaluator, publish
-from clickstream.streaming.archive import exists, make_dirs, prune, query_owner, write_batch, write_file
+from clickstream.streaming.archive import (
+    exists,
+    make_dirs,
+    prune,
+    query_owner,
+    remove_unfinished_log_writes,
+    write_batch,
+    write_file,
+)
 from clickstream.streaming.events import FEED_COLUMNS, bad_events, feed_struct, transform_parse, valid_events
 from clickstream.streaming.hive import HivePartitions, columns_of
 from clickstream.streaming.metrics import transform_active_users, transform_metrics
@@ -264,11 +272,13 @@ def start(df: DataFrame, name: str, run, warehouse: Warehouse, trigger: dict, ou
     configured = spark.conf.get(provider, None)
     if state_store:
         spark.conf.set(provider, state_store)
+    location = warehouse.checkpoint(checkpoint or name)
+    # A kill -9 while Spark wrote the first batch's offsets would otherwise keep the query down.
+    remove_unfinished_log_writes(spark, location)
     try:
         return (
             df.writeStream.queryName(name).outputMode(output_mode).foreachBatch(run)
-            .option("checkpointLocation", warehouse.checkpoint(checkpoint or name))
-            .trigger(**trigger).start()
+            .option("checkpointLocation", location).trigger(**trigger).start()
         )
     finally:
         if configured is None:

@@ -80,3 +80,41 @@ def test_a_batch_interrupted_between_renames_is_completed_by_its_replay(spark, t
     archive.write_batch(df, 3, table.as_uri(), staging.as_uri())  # Spark replays the batch
     ids = [r.event_id for r in spark.read.parquet(str(table)).select("event_id").collect()]
     assert sorted(ids) == sorted(e["event_id"] for e in events)
+
+
+def test_a_query_killed_while_writing_its_first_offsets_starts_again(spark, tmp_path):
+    """kill -9 between Spark's write of offsets/.0.<uuid>.tmp and its rename (seen in the recovery test)."""
+    from pyspark.errors import StreamingQueryException
+
+    source, checkpoint = tmp_path / "in", tmp_path / "checkpoint"
+    source.mkdir()
+    seen: dict[str, int] = {}
+
+    def run():
+        counts = spark.readStream.schema("page string").json(str(source)).groupBy("page").count()
+        return (counts.writeStream.outputMode("update").option("checkpointLocation", checkpoint.as_uri())
+                .foreachBatch(lambda batch, _: seen.update({r["page"]: r["count"] for r in batch.collect()}))
+                .start())
+
+    query = run()  # nothing to read yet: the checkpoint has its metadata, no batch
+    query.processAllAvailable()
+    query.stop()
+    (source / "a.json").write_text('{"page": "/home"}\n{"page": "/home"}\n{"page": "/cart"}\n')
+    half_written = checkpoint / "offsets" / ".0.c059c8b6-a27f-4ebe-8438-24bdd9132a2f.tmp"
+    half_written.parent.mkdir(exist_ok=True)
+    half_written.write_text("v1\n{")
+    (checkpoint / "offsets" / "..0.c059c8b6-a27f-4ebe-8438-24bdd9132a2f.tmp.crc").write_bytes(b"crc")
+
+    query = run()
+    with pytest.raises(StreamingQueryException, match="STATE_STORE_CHECKPOINT_LOCATION_NOT_EMPTY"):
+        query.processAllAvailable()
+    assert seen == {}
+
+    assert archive.remove_unfinished_log_writes(spark, checkpoint.as_uri()) == [
+        "offsets/.0.c059c8b6-a27f-4ebe-8438-24bdd9132a2f.tmp"]
+    assert not any(p.name.endswith((".tmp", ".tmp.crc")) for p in (checkpoint / "offsets").iterdir())
+    query = run()
+    query.processAllAvailable()
+    query.stop()
+    assert seen == {"/home": 2, "/cart": 1}
+    assert sorted(p.name for p in (checkpoint / "offsets").iterdir() if not p.name.startswith(".")) == ["0"]
