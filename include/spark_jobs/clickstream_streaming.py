@@ -267,14 +267,14 @@ def start(df: DataFrame, name: str, run, warehouse: Warehouse, trigger: dict, ou
     spark = df.sparkSession
     # The query's thread, and the jobs of its foreachBatch, keep the pool set when it starts.
     spark.sparkContext.setLocalProperty("spark.scheduler.pool", pool)
+    location = warehouse.checkpoint(checkpoint or name)
+    # A kill -9 while Spark wrote the first batch's offsets would otherwise keep the query down.
+    remove_unfinished_log_writes(spark, location)
     # A new checkpoint records the state store provider; a query keeps the one it started with.
     provider = "spark.sql.streaming.stateStore.providerClass"
     configured = spark.conf.get(provider, None)
     if state_store:
         spark.conf.set(provider, state_store)
-    location = warehouse.checkpoint(checkpoint or name)
-    # A kill -9 while Spark wrote the first batch's offsets would otherwise keep the query down.
-    remove_unfinished_log_writes(spark, location)
     try:
         return (
             df.writeStream.queryName(name).outputMode(output_mode).foreachBatch(run)
