@@ -16,9 +16,8 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 export PYTHONPATH := $(CURDIR)
 
-# Debian packages the embedded runtime needs: a JDK for Spark, PostgreSQL for
-# Airflow's metadata DB, and Chromium for the dashboard's browser tests.
-APT_PACKAGES := openjdk-17-jre-headless postgresql chromium
+# Debian packages the embedded runtime needs: Java 17 for Spark and Kafka, Maven for their jars,
+# PostgreSQL for Airflow's metadata DB, and Chromium for the dashboard's browser tests.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: help install system-deps run stop status logs airflow test lint bench clean docker-requirements
@@ -38,6 +37,16 @@ $(VENV)/.installed: pyproject.toml uv.lock | $(UV)
 	$(UV) sync --frozen --python $(PYTHON_BIN)
 	@touch $@
 
+# JVM artifacts the pyspark wheel does not carry (Apache Kafka, Spark's Kafka connector), pinned in
+# jvm/*/pom.xml and copied by Maven into jvm/lib/<module>/ (git-ignored). Nothing is fetched otherwise.
+JVM_POMS := jvm/pom.xml $(wildcard jvm/*/pom.xml)
+JVM_LIB  := jvm/lib
+
+$(JVM_LIB)/.installed: $(JVM_POMS) | system-deps
+	rm -rf $(JVM_LIB)
+	mvn --batch-mode --quiet --no-transfer-progress -f jvm/pom.xml package
+	@touch $@
+
 # Spark's JVM classes, archived by a training run (Java class-data sharing): every spark-submit of
 # the embedded stack starts several seconds sooner (clickstream/embedded/cds.py).
 SPARK_CDS := $(VENV)/share/clickstream/spark-classes.jsa
@@ -45,11 +54,12 @@ SPARK_CDS := $(VENV)/share/clickstream/spark-classes.jsa
 $(SPARK_CDS): $(VENV)/.installed | system-deps
 	$(PY) -m clickstream.embedded.cds
 
-install: system-deps $(VENV)/.installed $(SPARK_CDS)
+install: system-deps $(VENV)/.installed $(JVM_LIB)/.installed $(SPARK_CDS)
 
 system-deps:
 	@missing=""; \
 	command -v java >/dev/null || missing="$$missing openjdk-17-jre-headless"; \
+	command -v mvn >/dev/null || missing="$$missing maven"; \
 	ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	if [ -n "$$missing" ]; then \

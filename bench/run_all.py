@@ -10,7 +10,6 @@ BENCHMARKS = [
     ["bench.stack_startup"],
     ["bench.collector_throughput"],
     ["bench.streaming_throughput"],
-    ["bench.broker_fetch_cost"],
     ["bench.daily_job"],
     ["bench.dashboard_pages"],
     ["bench.airflow_metadb"],

@@ -9,7 +9,10 @@ and the production cluster differ only in environment variables.
 | ``CLICKSTREAM_DATA_DIR`` | ``<repo>/data`` | embedded stack state: logs, PIDs, metastore, warehouse |
 | ``CLICKSTREAM_WAREHOUSE_URI`` | ``file://<data dir>/warehouse`` | root of every Hive table (HDFS in prod) |
 | ``CLICKSTREAM_KAFKA_BOOTSTRAP`` | ``127.0.0.1:<broker port>`` | Kafka bootstrap servers |
-| ``CLICKSTREAM_BROKER_PORT`` | ``9092`` | port of the embedded broker |
+| ``CLICKSTREAM_BROKER_PORT`` | ``9092`` | port of the embedded broker (Apache Kafka) |
+| ``CLICKSTREAM_KAFKA_CONTROLLER_PORT`` | ``9093`` | its KRaft controller listener |
+| ``CLICKSTREAM_KAFKA_RETENTION_HOURS`` | ``168`` | embedded broker: hours a record is kept |
+| ``CLICKSTREAM_KAFKA_RETENTION_MB`` | ``512`` | embedded broker: MB kept per partition at most |
 | ``CLICKSTREAM_HIVE_HOST`` / ``CLICKSTREAM_HIVE_PORT`` | ``127.0.0.1`` / ``10000`` | HiveServer2 |
 | ``CLICKSTREAM_HIVE_DATABASE`` | ``clickstream`` | the one Hive database |
 | ``CLICKSTREAM_AIRFLOW_PORT`` | ``8080`` | Airflow api-server |
@@ -18,7 +21,6 @@ and the production cluster differ only in environment variables.
 | ``CLICKSTREAM_STREAMLIT_PORT`` | ``8501`` | dashboard |
 | ``CLICKSTREAM_SIM_PORTS`` | ``5001,5002,5003`` | the three simulated sites (shop, news, saas) |
 | ``CLICKSTREAM_SPARK_MASTER`` | ``local[*]`` | master of spark-submit in the embedded runtime |
-| ``CLICKSTREAM_KAFKA_SOURCE`` | ``clickstream_kafka`` | Spark Kafka source: platform's, or ``kafka`` |
 | ``CLICKSTREAM_TOPIC_EVENTS`` | ``clickstream.events`` | main events topic (6 partitions, keyed by session) |
 | ``CLICKSTREAM_TOPIC_DLQ`` | ``clickstream.events.dlq`` | rejected events with their reason |
 | ``CLICKSTREAM_TOPIC_ALERTS`` | ``clickstream.alerts`` | real-time and DAG-failure alerts |
@@ -28,7 +30,8 @@ and the production cluster differ only in environment variables.
 | ``CLICKSTREAM_ALERT_FROM`` | ``airflow@clickstream.localhost`` | sender of DAG-failure emails |
 | ``CLICKSTREAM_AIRFLOW_API_URL`` | ``http://127.0.0.1:<airflow port>`` | Airflow REST API (dashboard) |
 | ``CLICKSTREAM_AIRFLOW_API_USER`` | ``admin`` | the dashboard's API user (``…_API_PASSWORD``) |
-| ``CLICKSTREAM_SPARK_PACKAGES`` … | empty | what jobs carry to YARN (clickstream/spark_submit.py) |
+| ``CLICKSTREAM_SPARK_JARS`` | the jars in ``<repo>/jvm/lib/spark-kafka`` | Spark jobs' extra jars |
+| ``CLICKSTREAM_SPARK_ARCHIVES`` … | empty | what jobs carry to YARN (clickstream/spark_submit.py) |
 | ``CLICKSTREAM_BATCH_START`` | ``<data dir>/batch_start`` | hourly/daily DAGs catch up from this ISO time |
 | ``CLICKSTREAM_RAW_RETENTION_DAYS`` | ``30`` | days of raw_events and bad_events kept (retention DAG) |
 
@@ -78,18 +81,20 @@ class Settings:
     streamlit_port: int
     sim_ports: tuple[int, ...]
     spark_master: str
-    kafka_source: str
     topic_events: str
     topic_dlq: str
     topic_alerts: str
     events_partitions: int
     smtp_port: int = 2525
+    kafka_controller_port: int = 9093
+    kafka_retention_hours: int = 168
+    kafka_retention_mb: int = 512
     alert_email: str = "oncall@clickstream.localhost"
     alert_from: str = "airflow@clickstream.localhost"
     batch_start: str = ""
     airflow_api_url: str = ""
     airflow_api_user: str = "admin"
-    spark_packages: str = ""
+    spark_jars: str = ""
     spark_archives: str = ""
     spark_py_files: str = ""
     spark_python: str = ""
@@ -126,6 +131,11 @@ class Settings:
         return f"{self.warehouse_uri.rstrip('/')}/{self.hive_database}/{table}"
 
 
+def _installed_jars(module: str) -> str:
+    """Return the jars `make install` copied for one jvm/ module, comma-separated (as --jars takes them)."""
+    return ",".join(str(p) for p in sorted((REPO_ROOT / "jvm" / "lib" / module).glob("*.jar")))
+
+
 def load_settings() -> Settings:
     """Build settings from the current environment (uncached)."""
     data_dir = Path(_env("CLICKSTREAM_DATA_DIR", str(REPO_ROOT / "data"))).resolve()
@@ -146,7 +156,7 @@ def load_settings() -> Settings:
         batch_start=batch_start,
         airflow_api_url=_env("CLICKSTREAM_AIRFLOW_API_URL", f"http://127.0.0.1:{airflow_port}"),
         airflow_api_user=_env("CLICKSTREAM_AIRFLOW_API_USER", "admin"),
-        spark_packages=_env("CLICKSTREAM_SPARK_PACKAGES", ""),
+        spark_jars=_env("CLICKSTREAM_SPARK_JARS", _installed_jars("spark-kafka")),
         spark_archives=_env("CLICKSTREAM_SPARK_ARCHIVES", ""),
         spark_py_files=_env("CLICKSTREAM_SPARK_PY_FILES", ""),
         spark_python=_env("CLICKSTREAM_SPARK_PYTHON", ""),
@@ -163,12 +173,14 @@ def load_settings() -> Settings:
         streamlit_port=_int("CLICKSTREAM_STREAMLIT_PORT", 8501),
         sim_ports=sim_ports,
         spark_master=_env("CLICKSTREAM_SPARK_MASTER", "local[*]"),
-        kafka_source=_env("CLICKSTREAM_KAFKA_SOURCE", "clickstream_kafka"),
         topic_events=_env("CLICKSTREAM_TOPIC_EVENTS", "clickstream.events"),
         topic_dlq=_env("CLICKSTREAM_TOPIC_DLQ", "clickstream.events.dlq"),
         topic_alerts=_env("CLICKSTREAM_TOPIC_ALERTS", "clickstream.alerts"),
         events_partitions=_int("CLICKSTREAM_EVENTS_PARTITIONS", 6),
         smtp_port=_int("CLICKSTREAM_SMTP_PORT", 2525),
+        kafka_controller_port=_int("CLICKSTREAM_KAFKA_CONTROLLER_PORT", 9093),
+        kafka_retention_hours=_int("CLICKSTREAM_KAFKA_RETENTION_HOURS", 168),
+        kafka_retention_mb=_int("CLICKSTREAM_KAFKA_RETENTION_MB", 512),
         alert_email=_env("CLICKSTREAM_ALERT_EMAIL", "oncall@clickstream.localhost"),
         alert_from=_env("CLICKSTREAM_ALERT_FROM", "airflow@clickstream.localhost"),
         raw_retention_days=_int("CLICKSTREAM_RAW_RETENTION_DAYS", 30),

@@ -6,7 +6,7 @@ with ``deploy-mode`` in its extra), and these settings say what they carry:
 
 | variable | embedded | production (docker-compose.yml) |
 |---|---|---|
-| ``CLICKSTREAM_SPARK_PACKAGES`` | empty | the spark-sql-kafka package (``format("kafka")``) |
+| ``CLICKSTREAM_SPARK_JARS`` | ``jvm/lib/spark-kafka/*.jar`` | the same Kafka connector, in the image |
 | ``CLICKSTREAM_SPARK_ARCHIVES`` | empty | the jobs' Python environment (venv-pack), ``…#environment`` |
 | ``CLICKSTREAM_SPARK_PY_FILES`` | empty | the platform's packages, zipped (``clickstream``, ``simulators``) |
 | ``CLICKSTREAM_SPARK_PYTHON`` | empty | interpreter in YARN containers, ``./environment/bin/python`` |
@@ -24,12 +24,12 @@ from clickstream.settings import Settings
 
 
 def spark_options(settings: Settings, **conf: str) -> dict[str, Any]:
-    """Return conf, packages, archives and py_files for a SparkSubmitOperator in this runtime."""
+    """Return conf, jars, archives and py_files for a SparkSubmitOperator in this runtime."""
     from clickstream.embedded.environment import settings_env
 
     options: dict[str, Any] = {"conf": {"spark.sql.session.timeZone": "UTC", **conf}}
-    if settings.spark_packages:
-        options["packages"] = settings.spark_packages
+    if settings.spark_jars:
+        options["jars"] = settings.spark_jars
     if settings.spark_archives:
         options["archives"] = settings.spark_archives
     if settings.spark_py_files:

@@ -37,3 +37,32 @@ def ensure_topics(settings: Settings, timeout: float = 15.0) -> dict[str, int]:
                     raise
     topics = admin.list_topics(timeout=timeout).topics
     return {t: len(topics[t].partitions) for t in wanted}
+
+
+class TopicError(RuntimeError):
+    """A topic the platform needs is missing, or the broker cannot be reached."""
+
+
+def require_topics(settings: Settings, *topics: str, timeout: float = 30.0) -> None:
+    """Raise a TopicError naming the broker or the topic, and the remedy, unless every topic exists."""
+    admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap})
+    try:
+        existing = admin.list_topics(timeout=timeout).topics
+    except KafkaException as exc:
+        raise TopicError(
+            f"Kafka at {settings.kafka_bootstrap} did not answer within {timeout:.0f} s ({exc.args[0]}): "
+            "is the broker running? (`make status`; embedded: `make run` starts it)") from exc
+    missing = [t for t in topics if t not in existing]
+    if missing:
+        raise TopicError(
+            f"topic {', '.join(missing)} does not exist on {settings.kafka_bootstrap}: create the "
+            "platform's topics with `python -m clickstream.topics` (`make run` does it), and check "
+            "CLICKSTREAM_TOPIC_* if the names are wrong")
+
+
+if __name__ == "__main__":
+    from clickstream.settings import get_settings
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    for name, count in ensure_topics(get_settings()).items():
+        print(f"{name}: {count} partitions")

@@ -5,10 +5,8 @@ Every five minutes, checks that the streaming application makes progress,
 from its `clickstream.stream_progress` table (read through HiveServer2 on
 `hiveserver2_default`). The run fails — and its failure notifiers send the
 alert — when a query has reported nothing for five minutes (the application
-is down or hung), when the ingest query is behind the log end yet has read
-nothing for five minutes, or when finding the log end takes a query 2 s or more
-(the broker answers slowly: the embedded one does after hours of traffic, see
-docs/streaming.md). The failure message names each query and what is wrong.
+is down or hung), or when the ingest query is behind the log end yet has read
+nothing for five minutes. The failure message names each query and what is wrong.
 
 To restart a stalled application, clear the running `run_streaming_app` task
 of `clickstream_streaming`; pause this DAG together with that one.
@@ -36,7 +34,7 @@ from clickstream.notify import dag_defaults, run_deadline
 def clickstream_streaming_health():
     @task
     def check_progress(params: dict | None = None) -> dict:
-        """Fail with the stalled or slowed queries named, or return each query's last progress time."""
+        """Fail with the stalled queries named, or return each query's last progress time."""
         from datetime import UTC, datetime, timedelta
 
         from airflow.providers.apache.hive.hooks.hive import HiveServer2Hook

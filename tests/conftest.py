@@ -19,6 +19,7 @@ from clickstream.embedded.ports import free_ports
 
 _PORT_VARS = [
     "CLICKSTREAM_BROKER_PORT",
+    "CLICKSTREAM_KAFKA_CONTROLLER_PORT",
     "CLICKSTREAM_HIVE_PORT",
     "CLICKSTREAM_AIRFLOW_PORT",
     "CLICKSTREAM_PG_PORT",
@@ -120,11 +121,10 @@ def sites(stack, settings):
 
 
 @pytest.fixture(scope="session")
-def spark():
-    """One local Spark session for the run, with the platform's Kafka data source registered."""
+def spark(settings):
+    """One local Spark session for the run, with Spark's Kafka connector as the jobs get it."""
     from pyspark.sql import SparkSession
 
-    from clickstream.streaming.kafka_source import KafkaDataSource
     from clickstream.streaming.paths import ROCKSDB_PROVIDER
 
     session = (
@@ -134,10 +134,10 @@ def spark():
         .config("spark.ui.enabled", "false")
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.driver.memory", "1g")
+        .config("spark.jars", settings.spark_jars)
         # transformWithState (navigation paths) needs RocksDB, as in the streaming application.
         .config("spark.sql.streaming.stateStore.providerClass", ROCKSDB_PROVIDER)
         .getOrCreate()
     )
-    session.dataSource.register(KafkaDataSource)
     yield session
     session.stop()

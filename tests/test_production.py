@@ -217,18 +217,20 @@ def test_spark_submit_on_the_cluster_builds_the_intended_command(dag_id, task_id
     args = dict(zip(command, command[1:], strict=False))
     assert command[0] == "spark-submit"
     assert args["--master"] == "yarn" and args["--deploy-mode"] == "cluster" and args["--queue"] == "default"
-    assert args["--packages"] == "org.apache.spark:spark-sql-kafka-0-10_2.13:4.0.1"
+    # Spark's Kafka connector comes from the image (the pinned pom), never from --packages at submit.
+    assert "--packages" not in args
+    assert args["--jars"] == "/opt/clickstream/jars/spark-kafka/*.jar"
     assert args["--archives"] == "/opt/clickstream/jobenv.tar.gz#environment"
     assert args["--py-files"] == "/opt/clickstream/clickstream.zip"
     confs = dict(c.split("=", 1) for c, flag in zip(command[1:], command, strict=False) if flag == "--conf")
     for side in ("spark.yarn.appMasterEnv", "spark.executorEnv"):
         assert confs[f"{side}.PYSPARK_PYTHON"] == "./environment/bin/python"
         assert confs[f"{side}.CLICKSTREAM_WAREHOUSE_URI"] == "hdfs://namenode:8020/warehouse"
-        assert confs[f"{side}.CLICKSTREAM_KAFKA_SOURCE"] == "kafka"
     # Python's environment and the paths it names exist in the image that runs spark-submit.
     dockerfile = (REPO_ROOT / "docker" / "airflow" / "Dockerfile").read_text()
     assert "-o /opt/clickstream/jobenv.tar.gz" in dockerfile
     assert "/opt/clickstream/clickstream.zip" in dockerfile
+    assert "COPY --from=jvm /jvm/lib/spark-kafka /opt/clickstream/jars/spark-kafka" in dockerfile
     assert task.application in command and Path(task.application).is_file()
 
 
@@ -244,3 +246,19 @@ def test_image_requirements_are_the_lock_file_exported(tmp_path):
                     "--no-emit-project", "--no-header", "-q", "-o", str(exported)], check=True, cwd=REPO_ROOT)
     committed = (REPO_ROOT / "docker" / "airflow" / "requirements.txt").read_text()
     assert committed == exported.read_text(), "run `make docker-requirements`"
+
+
+def test_production_runs_the_kafka_release_and_connector_the_embedded_runtime_runs():
+    import xml.etree.ElementTree as ET
+
+    def pom_property(module: str, name: str) -> str:
+        ns = {"m": "http://maven.apache.org/POM/4.0.0"}
+        root = ET.parse(REPO_ROOT / "jvm" / module / "pom.xml").getroot()
+        return root.find(f"m:properties/m:{name}", ns).text
+
+    kafka = pom_property("kafka", "kafka.version")
+    assert {svc["image"] for name, svc in services().items() if name.startswith("kafka")} == {
+        f"apache/kafka:{kafka}"}
+    lock = {p["name"]: p["version"] for p in __import__("tomllib").loads(
+        (REPO_ROOT / "uv.lock").read_text())["package"] if "version" in p}
+    assert pom_property("spark-kafka", "spark.version") == lock["pyspark"]

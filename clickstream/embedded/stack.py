@@ -20,7 +20,7 @@ from xmlrpc.client import Fault, ServerProxy
 import psutil
 from supervisor.xmlrpc import SupervisorTransport
 
-from clickstream.embedded import bootstrap
+from clickstream.embedded import bootstrap, kafka
 from clickstream.embedded.environment import VENV_BIN, stack_env
 from clickstream.embedded.services import Service, all_services, supervisord_conf
 from clickstream.settings import Settings
@@ -173,6 +173,11 @@ class Stack:
                    if info.get(svc.name, {}).get("statename") not in ("RUNNING", "STARTING")}
         if "postgres" in started:
             bootstrap.init_postgres(s)
+        if "broker" in started:
+            try:
+                kafka.prepare(s)
+            except kafka.KafkaSetupError as exc:
+                raise StackError(f"broker: {exc}") from exc
         self._start([svc for svc in selected if svc.phase == 1])
         if "postgres" in started:
             bootstrap.create_airflow_database(s)

@@ -7,44 +7,34 @@ none; the recorder writes them every 30 s. A query is stalled when:
 - it has reported nothing for ``stall_after`` (the application is down or hung), or
 - (ingest) the log end is ahead of it — ``offsets_behind`` > 0 — yet it has
   read nothing for ``stall_after``.
-
-It is slowed down when finding the log end (the source's ``latestOffset``) took
-``SLOW_PROBE_MS`` or more in the median of at least ``SLOW_PROBE_BATCHES``
-recent micro-batches: the broker answers slowly. On the embedded broker that
-is the fetch cost that grows with its log (docs/streaming.md, "The embedded
-broker's fetch cost"), and restarting the stack starts the log afresh.
 """
 
 from __future__ import annotations
 
-import statistics
 from datetime import datetime, timedelta
 
 from clickstream.streaming.local import QUERIES
 
 STALL_AFTER = timedelta(minutes=5)
-SLOW_PROBE_MS = 2000
-SLOW_PROBE_BATCHES = 5
 
 
 def progress_sql(database: str, since: datetime) -> str:
     """Return the query for the progress rows a health check needs (partition-pruned by dt).
 
-    Each row: query, ts, input rows, records behind the log end, milliseconds spent finding the log end.
+    Each row: query, ts, input rows, records behind the log end.
     """
     days = sorted({since.strftime("%Y-%m-%d"), (since + timedelta(days=1)).strftime("%Y-%m-%d")})
-    return (f"SELECT query, cast(ts AS STRING), input_rows, offsets_behind, "
-            f"cast(get_json_object(durations, '$.latestOffset') AS BIGINT) FROM {database}.stream_progress "
+    return (f"SELECT query, cast(ts AS STRING), input_rows, offsets_behind FROM {database}.stream_progress "
             f"WHERE dt IN ({', '.join(repr(d) for d in days)}) "
             f"AND ts >= '{since:%Y-%m-%d %H:%M:%S}' ORDER BY 2")
 
 
 def stalls(rows: list[tuple], now: datetime, stall_after: timedelta = STALL_AFTER,
            queries: tuple[str, ...] = QUERIES) -> list[str]:
-    """Return what is wrong, one sentence per stalled or slowed query; empty when every query progresses."""
+    """Return what is wrong, one sentence per stalled query; empty when every query progresses."""
     problems = []
     for query in queries:
-        mine = [(_naive(ts), n or 0, behind) for q, ts, n, behind, _ in rows if q == query]
+        mine = [(_naive(ts), n or 0, behind) for q, ts, n, behind in rows if q == query]
         if not mine:
             problems.append(f"{query}: no progress reported since {now - 2 * stall_after:%H:%M} UTC")
             continue
@@ -59,13 +49,6 @@ def stalls(rows: list[tuple], now: datetime, stall_after: timedelta = STALL_AFTE
         if behind and covers_window and sum(n for _, n, _ in recent) == 0:
             problems.append(f"{query}: {behind} records behind the log end but read none in the last "
                             f"{stall_after.total_seconds() / 60:.0f} minutes")
-            continue
-        probes = [ms for q, ts, _, _, ms in rows if q == query and ms is not None
-                  and _naive(ts) >= now - stall_after]
-        if len(probes) >= SLOW_PROBE_BATCHES and statistics.median(probes) >= SLOW_PROBE_MS:
-            problems.append(f"{query}: finding the log end took {statistics.median(probes) / 1000:.1f} s "
-                            f"(median of {len(probes)} batches): the broker answers slowly; the embedded "
-                            "one slows down as its log grows, `make stop && make run` starts it afresh")
     return problems
 
 

@@ -22,16 +22,24 @@ APPLICATION = REPO_ROOT / "include" / "spark_jobs" / "clickstream_streaming.py"
 QUERIES = ("ingest", "live_metrics", "live_active_users", "live_paths")
 
 
+def submit_command(settings: Settings, *args: str, master: str = "local[2]",
+                   driver_memory: str = "2g") -> list[str]:
+    """Return the spark-submit command of the streaming application, with Spark's Kafka connector."""
+    from clickstream.embedded.environment import VENV_BIN
+
+    return [str(VENV_BIN / "spark-submit"), "--master", master, "--driver-memory", driver_memory,
+            "--jars", settings.spark_jars, "--conf", "spark.ui.enabled=false", str(APPLICATION), *args]
+
+
 class LocalApp:
     """One spark-submit of the streaming application, in its own process group."""
 
     def __init__(self, settings: Settings, *args: str, log: Path, master: str = "local[2]",
                  driver_memory: str = "2g"):
-        from clickstream.embedded.environment import VENV_BIN, stack_env
+        from clickstream.embedded.environment import stack_env
 
         self.log = log
-        cmd = [str(VENV_BIN / "spark-submit"), "--master", master, "--driver-memory", driver_memory,
-               "--conf", "spark.ui.enabled=false", str(APPLICATION), *args]
+        cmd = submit_command(settings, *args, master=master, driver_memory=driver_memory)
         with log.open("ab") as out:
             self.proc = subprocess.Popen(cmd, env=stack_env(settings), cwd=REPO_ROOT, stdout=out,
                                          stderr=subprocess.STDOUT, start_new_session=True)

@@ -43,7 +43,7 @@ def _time(text: str | None) -> datetime | None:
 
 
 def _offset_total(offsets) -> int | None:
-    """Sum the partition offsets of a source offset (this platform's or Spark's Kafka format)."""
+    """Sum the partition offsets of a Kafka source offset ({topic: {partition: offset}}, or its JSON)."""
     if isinstance(offsets, str):
         try:
             offsets = json.loads(offsets)
@@ -55,8 +55,7 @@ def _offset_total(offsets) -> int | None:
     for per_topic in offsets.values():
         if not isinstance(per_topic, dict):
             return None
-        parts = per_topic.get("offsets", per_topic)
-        total += sum(v for v in parts.values() if isinstance(v, int))
+        total += sum(v for v in per_topic.values() if isinstance(v, int))
     return total
 
 

@@ -2,9 +2,8 @@
 
 Usage:
     spark-submit include/spark_jobs/clickstream_streaming.py \\
-        [--source clickstream_kafka|kafka] [--trigger-seconds 1] [--ingest-trigger-seconds 5] \\
-        [--slow-trigger-seconds 10] \\
-        [--max-offsets-per-trigger N] [--mode continuous|available-now]
+        [--trigger-seconds 1] [--ingest-trigger-seconds 5] [--slow-trigger-seconds 10] \\
+        [--max-offsets-per-trigger N] [--mode continuous|available-now] [--no-fail-on-data-loss]
 
 Queries (docs/streaming.md):
 - ``ingest`` reads the events topic once: it validates every record, drops
@@ -24,9 +23,11 @@ Queries (docs/streaming.md):
 
 Every table is registered in Hive through HiveServer2 as it gets new
 partitions. Configuration comes from the CLICKSTREAM_* environment
-(clickstream/settings.py). The source defaults to CLICKSTREAM_KAFKA_SOURCE:
-``clickstream_kafka`` (embedded) reads with the platform's Python data
-source; ``kafka`` uses Spark's built-in connector (production).
+(clickstream/settings.py). Kafka is read with Spark's own connector
+(``format("kafka")``, its jars passed with ``--jars``) in both runtimes. A
+query whose offsets are no longer in the topic (retention deleted them, or
+the broker's log was reset) fails rather than skip them; an operator who
+accepts the loss restarts with ``--no-fail-on-data-loss``.
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ from clickstream.streaming.metrics import transform_active_users, transform_metr
 from clickstream.streaming.paths import PATHS_SCHEMA, ROCKSDB_PROVIDER, transform_paths
 from clickstream.streaming.progress import HIVE_COLUMNS as PROGRESS_COLUMNS
 from clickstream.streaming.progress import ProgressRecorder
+from clickstream.topics import require_topics
 
 log = logging.getLogger("clickstream.streaming")
 
@@ -77,8 +79,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Parse the command line."""
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--source", choices=["clickstream_kafka", "kafka"], default=None,
-                        help="default: CLICKSTREAM_KAFKA_SOURCE")
     parser.add_argument("--trigger-seconds", type=float, default=1.0,
                         help="trigger of the live metrics (freshness)")
     parser.add_argument("--ingest-trigger-seconds", type=float, default=5.0,
@@ -90,6 +90,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="available-now: process what the topic holds now, then stop")
     parser.add_argument("--starting-offsets", default="earliest")
     parser.add_argument("--progress-flush-seconds", type=float, default=30.0)
+    parser.add_argument("--no-fail-on-data-loss", dest="fail_on_data_loss", action="store_false",
+                        help="carry on from the earliest offset still in the topic when expected "
+                             "offsets are gone (default: fail the query)")
     parser.add_argument("--no-live", action="store_true",
                         help="run the ingest query only (raw and bad events), e.g. as a benchmark baseline")
     return parser.parse_args(argv)
@@ -97,18 +100,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def extract_events(spark: SparkSession, settings: Settings, args: argparse.Namespace) -> DataFrame:
     """Return the events topic as a stream with the Kafka source's columns."""
-    source = args.source or settings.kafka_source
-    if source == "clickstream_kafka":
-        from clickstream.streaming.kafka_source import KafkaDataSource
-
-        spark.dataSource.register(KafkaDataSource)
     reader = (
-        spark.readStream.format(source)
+        spark.readStream.format("kafka")
         .option("kafka.bootstrap.servers", settings.kafka_bootstrap)
         .option("subscribe", settings.topic_events)
         .option("startingOffsets", args.starting_offsets)
-        # The embedded broker loses its log on restart; carry on from the new log's start.
-        .option("failOnDataLoss", "false")
+        .option("failOnDataLoss", str(args.fail_on_data_loss).lower())
     )
     if args.max_offsets_per_trigger:
         reader = reader.option("maxOffsetsPerTrigger", str(args.max_offsets_per_trigger))
@@ -314,6 +311,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     settings = get_settings()
+    # Spark's source waits forever on a topic that does not exist; say so before starting instead.
+    require_topics(settings, settings.topic_events, settings.topic_alerts)
     pools = pools_file()
     spark = (
         SparkSession.builder.appName("clickstream-streaming")

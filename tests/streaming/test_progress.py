@@ -16,10 +16,11 @@ PROGRESS = {
     "durationMs": {"addBatch": 1100, "latestOffset": 20, "triggerExecution": 1220},
     "eventTime": {"watermark": "2026-11-20T11:50:00.000Z"},
     "stateOperators": [{"numRowsTotal": 120_000}, {"numRowsTotal": 7}],
+    # Spark's Kafka source, as StreamingQueryProgress.json renders it.
     "sources": [{
-        "startOffset": json.dumps({"clickstream.events": {"id": "x", "offsets": {"0": 10, "1": 20}}}),
-        "endOffset": json.dumps({"clickstream.events": {"id": "x", "offsets": {"0": 2510, "1": 2520}}}),
-        "latestOffset": json.dumps({"clickstream.events": {"id": "x", "offsets": {"0": 4000, "1": 2600}}}),
+        "startOffset": {"clickstream.events": {"0": 10, "1": 20}},
+        "endOffset": {"clickstream.events": {"0": 2510, "1": 2520}},
+        "latestOffset": {"clickstream.events": {"0": 4000, "1": 2600}},
     }],
 }  # fmt: skip
 
@@ -34,9 +35,10 @@ def test_progress_row_has_rates_lag_and_watermark():
         "state_rows": 120_007, "idle": False,
         "durations": '{"addBatch": 1100, "latestOffset": 20, "triggerExecution": 1220}',
     }  # fmt: skip
-    # Spark's own Kafka source writes offsets without the topic id level.
-    builtin = dict(PROGRESS, sources=[{"endOffset": {"t": {"0": 5}}, "latestOffset": {"t": {"0": 9}}}])
-    assert progress_row(builtin)["offsets_behind"] == 4
+    # Offsets given as JSON text count the same.
+    text = dict(PROGRESS, sources=[{"endOffset": json.dumps({"t": {"0": 5}}),
+                                    "latestOffset": json.dumps({"t": {"0": 9}})}])
+    assert progress_row(text)["offsets_behind"] == 4
     assert progress_row(dict(PROGRESS, sources=[{"endOffset": None}]))["offsets_behind"] is None
 
 
@@ -58,9 +60,8 @@ NOW = datetime(2026, 11, 20, 12, 30)
 QUERIES = ("ingest", "live_metrics")
 
 
-def rows(query: str, minutes_ago: list[float], n: int = 100, behind: int | None = 0,
-         probe_ms: int | None = 60) -> list[tuple]:
-    return [(query, str(NOW - timedelta(minutes=m)), n, behind, probe_ms) for m in minutes_ago]
+def rows(query: str, minutes_ago: list[float], n: int = 100, behind: int | None = 0) -> list[tuple]:
+    return [(query, str(NOW - timedelta(minutes=m)), n, behind) for m in minutes_ago]
 
 
 def test_healthy_when_every_query_reports():
@@ -81,20 +82,3 @@ def test_stalled_when_silent_or_behind_without_reading():
     # Behind but reading: catching up, not stalled.
     catching_up = rows("ingest", [9, 6, 4, 2, 0.5], n=40_000, behind=25_000) + rows("live_metrics", [0.5])
     assert stalls(catching_up, NOW, queries=QUERIES) == []
-
-
-def test_slowed_when_finding_the_log_end_takes_seconds():
-    healthy = rows("live_metrics", [0.5])
-    slow = rows("ingest", [4, 3, 2, 1, 0.5], probe_ms=5030) + healthy
-    assert stalls(slow, NOW, queries=QUERIES) == [
-        "ingest: finding the log end took 5.0 s (median of 5 batches): the broker answers slowly; the "
-        "embedded one slows down as its log grows, `make stop && make run` starts it afresh"]
-    # Only recent batches count, idle rows (no latestOffset) do not, and one slow probe is no trend.
-    old = rows("ingest", [9, 8, 7, 6, 5.5], probe_ms=5030) + rows("ingest", [1, 0.5], probe_ms=60)
-    assert stalls(old + healthy, NOW, queries=QUERIES) == []
-    few = rows("ingest", [3, 2, 1], probe_ms=5030) + rows("ingest", [0.4, 0.3], probe_ms=None)
-    assert stalls(few + healthy, NOW, queries=QUERIES) == []
-    mixed = rows("ingest", [4, 3, 2], probe_ms=2500) + rows("ingest", [1, 0.5], probe_ms=80)
-    assert stalls(mixed + healthy, NOW, queries=QUERIES) == [
-        "ingest: finding the log end took 2.5 s (median of 5 batches): the broker answers slowly; the "
-        "embedded one slows down as its log grows, `make stop && make run` starts it afresh"]
