@@ -20,22 +20,17 @@ import time
 from pathlib import Path
 
 from bench.report import Figure, Plot, record
-from clickstream.embedded.ports import free_ports
+from clickstream.embedded.ports import private_ports
 
 REPO = Path(__file__).resolve().parent.parent
 
 
 def _env(data_dir: Path, backend: str, parallelism: int) -> dict[str, str]:
-    ports = free_ports(5)
     return {
         **os.environ,
+        **private_ports(),
         "CLICKSTREAM_DATA_DIR": str(data_dir),
         "CLICKSTREAM_AIRFLOW_DB": backend,
-        "CLICKSTREAM_AIRFLOW_PORT": str(ports[0]),
-        "CLICKSTREAM_PG_PORT": str(ports[1]),
-        "CLICKSTREAM_BROKER_PORT": str(ports[2]),
-        "CLICKSTREAM_HIVE_PORT": str(ports[3]),
-        "CLICKSTREAM_STREAMLIT_PORT": str(ports[4]),
         "CLICKSTREAM_DAGS_FOLDER": str(REPO / "bench" / "metadb_dags"),
         "CLICKSTREAM_AIRFLOW_PARALLELISM": str(parallelism),
         "PYTHONPATH": str(REPO),

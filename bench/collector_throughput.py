@@ -30,7 +30,7 @@ import orjson
 import requests
 
 from bench.report import Figure, Plot, record
-from clickstream.embedded.ports import free_ports
+from clickstream.embedded.ports import private_ports
 
 REPO = Path(__file__).resolve().parent.parent
 UA = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0"
@@ -103,13 +103,8 @@ def main() -> None:
     single = [orjson.dumps([e]) for e in events[args.events:]]
 
     data_dir = Path(tempfile.mkdtemp(prefix="cs-bench-collector-"))
-    ports = free_ports(5)
-    os.environ.update({
-        "CLICKSTREAM_DATA_DIR": str(data_dir), "CLICKSTREAM_BROKER_PORT": str(ports[0]),
-        "CLICKSTREAM_SIM_PORTS": f"{ports[1]},{ports[2]},{ports[3]}",
-        "CLICKSTREAM_HIVE_PORT": str(ports[4]),
-        "CLICKSTREAM_SITE_LATENCY_SCALE": "0",
-    })  # fmt: skip
+    os.environ.update({"CLICKSTREAM_DATA_DIR": str(data_dir), **private_ports(),
+                       "CLICKSTREAM_SITE_LATENCY_SCALE": "0"})
     from clickstream.embedded.stack import Stack
     from clickstream.settings import get_settings
 

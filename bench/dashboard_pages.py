@@ -31,13 +31,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bench.report import Figure, Plot, record
-from clickstream.embedded.ports import free_ports
+from clickstream.embedded.ports import private_ports
 from clickstream.settings import REPO_ROOT
 
 TARGET_S = 2.0
 PAGES = ("live", "traffic", "sections", "navigation", "geography", "performance", "sessions", "pipeline")
-PORT_VARS = ("CLICKSTREAM_BROKER_PORT", "CLICKSTREAM_HIVE_PORT", "CLICKSTREAM_AIRFLOW_PORT",
-             "CLICKSTREAM_PG_PORT", "CLICKSTREAM_STREAMLIT_PORT", "CLICKSTREAM_SMTP_PORT")
 
 
 def build_tables(spark, settings, day) -> None:
@@ -143,8 +141,7 @@ def main(argv: list[str] | None = None) -> None:
     os.environ["CLICKSTREAM_DATA_DIR"] = str(work / "data")
     os.environ.pop("CLICKSTREAM_WAREHOUSE_URI", None)
     os.environ.pop("CLICKSTREAM_HIVE_DATABASE", None)
-    for var, port in zip(PORT_VARS, free_ports(len(PORT_VARS)), strict=True):
-        os.environ[var] = str(port)
+    os.environ.update(private_ports())
     sys.path.insert(0, str(REPO_ROOT / "include" / "spark_jobs"))
     from bench.daily_job import DAY, _session, scale_day, write_day
     from clickstream.embedded.stack import Stack

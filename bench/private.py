@@ -6,18 +6,13 @@ import os
 import tempfile
 from pathlib import Path
 
-from clickstream.embedded.ports import free_ports
+from clickstream.embedded.ports import private_ports
 
 
 def private_environment(prefix: str) -> Path:
     """Point CLICKSTREAM_* at a new temporary data directory and free ports; return the directory."""
     data_dir = Path(tempfile.mkdtemp(prefix=prefix))
-    ports = free_ports(6)
-    os.environ.update({
-        "CLICKSTREAM_DATA_DIR": str(data_dir), "CLICKSTREAM_BROKER_PORT": str(ports[0]),
-        "CLICKSTREAM_HIVE_PORT": str(ports[1]), "CLICKSTREAM_SIM_PORTS": f"{ports[2]},{ports[3]},{ports[4]}",
-        "CLICKSTREAM_KAFKA_CONTROLLER_PORT": str(ports[5]),
-    })  # fmt: skip
+    os.environ.update({"CLICKSTREAM_DATA_DIR": str(data_dir), **private_ports()})
     return data_dir
 
 

@@ -1,41 +1,43 @@
-"""Sustained throughput of the streaming application, and freshness of the live metrics.
+"""Throughput of the whole streaming application, end to end, against the broker's own rate.
 
-Usage: python -m bench.streaming_throughput [--events 1000000] [--rate 1000] [--seconds 60]
+Usage: python -m bench.streaming_throughput [--events 10000000] [--pool 300000]
 
-On a private broker and HiveServer2 (free ports, temporary data directory):
+On a private broker (Apache Kafka, as `make run` starts it) and HiveServer2 (free ports, a
+temporary data directory):
 
-1. Loads ``--events`` collector-enriched events of the three simulated sites
-   (the simulator's generator, load mode) into the events topic, timed as
-   they would arrive at 50,000 events/s (event time = receive time).
-2. Baseline, same run: the application with the ingest query only (raw and
-   bad events), over the whole backlog.
-3. Target: the whole application — ingest, live metrics with alerts, active
-   users, navigation paths — over the same backlog, from a fresh checkpoint
-   and warehouse. Throughput is events / (last batch end − first batch start),
-   by the application's own progress table; the target is ≥ 50,000 events/s.
-4. Freshness, on the running application: events produced at ``--rate`` per
-   second for ``--seconds``, with receive time = send time. An event is fresh
-   once a live_metrics file counts it (its app's window ``events`` reaches the
-   event's rank in that window); freshness = that file's time − receive time.
-   Target: p95 ≤ 5 s at 1,000 events/s.
+1. Baseline, same run: the broker's own produce-and-consume rate on this machine. ``--events``
+   events are produced into a fresh 6-partition topic while a consumer in a second thread reads
+   it; figure = events / (last event consumed − first event produced).
+2. Target: the streaming application is started as the ``clickstream_streaming`` DAG submits it
+   (``local[*]``, 1 GB driver, ``--max-offsets-per-trigger 200000``, default triggers) and is
+   idle; then ``--events`` events are produced into the events topic *while it runs*. Figure =
+   events / (time the last event is visible through HiveServer2 − first produce), where visible
+   means ``SELECT count(*) FROM raw_events`` and the live view's per-minute ``events`` of every
+   app, summed, both equal ``--events`` (polled every 5 s, so the figure is up to 5 s late).
+   Target: ≥ 50,000 events/s on 2 cores.
 
-The profile printed with the figures: where each query's batch time goes
-(Spark's durationMs), and CPU seconds by process (driver JVM vs Python
-workers vs broker), sampled while the backlog is processed.
+Events are the simulator's generator output (load mode, collector-enriched) for ``--pool``
+sessions' worth, repeated with fresh event ids, and retimed: event and receive times advance
+50,000 per second from a minute before the run, as they would arrive at the target rate.
+Produced as the collector produces (same linger, lz4, idempotence), keyed by session.
+
+Printed with the figures: CPU seconds by process kind (driver JVM, Python workers, broker, the
+producer itself) while the events are processed, and where each query's batch time went
+(Spark's durationMs). Left out: the collectors' HTTP layer (bench.collector_throughput
+measures it) and the batch jobs.
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import shutil
-import statistics
 import threading
 import time
+import uuid
 from collections import defaultdict
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import orjson
 import psutil
@@ -44,68 +46,109 @@ from bench.private import broker_pid, private_environment
 from bench.report import Figure, Plot, record
 
 TARGET_EPS = 50_000
-TARGET_P95_S = 5.0
+DAG_ARGS = ("--max-offsets-per-trigger", "200000")  # dags/clickstream_streaming.py's default param
 
 
-def produce(bootstrap: str, topic: str, events, rate: float | None = None) -> list[tuple[float, dict]]:
-    """Produce events keyed by session, batched as the collector does; return (send time, event) if paced."""
+def stream_of_events(n: int, pool_size: int, begin: datetime) -> Iterator[tuple[bytes, bytes]]:
+    """Yield n (key, JSON value) records: generated events cycled with new ids, 50,000/s of event time."""
+    from simulators.load import site_events
+
+    pool = list(site_events(begin.date(), pool_size, "bench-streaming"))
+    base_ms = int(begin.timestamp() * 1000)
+    stamp_ms, stamp = -1, ""
+    for i in range(n):
+        ms = base_ms + i * 1000 // TARGET_EPS
+        if ms != stamp_ms:
+            stamp_ms = ms
+            stamp = datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+        event = pool[i % len(pool)]
+        value = orjson.dumps(event | {"event_id": f"{uuid.UUID(int=i)}", "event_time": stamp,
+                                      "sent_time": stamp, "received_time": stamp})
+        yield event["session_id"].encode(), value
+
+
+def producer(bootstrap: str):
+    """Return a producer configured as the collector's (simulators/sink.py)."""
     from confluent_kafka import Producer
 
-    from simulators.sink import LINGER_MS
+    from simulators.sink import COMPRESSION, LINGER_MS
 
-    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": LINGER_MS, "batch.num.messages": 10000,
-                         "queue.buffering.max.messages": 500000})
-    sent: list[tuple[float, dict]] = []
-    start = time.time()
-    for i, event in enumerate(events):
-        if rate:
-            delay = start + i / rate - time.time()
-            if delay > 0:
-                time.sleep(delay)
-            sent.append((time.time(), event))
+    return Producer({"bootstrap.servers": bootstrap, "acks": "all", "enable.idempotence": True,
+                     "linger.ms": LINGER_MS, "compression.type": COMPRESSION, "batch.num.messages": 10_000,
+                     "queue.buffering.max.messages": 500_000, "queue.buffering.max.kbytes": 1_048_576})
+
+
+def produce(bootstrap: str, topic: str, records: Iterator[tuple[bytes, bytes]]) -> tuple[float, float, int]:
+    """Produce every record; return (first produce, last acknowledgement, count), wall-clock seconds."""
+    out = producer(bootstrap)
+    first, n = None, 0
+    for key, value in records:
         while True:
             try:
-                producer.produce(topic, key=event["session_id"].encode(), value=orjson.dumps(event))
+                out.produce(topic, value, key)
                 break
             except BufferError:
-                producer.poll(0.1)
-        producer.poll(0)
-    if producer.flush(120):
-        raise RuntimeError("broker did not acknowledge every event")
-    return sent
+                out.poll(0.05)
+        if first is None:
+            first = time.time()
+        n += 1
+        if n % 1000 == 0:
+            out.poll(0)
+    if out.flush(300):
+        raise RuntimeError("the broker did not acknowledge every event")
+    return first, time.time(), n
+
+
+class Consumer(threading.Thread):
+    """Reads a topic from its start until it has seen `total` records; notes when the last arrived."""
+
+    def __init__(self, bootstrap: str, topic: str, partitions: int, total: int):
+        super().__init__(daemon=True)
+        from confluent_kafka import Consumer as KafkaConsumer
+        from confluent_kafka import TopicPartition
+
+        self.total, self.seen, self.last = total, 0, 0.0
+        self.consumer = KafkaConsumer({"bootstrap.servers": bootstrap, "group.id": f"bench-{uuid.uuid4()}",
+                                       "enable.auto.commit": False, "fetch.max.bytes": 52_428_800})
+        self.consumer.assign([TopicPartition(topic, p, 0) for p in range(partitions)])
+
+    def run(self) -> None:
+        while self.seen < self.total:
+            for msg in self.consumer.consume(10_000, timeout=1.0):
+                if not msg.error():
+                    self.seen += 1
+            self.last = time.time()
+        self.consumer.close()
 
 
 class CpuSampler(threading.Thread):
-    """Samples the CPU time of a process tree by process kind until stopped."""
+    """Samples the CPU time of process trees by kind until stopped."""
 
-    def __init__(self, root_pid: int, broker_pid: int | None):
+    def __init__(self, roots: dict[str, int]):
         super().__init__(daemon=True)
-        self.root, self.broker = root_pid, broker_pid
+        self.roots = roots
         self.seen: dict[int, tuple[str, float]] = {}
         self.stop_event = threading.Event()
 
-    def _kind(self, proc: psutil.Process) -> str:
-        name = proc.name()
-        return "driver JVM" if name == "java" else "Python workers" if "python" in name else name
-
     def run(self) -> None:
         while not self.stop_event.wait(1.0):
-            procs = []
-            try:
-                procs = [psutil.Process(self.root), *psutil.Process(self.root).children(recursive=True)]
-            except psutil.NoSuchProcess:
-                pass
-            if self.broker:
-                procs.append(psutil.Process(self.broker))
-            for proc in procs:
+            for label, root in self.roots.items():
                 try:
-                    t = proc.cpu_times()
-                    kind = "broker" if proc.pid == self.broker else self._kind(proc)
-                    self.seen[proc.pid] = (kind, t.user + t.system)
+                    procs = [psutil.Process(root), *psutil.Process(root).children(recursive=True)]
                 except psutil.NoSuchProcess:
                     continue
+                for proc in procs:
+                    try:
+                        t = proc.cpu_times()
+                        name = proc.name()
+                    except psutil.NoSuchProcess:
+                        continue
+                    kind = label if label != "application" else (
+                        "driver JVM" if name == "java" else "Python workers" if "python" in name else name)
+                    self.seen[proc.pid] = (kind, t.user + t.system)
 
     def totals(self) -> dict[str, float]:
+        """Stop and return CPU seconds by kind."""
         self.stop_event.set()
         self.join(5)
         out: dict[str, float] = defaultdict(float)
@@ -114,154 +157,117 @@ class CpuSampler(threading.Thread):
         return {k: round(v, 1) for k, v in sorted(out.items())}
 
 
-def run_backlog(settings, name: str, total: int, log_dir: Path, *args: str) -> dict:
-    """Run the application over the loaded topic until every query has seen it all; return figures."""
-    from clickstream.streaming.local import LocalApp, processed_rows, read_progress, wait_for
+def visible(settings, total: int) -> bool:
+    """Return whether HiveServer2 shows all `total` events in raw_events and in the live view."""
+    from clickstream.hive import execute
 
-    app = LocalApp(settings, "--max-offsets-per-trigger", "100000", "--progress-flush-seconds", "2",
-                   *args, log=log_dir / f"{name}.log")
-    broker = broker_pid(settings)
-    cpu = CpuSampler(app.proc.pid, broker)
-    cpu.start()
-    queries = ["ingest"] if "--no-live" in args else ["ingest", "live_metrics", "live_active_users",
-                                                       "live_paths"]
-    try:
-        # Ingest and the live metrics must see every event; then wait until no query moves.
-        wait_for(lambda: all(processed_rows(settings).get(q, 0) >= total for q in queries[:2]), 1800,
-                 what=f"{name}: ingest and live metrics through {total} events")
-        seen: list[dict] = []
-        wait_for(lambda: seen.append(processed_rows(settings)) or seen[-3:].count(seen[-1]) == 3, 600,
-                 what=f"{name}: every query idle")
-        rows = [r for r in read_progress(settings) if not r["idle"] and r["input_rows"]]
-    except BaseException:
-        app.kill()
-        raise
-    cpu_s = cpu.totals()
-    first = min(r["ts"] for r in rows if r["query"] == "ingest")
-    last = max(r["ts"] + timedelta(milliseconds=r["batch_ms"]) for r in rows)
-    seconds = (last - first).total_seconds()
+    (archived,), = execute(settings, "SELECT count(*) FROM raw_events")
+    if archived < total:
+        return False
+    (live,), = execute(settings, "SELECT coalesce(sum(events), 0) FROM live_metrics_latest WHERE dim = 'app'")
+    return live >= total
+
+
+def batch_profile(settings) -> dict:
+    """Where each query's batch time went, from the progress table."""
+    from clickstream.streaming.local import QUERIES, read_progress
+
+    rows = [r for r in read_progress(settings) if not r["idle"] and r["input_rows"]]
     profile = {}
-    for query in queries:
+    for query in QUERIES:
         mine = [r for r in rows if r["query"] == query]
         parts: dict[str, float] = defaultdict(float)
         for r in mine:
             for part, ms in json.loads(r["durations"]).items():
                 if part != "triggerExecution":
                     parts[part] += ms / 1000
-        profile[query] = {"batches": len(mine), "busy_s": round(sum(r["batch_ms"] for r in mine) / 1000, 1),
+        profile[query] = {"batches": len(mine), "rows": sum(r["input_rows"] for r in mine),
+                          "busy_s": round(sum(r["batch_ms"] for r in mine) / 1000, 1),
                           "top_parts_s": dict(sorted(((k, round(v, 1)) for k, v in parts.items()),
                                                      key=lambda kv: -kv[1])[:4])}
-    return {"app": app, "events": total, "seconds": round(seconds, 1),
-            "events_per_s": round(total / seconds), "cpu_seconds": cpu_s, "profile": profile}
-
-
-def freshness(settings, sent: list[tuple[float, dict]]) -> dict:
-    """Return freshness percentiles: when a live_metrics file first counted each sent event."""
-    import pyarrow.parquet as pq
-
-    rank: dict[tuple[str, str], list[float]] = defaultdict(list)
-    for sent_at, event in sent:
-        rank[(event["app_id"], event["event_time"][:16])].append(sent_at)
-    versions: dict[tuple[str, str], list[tuple[float, int]]] = defaultdict(list)
-    root = Path(settings.table_path("live_metrics").removeprefix("file://"))
-    for path in root.glob("dt=*/batch-*.parquet"):
-        mtime = path.stat().st_mtime
-        table = pq.read_table(path, columns=["window_start", "app_id", "dim", "events"]).to_pylist()
-        for row in table:
-            if row["dim"] == "app":
-                key = (row["app_id"], row["window_start"].strftime("%Y-%m-%dT%H:%M"))
-                if key in rank:
-                    versions[key].append((mtime, row["events"]))
-    lags = []
-    missing = 0
-    for key, times in rank.items():
-        seen = sorted(versions.get(key, []))
-        for k, sent_at in enumerate(sorted(times), start=1):
-            visible = next((t for t, count in seen if count >= k), None)
-            if visible is None:
-                missing += 1
-            else:
-                lags.append(visible - sent_at)
-    lags.sort()
-    q = statistics.quantiles(lags, n=100)
-    return {"events": len(sent), "not_visible": missing, "p50_s": round(q[49], 2),
-            "p95_s": round(q[94], 2), "max_s": round(lags[-1], 2)}
+    return profile
 
 
 def main() -> None:
-    """Load the topic, measure baseline and target throughput, then freshness; print the figures."""
+    """Measure the broker's rate, then the application's end to end; print and record the figures."""
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--events", type=int, default=1_000_000)
-    parser.add_argument("--rate", type=float, default=1000.0)
-    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--events", type=int, default=10_000_000)
+    parser.add_argument("--pool", type=int, default=300_000)
     parser.add_argument("--keep", action="store_true", help="keep the data directory")
     args = parser.parse_args()
 
     data_dir = private_environment("cs-bench-streaming-")
+    from confluent_kafka.admin import AdminClient, NewTopic
+
     from clickstream.embedded.stack import Stack
-    from clickstream.hive import execute
     from clickstream.settings import get_settings
-    from simulators.load import retimed, site_events
+    from clickstream.streaming.local import LocalApp, wait_for
+    from clickstream.topics import ensure_topics
 
     settings = get_settings()
     stack = Stack(settings)
-    figures: dict = {}
+    figures: dict = {"events": args.events}
+    begin = datetime.now(UTC) - timedelta(minutes=1)
     try:
         stack.up(["broker", "hiveserver2"])
-        # The backlog arrives as it would at the target rate: event and receive times advance
-        # 50,000 per second (a day of event time at once would open every window of the day).
-        begin = datetime.now(UTC) - timedelta(seconds=args.events / TARGET_EPS + 60)
-        t0 = time.perf_counter()
-        events = list(retimed(site_events(begin.date(), args.events, "bench-streaming"), begin, TARGET_EPS))
-        figures["generated_events"] = len(events)
-        figures["generate_s"] = round(time.perf_counter() - t0, 1)
-        t0 = time.perf_counter()
-        produce(settings.kafka_bootstrap, settings.topic_events, events)
-        figures["produce_events_per_s"] = round(len(events) / (time.perf_counter() - t0))
-        del events
+        ensure_topics(settings)
+        broker = broker_pid(settings)
 
-        execute(settings, "CREATE DATABASE IF NOT EXISTS clickstream_baseline")
-        base = dataclasses.replace(settings, warehouse_uri=(data_dir / "warehouse-baseline").as_uri(),
-                                   hive_database="clickstream_baseline")
-        baseline = run_backlog(base, "baseline", figures["generated_events"], data_dir, "--no-live")
-        baseline.pop("app").kill()
-        figures["baseline_ingest_only"] = baseline
+        # 1. Baseline: the broker's own produce-and-consume rate.
+        topic = "bench.baseline"
+        admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap})
+        admin.create_topics([NewTopic(topic, settings.events_partitions, 1)])[topic].result(30)
+        consumer = Consumer(settings.kafka_bootstrap, topic, settings.events_partitions, args.events)
+        consumer.start()
+        cpu = CpuSampler({"broker": broker})
+        cpu.start()
+        records = stream_of_events(args.events, args.pool, begin)
+        first, acked, n = produce(settings.kafka_bootstrap, topic, records)
+        consumer.join(600)
+        figures["baseline"] = {"events_per_s": round(n / (consumer.last - first)),
+                               "produce_events_per_s": round(n / (acked - first)),
+                               "seconds": round(consumer.last - first, 1), "broker_cpu_s": cpu.totals()}
+        print(json.dumps(figures, indent=2), flush=True)
 
-        full = run_backlog(settings, "full", figures["generated_events"], data_dir)
-        app = full.pop("app")
-        figures["full_application"] = full
+        # 2. The application, running before the first event arrives, as under its DAG.
+        app = LocalApp(settings, *DAG_ARGS, log=data_dir / "app.log", master="local[*]", driver_memory="1g")
         try:
-            start = datetime.now(UTC) + timedelta(seconds=1)
-            live = list(site_events(datetime.now(UTC).date(), int(args.rate * args.seconds) + 10, "fresh"))
-            paced = retimed(iter(live[: int(args.rate * args.seconds)]), start, args.rate)
-            time.sleep(max(0.0, (start - datetime.now(UTC)).total_seconds()))
-            sent = produce(settings.kafka_bootstrap, settings.topic_events, paced, rate=args.rate)
-            time.sleep(20)  # let the last events reach the live tables
-            figures["freshness_at_rate"] = {"rate_per_s": args.rate, **freshness(settings, sent)}
+            progress = data_dir / "warehouse" / "clickstream" / "stream_progress"
+            wait_for(progress.exists, 300, 2, "the application running (first progress)")
+            cpu = CpuSampler({"application": app.proc.pid, "broker": broker})
+            cpu.start()
+            me = psutil.Process()
+            mine_before = sum(me.cpu_times()[:2])
+            first, acked, n = produce(settings.kafka_bootstrap, settings.topic_events,
+                                      stream_of_events(args.events, args.pool, begin))
+            producer_cpu = sum(me.cpu_times()[:2]) - mine_before
+            produced_at = time.time()
+            wait_for(lambda: visible(settings, n), 3600, 5, f"all {n:,} events visible through HiveServer2")
+            done = time.time()
+            cpu_s = cpu.totals() | {"producer (this process)": round(producer_cpu, 1)}
         finally:
             app.kill()
+        figures["application"] = {
+            "events_per_s": round(n / (done - first)), "seconds": round(done - first, 1),
+            "produce_seconds": round(produced_at - first, 1),
+            "visible_after_last_produce_s": round(done - produced_at, 1),
+            "cpu_seconds": cpu_s, "profile": batch_profile(settings)}
     finally:
         stack.down()
         if not args.keep:
             shutil.rmtree(data_dir, ignore_errors=True)
-    eps = figures["full_application"]["events_per_s"]
+    eps, base = figures["application"]["events_per_s"], figures["baseline"]["events_per_s"]
     figures["target_events_per_s"] = TARGET_EPS
-    figures["meets_throughput_target"] = eps >= TARGET_EPS
-    figures["full_vs_baseline"] = round(eps / figures["baseline_ingest_only"]["events_per_s"], 2)
-    figures["target_freshness_p95_s"] = TARGET_P95_S
-    figures["meets_freshness_target"] = figures["freshness_at_rate"]["p95_s"] <= TARGET_P95_S
+    figures["meets_target"] = eps >= TARGET_EPS
     print(json.dumps(figures, indent=2, default=str))
-    base_eps = figures["baseline_ingest_only"]["events_per_s"]
-    p95 = figures["freshness_at_rate"]["p95_s"]
-    record("streaming_throughput", "Streaming job throughput and freshness",
+    record("streaming_throughput", "Streaming application throughput, end to end",
            "python -m bench.streaming_throughput", [
-        Figure("events/s, raw archive + live metrics", eps, "events/s", base_eps, "ingest only",
-               f"≥ {TARGET_EPS:,}", eps >= TARGET_EPS, "~10,000 events/s processed"),
-        Figure(f"freshness p95 at {args.rate:,.0f} events/s", p95, "s", target=f"≤ {TARGET_P95_S:g} s",
-               met=p95 <= TARGET_P95_S),
-    ], Plot("Streaming throughput", "events/s", ["ingest only (baseline)", "full application"],
-            {"events/s": [base_eps, eps]}))  # fmt: skip
+        Figure(f"events/s, {n:,} events produced while it runs, to visible in HiveServer2", eps, "events/s",
+               base, "the broker's own produce-and-consume rate", f"≥ {TARGET_EPS:,}", eps >= TARGET_EPS,
+               "~10,000 events/s processed"),
+    ], Plot("Streaming throughput", "events/s", ["broker produce + consume (baseline)", "whole application"],
+            {"events/s": [base, eps]}), notes=f"CPU seconds while processing: {cpu_s}")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -15,17 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from clickstream.embedded.ports import free_ports
-
-_PORT_VARS = [
-    "CLICKSTREAM_BROKER_PORT",
-    "CLICKSTREAM_KAFKA_CONTROLLER_PORT",
-    "CLICKSTREAM_HIVE_PORT",
-    "CLICKSTREAM_AIRFLOW_PORT",
-    "CLICKSTREAM_PG_PORT",
-    "CLICKSTREAM_STREAMLIT_PORT",
-    "CLICKSTREAM_SMTP_PORT",
-]
+from clickstream.embedded.ports import private_ports
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -35,10 +25,7 @@ def pytest_configure(config: pytest.Config) -> None:
     data_dir = Path(tempfile.mkdtemp(prefix="cs-test-"))
     data_dir.chmod(0o755)  # PostgreSQL runs as its own OS user when tests run as root
     config._clickstream_data_dir = data_dir  # type: ignore[attr-defined]
-    ports = free_ports(len(_PORT_VARS) + 3)
-    for var, port in zip(_PORT_VARS, ports, strict=False):
-        os.environ[var] = str(port)
-    os.environ["CLICKSTREAM_SIM_PORTS"] = ",".join(str(p) for p in ports[-3:])
+    os.environ.update(private_ports())
     os.environ["CLICKSTREAM_DATA_DIR"] = str(data_dir)
     for var in ("CLICKSTREAM_KAFKA_BOOTSTRAP", "CLICKSTREAM_WAREHOUSE_URI", "CLICKSTREAM_HIVE_HOST"):
         os.environ.pop(var, None)

@@ -4,6 +4,17 @@ from __future__ import annotations
 
 import socket
 
+# Every port a stack listens on, by the variable that sets it (clickstream/settings.py).
+PORT_VARS = (
+    "CLICKSTREAM_BROKER_PORT",
+    "CLICKSTREAM_KAFKA_CONTROLLER_PORT",
+    "CLICKSTREAM_HIVE_PORT",
+    "CLICKSTREAM_AIRFLOW_PORT",
+    "CLICKSTREAM_PG_PORT",
+    "CLICKSTREAM_STREAMLIT_PORT",
+    "CLICKSTREAM_SMTP_PORT",
+)
+
 
 def free_ports(n: int) -> list[int]:
     """Return n distinct TCP ports free on the loopback interface right now."""
@@ -16,3 +27,11 @@ def free_ports(n: int) -> list[int]:
     for s in socks:
         s.close()
     return ports
+
+
+def private_ports() -> dict[str, str]:
+    """Return a CLICKSTREAM_* port variable for every port of a stack (sites included), all free now."""
+    ports = free_ports(len(PORT_VARS) + 3)
+    env = {var: str(port) for var, port in zip(PORT_VARS, ports, strict=False)}
+    env["CLICKSTREAM_SIM_PORTS"] = ",".join(str(p) for p in ports[-3:])
+    return env

@@ -29,7 +29,7 @@ import psutil
 import pytest
 import requests
 
-from clickstream.embedded.ports import free_ports
+from clickstream.embedded.ports import private_ports
 from clickstream.settings import REPO_ROOT
 from clickstream.streaming.local import wait_for
 from tests.kafka_helpers import read_topic
@@ -142,17 +142,12 @@ def shown_metric(page, label: str) -> str:
 def test_a_day_in_the_life():
     data_dir = Path(tempfile.mkdtemp(prefix="cs-make-"))
     data_dir.chmod(0o755)
-    ports = free_ports(8)
-    env = {
-        **os.environ,
-        "CLICKSTREAM_DATA_DIR": str(data_dir),
-        "CLICKSTREAM_BROKER_PORT": str(ports[0]),
-        "CLICKSTREAM_HIVE_PORT": str(ports[1]),
-        "CLICKSTREAM_AIRFLOW_PORT": str(ports[2]),
-        "CLICKSTREAM_PG_PORT": str(ports[3]),
-        "CLICKSTREAM_STREAMLIT_PORT": str(ports[4]),
-        "CLICKSTREAM_SIM_PORTS": ",".join(str(p) for p in ports[5:8]),
-    }
+    port_env = private_ports()
+    ports = [int(port_env[var]) for var in ("CLICKSTREAM_BROKER_PORT", "CLICKSTREAM_HIVE_PORT",
+                                            "CLICKSTREAM_AIRFLOW_PORT", "CLICKSTREAM_PG_PORT",
+                                            "CLICKSTREAM_STREAMLIT_PORT")]
+    ports += [int(p) for p in port_env["CLICKSTREAM_SIM_PORTS"].split(",")]
+    env = {**os.environ, "CLICKSTREAM_DATA_DIR": str(data_dir), **port_env}
     try:
         first = _make("run", env)
         assert first.returncode == 0, first.stdout + first.stderr

@@ -23,7 +23,7 @@ import pyarrow.dataset as ds
 import pytest
 import requests
 
-from clickstream.embedded.ports import free_ports
+from clickstream.embedded.ports import private_ports
 from clickstream.embedded.stack import Stack
 from clickstream.hive import execute
 from clickstream.streaming.local import LocalApp, processed_rows, wait_for
@@ -94,12 +94,15 @@ class Client(threading.Thread):
 @pytest.fixture
 def private(settings, hiveserver2, tmp_path):
     """A second embedded stack: broker and collectors on free ports, its own warehouse and Hive database."""
-    ports = free_ports(5)
+    ports = private_ports()
     database = f"durability_{tmp_path.name[-12:].lower().replace('-', '_')}"
+    broker = int(ports["CLICKSTREAM_BROKER_PORT"])
     s = dataclasses.replace(
         settings, data_dir=tmp_path / "data", warehouse_uri=(tmp_path / "warehouse").as_uri(),
-        broker_port=ports[0], kafka_bootstrap=f"127.0.0.1:{ports[0]}", kafka_controller_port=ports[1],
-        sim_ports=tuple(ports[2:]), hive_database=database)  # fmt: skip
+        broker_port=broker, kafka_bootstrap=f"127.0.0.1:{broker}",
+        kafka_controller_port=int(ports["CLICKSTREAM_KAFKA_CONTROLLER_PORT"]),
+        sim_ports=tuple(int(p) for p in ports["CLICKSTREAM_SIM_PORTS"].split(",")),
+        hive_database=database)  # fmt: skip
     execute(s, f"CREATE DATABASE IF NOT EXISTS {database}", database=None)
     stack = Stack(s)
     yield stack

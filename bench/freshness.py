@@ -1,0 +1,207 @@
+"""Freshness of the live view: from the collector's receipt to visibility through HiveServer2.
+
+Usage: python -m bench.freshness [--rate 1000] [--minutes 60] [--slice-minutes 10]
+
+On a private stack (Apache Kafka, HiveServer2 and the three collectors as `make run` starts them,
+free ports, a temporary data directory) with the streaming application running as the
+``clickstream_streaming`` DAG submits it (``local[*]``, 1 GB driver, default triggers):
+
+- a sender posts the simulators' events (their generator, today's sessions, stamped with the
+  send time) through the three collectors' ``POST /collect`` at ``--rate`` events per second in
+  batches of 25, as the simulated users do, for ``--minutes``; the collector's receipt of an event
+  is taken as the moment its request was sent;
+- a poller runs ``SELECT app_id, window_start, events FROM live_metrics_latest WHERE dim = 'app'``
+  (the live view the dashboard reads) through HiveServer2 in a loop; the k-th event received for an
+  app and minute is visible when the first poll that started after its receipt returns a count ≥ k
+  for that window, and the time taken is the time that poll returned (so a slow poll counts
+  against freshness, as it would on the dashboard).
+
+No sample is dropped: an event never seen by the end counts as the run's length. Printed: p50, p95
+and max overall and p95 per ``--slice-minutes`` slice (drift shows as rising slices). Target: p95
+≤ 3 s and no upward drift. Left out: the simulated users' think time (the sender is paced).
+"""
+
+from __future__ import annotations
+
+import argparse
+import bisect
+import json
+import random
+import shutil
+import statistics
+import threading
+import time
+import uuid
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+
+import orjson
+import requests
+
+from bench.private import private_environment
+from bench.report import Figure, Plot, record
+
+TARGET_P95_S = 3.0
+BATCH = 25
+DAG_ARGS = ("--max-offsets-per-trigger", "200000")
+
+
+class Sender(threading.Thread):
+    """Posts events through the collectors at a steady rate; records each event's receipt time."""
+
+    def __init__(self, urls: dict[str, str], rate: float, seconds: float):
+        super().__init__(daemon=True)
+        from simulators.generate import day_sessions
+        from simulators.sites import SITES
+
+        self.urls, self.rate, self.seconds = urls, rate, seconds
+        day = datetime.now(UTC).date()
+        self.pools = {site: [e for b in day_sessions(SITES[site], day, 5_000, random.Random(site),
+                                                     malformed_share=0) for e in b.events] for site in urls}
+        self.received: list[tuple[float, str, str]] = []   # (receipt, app, minute of event time)
+        self.retries = 0
+
+    def run(self) -> None:
+        session = requests.Session()
+        start = time.time()
+        sites = list(self.urls)
+        i = 0
+        while time.time() - start < self.seconds:
+            time.sleep(max(0.0, start + i * BATCH / self.rate - time.time()))
+            site = sites[i % len(sites)]
+            pool = self.pools[site]
+            sent = datetime.now(UTC)
+            stamp = sent.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+            events = [pool[(i * BATCH + k) % len(pool)] | {
+                "event_id": str(uuid.uuid4()), "event_time": stamp, "sent_time": stamp}
+                for k in range(BATCH)]
+            while True:
+                at = time.time()
+                resp = session.post(f"{self.urls[site]}/collect", data=orjson.dumps(events), timeout=30,
+                                    headers={"Content-Type": "application/json"})
+                if resp.status_code == 200:
+                    break
+                self.retries += 1
+                time.sleep(0.2)
+            self.received += [(at, site, stamp[:16]) for _ in events]
+            i += 1
+
+
+class Poller(threading.Thread):
+    """Reads the live view through HiveServer2 in a loop: per (app, minute), when each count was seen."""
+
+    def __init__(self, settings, since: datetime):
+        super().__init__(daemon=True)
+        self.settings, self.since = settings, since
+        self.seen: dict[tuple[str, str], list[tuple[float, float, int]]] = defaultdict(list)
+        self.stop = threading.Event()
+        self.polls: list[float] = []
+
+    def run(self) -> None:
+        from clickstream.hive import connect
+
+        conn = connect(self.settings)
+        cursor = conn.cursor()
+        while not self.stop.is_set():
+            at = time.time()
+            cursor.execute(
+                "SELECT app_id, date_format(window_start, \"yyyy-MM-dd'T'HH:mm\"), events "
+                f"FROM live_metrics_latest WHERE dim = 'app' AND dt >= '{self.since:%Y-%m-%d}' "
+                f"AND window_start >= '{self.since:%Y-%m-%d %H:%M:%S}'")
+            rows = cursor.fetchall()
+            done = time.time()
+            for app, minute, events in rows:
+                self.seen[(app, minute)].append((at, done, events))
+            self.polls.append(done - at)
+        conn.close()
+
+
+def lags(sender: Sender, poller: Poller, run_length: float) -> list[tuple[float, float | None]]:
+    """Return (receipt, freshness) per event; None for an event never seen."""
+    by_window: dict[tuple[str, str], list[float]] = defaultdict(list)
+    for at, app, minute in sender.received:
+        by_window[(app, minute)].append(at)
+    out = []
+    for window, receipts in by_window.items():
+        seen = sorted(poller.seen.get(window, []))
+        for k, at in enumerate(sorted(receipts), start=1):
+            # The first poll started after the receipt that counts k or more events of the window.
+            first = bisect.bisect_left(seen, (at, 0.0, -1))
+            done = next((end for _, end, count in seen[first:] if count >= k), None)
+            out.append((at, None if done is None else done - at))
+    return sorted(out, key=lambda s: s[0])
+
+
+def main() -> None:
+    """Run the sender and poller against a private stack; print and record the percentiles."""
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rate", type=float, default=1000.0)
+    parser.add_argument("--minutes", type=float, default=60.0)
+    parser.add_argument("--slice-minutes", type=float, default=10.0)
+    args = parser.parse_args()
+
+    data_dir = private_environment("cs-bench-freshness-")
+    from clickstream.embedded.stack import Stack
+    from clickstream.settings import get_settings
+    from clickstream.streaming.local import LocalApp, wait_for
+
+    settings = get_settings()
+    stack = Stack(settings)
+    try:
+        stack.up(["hiveserver2", *(f"site-{s}" for s in settings.sites)])
+        app = LocalApp(settings, *DAG_ARGS, log=data_dir / "app.log", master="local[*]", driver_memory="1g")
+        try:
+            progress = data_dir / "warehouse" / "clickstream" / "stream_progress"
+            wait_for(progress.exists, 300, 2, "the application running (first progress)")
+            since = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=1)
+            poller = Poller(settings, since)
+            poller.start()
+            urls = {site: f"http://127.0.0.1:{port}" for site, port in settings.sites.items()}
+            sender = Sender(urls, args.rate, args.minutes * 60)
+            sender.start()
+            sender.join()
+            time.sleep(15)   # the last events' way into the view
+            poller.stop.set()
+            poller.join(60)
+            run_length = time.time() - sender.received[0][0]
+            assert app.running(), (data_dir / "app.log").read_text()[-3000:]
+        finally:
+            app.kill()
+    finally:
+        stack.down()
+        shutil.rmtree(data_dir, ignore_errors=True)
+    found = lags(sender, poller, run_length)
+    never = sum(1 for _, lag in found if lag is None)
+    samples = [(at, run_length if lag is None else lag) for at, lag in found]
+    values = sorted(v for _, v in samples)
+    q = statistics.quantiles(values, n=100)
+    t0 = samples[0][0]
+    slices: dict[int, list[float]] = defaultdict(list)
+    for at, lag in samples:
+        slices[int((at - t0) // (args.slice_minutes * 60))].append(lag)
+    per_slice = {f"{k * args.slice_minutes:g}-{(k + 1) * args.slice_minutes:g} min":
+                 round(statistics.quantiles(v, n=100)[94], 2)
+                 for k, v in sorted(slices.items()) if len(v) > 100}
+    figures = {"rate_per_s": args.rate, "minutes": args.minutes, "events": len(samples),
+               "never_visible": never,
+               "collector_retries": sender.retries, "p50_s": round(q[49], 2), "p95_s": round(q[94], 2),
+               "max_s": round(values[-1], 2), "p95_by_slice_s": per_slice,
+               "poll_s_median": round(statistics.median(poller.polls), 2), "polls": len(poller.polls)}
+    print(json.dumps(figures, indent=2))
+    first, last = list(per_slice.values())[0], list(per_slice.values())[-1]
+    record("freshness", f"Live view freshness at {args.rate:,.0f} events/s through the collectors",
+           "python -m bench.freshness", [
+        Figure("freshness p50", figures["p50_s"], "s"),
+        Figure(f"freshness p95 over {args.minutes:g} minutes", figures["p95_s"], "s", first,
+               "p95 of the first slice", f"≤ {TARGET_P95_S:g} s", figures["p95_s"] <= TARGET_P95_S),
+        Figure("freshness p95, last slice", last, "s", first, "first slice", "no upward drift",
+               last <= max(first * 1.25, first + 0.5)),
+        Figure("freshness max", figures["max_s"], "s"),
+    ], Plot("Freshness p95 per slice", "seconds", list(per_slice), {"p95": list(per_slice.values())}),
+        notes=f"{len(samples):,} events, {never} never visible, HiveServer2 poll median "
+              f"{figures['poll_s_median']} s over {len(poller.polls):,} polls.")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
