@@ -122,39 +122,46 @@ class Consumer(threading.Thread):
 
 
 class CpuSampler(threading.Thread):
-    """Samples the CPU time of process trees by kind until stopped."""
+    """Samples the CPU time that process trees spend from now on, by kind, until stopped."""
 
     def __init__(self, roots: dict[str, int]):
         super().__init__(daemon=True)
         self.roots = roots
         self.seen: dict[int, tuple[str, float]] = {}
         self.stop_event = threading.Event()
+        self._sample()
+        # What the processes running now had spent before counts nothing.
+        self.before = {pid: cpu for pid, (_, cpu) in self.seen.items()}
 
     def run(self) -> None:
         while not self.stop_event.wait(1.0):
-            for label, root in self.roots.items():
+            self._sample()
+
+    def _sample(self) -> None:
+        for label, root in self.roots.items():
+            try:
+                procs = [psutil.Process(root), *psutil.Process(root).children(recursive=True)]
+            except psutil.NoSuchProcess:
+                continue
+            for proc in procs:
                 try:
-                    procs = [psutil.Process(root), *psutil.Process(root).children(recursive=True)]
+                    t = proc.cpu_times()
+                    name = proc.name()
                 except psutil.NoSuchProcess:
                     continue
-                for proc in procs:
-                    try:
-                        t = proc.cpu_times()
-                        name = proc.name()
-                    except psutil.NoSuchProcess:
-                        continue
-                    kind = label if label != "application" else (
-                        "driver JVM" if name == "java" else "Python workers" if "python" in name else name)
-                    self.seen[proc.pid] = (kind, t.user + t.system)
+                kind = label if label != "application" else (
+                    "driver JVM" if name == "java" else "Python workers" if "python" in name else name)
+                self.seen[proc.pid] = (kind, t.user + t.system)
 
     def totals(self) -> dict[str, float]:
         """Stop and return CPU seconds by kind."""
         self.stop_event.set()
         self.join(5)
+        self._sample()
         out: dict[str, float] = defaultdict(float)
-        for kind, cpu in self.seen.values():
-            out[kind] += cpu
-        return {k: round(v, 1) for k, v in sorted(out.items())}
+        for pid, (kind, cpu) in self.seen.items():
+            out[kind] += cpu - self.before.get(pid, 0.0)
+        return {k: round(v, 1) for k, v in sorted(out.items()) if v >= 0.1}
 
 
 def visible(settings, total: int) -> bool:
@@ -246,6 +253,7 @@ def main() -> None:
             wait_for(lambda: visible(settings, n), 3600, 5, f"all {n:,} events visible through HiveServer2")
             done = time.time()
             cpu_s = cpu.totals() | {"producer (this process)": round(producer_cpu, 1)}
+            time.sleep(40)  # the progress recorder writes every 30 s: its last rows, for the profile
         finally:
             app.kill()
         figures["application"] = {

@@ -370,7 +370,8 @@ def main(argv: list[str] | None = None) -> None:
             # Its own checkpoint since it reads the topic: one kept from when it read the feed
             # has the feed's offsets and no de-duplication state, which Spark cannot resume.
             start(metrics, "live_metrics", metrics_batch(warehouse, AlertEvaluator(), producer),
-                  warehouse, trigger, "update", pool="fresh", checkpoint="live_metrics_from_topic"),
+                  warehouse, trigger, "update", pool="fresh", checkpoint="live_metrics_from_topic",
+                  state_store=ROCKSDB_PROVIDER),
             start(active, "live_active_users", update_batch(warehouse, "live_active_users"),
                   warehouse, slow, "update"),
         ]
@@ -379,7 +380,10 @@ def main(argv: list[str] | None = None) -> None:
                           warehouse, slow, state_store=ROCKSDB_PROVIDER))
         return live
 
-    ingest = start(transform_ingest(parsed), "ingest", ingest_batch(warehouse), warehouse, ingest_trigger)
+    # De-duplication keeps every event id of its watermark: at tens of thousands of events a second,
+    # millions of keys, which RocksDB keeps off the driver's heap (checkpoints made before keep theirs).
+    ingest = start(transform_ingest(parsed), "ingest", ingest_batch(warehouse), warehouse, ingest_trigger,
+                   state_store=ROCKSDB_PROVIDER)
     try:
         if args.no_live:
             queries = [ingest]
