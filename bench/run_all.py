@@ -10,6 +10,7 @@ BENCHMARKS = [
     ["bench.stack_startup"],
     ["bench.collector_throughput"],
     ["bench.streaming_throughput"],
+    ["bench.freshness"],
     ["bench.daily_job"],
     ["bench.dashboard_pages"],
     ["bench.airflow_metadb"],

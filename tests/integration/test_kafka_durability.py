@@ -128,15 +128,26 @@ def assert_archived_exactly_once(settings, accepted: set[str]) -> None:
     assert set(rows) == accepted
 
 
-def test_events_accepted_before_make_stop_are_archived_once_after_make_run(private, tmp_path):
+def under_load(private: Stack, log: Path) -> tuple[LocalApp, Client]:
+    """Start the broker, the collectors, the application and the client; return once 2,000 are archived."""
     s = private.settings
     private.up(sites_of(private))
-    urls = {site: f"http://127.0.0.1:{port}" for site, port in s.sites.items()}
-    app = LocalApp(s, *ARGS, log=tmp_path / "app.log")
-    client = Client(urls)
+    app = LocalApp(s, *ARGS, log=log)
+    client = Client({site: f"http://127.0.0.1:{port}" for site, port in s.sites.items()})
     client.start()
     try:
         wait_for(lambda: processed_rows(s)["ingest"] >= 2_000, 300, 1, "2,000 events archived")
+    except BaseException:
+        client.stop.set()
+        app.kill()
+        raise
+    return app, client
+
+
+def test_events_accepted_before_make_stop_are_archived_once_after_make_run(private, tmp_path):
+    s = private.settings
+    app, client = under_load(private, tmp_path / "app.log")
+    try:
         # `make stop` while events flow: collectors flush what they accepted, then the broker stops.
         app.kill()
         assert private.down() == []
@@ -162,13 +173,8 @@ def test_events_accepted_before_make_stop_are_archived_once_after_make_run(priva
 
 def test_broker_killed_for_30_seconds_under_load(private, tmp_path):
     s = private.settings
-    private.up(sites_of(private))
-    urls = {site: f"http://127.0.0.1:{port}" for site, port in s.sites.items()}
-    app = LocalApp(s, *ARGS, log=tmp_path / "app.log")
-    client = Client(urls)
-    client.start()
+    app, client = under_load(private, tmp_path / "app.log")
     try:
-        wait_for(lambda: processed_rows(s)["ingest"] >= 2_000, 300, 1, "2,000 events archived")
         (broker,) = private.status(["broker"])
         rpc = private._rpc()
         # SIGKILL with no chance of a clean shutdown: frozen first, so supervisord's stop request (which
