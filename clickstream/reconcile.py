@@ -148,8 +148,8 @@ def dead_letters(consumer, topic: str, hour: datetime, timeout_s: float = 120.0)
 
     consumer: a confluent_kafka Consumer created with ``enable.partition.eof`` (not subscribed).
     The scan starts at the first record produced DLQ_LOOKBACK before the hour (offsets_for_times)
-    and ends where the broker's fetch response says the partition ends: Tansu's ListOffsets
-    answers the start of the last record batch for "latest", so get_watermark_offsets is not used.
+    and ends at each partition's end-of-partition event, so records produced while it reads are
+    counted if they arrived before the scan reached the end.
     """
     from confluent_kafka import KafkaError, TopicPartition
 

@@ -43,6 +43,10 @@ class TopicError(RuntimeError):
     """A topic the platform needs is missing, or the broker cannot be reached."""
 
 
+class DataLossError(TopicError):
+    """Offsets a streaming query planned to read are no longer in the broker's log."""
+
+
 def require_topics(settings: Settings, *topics: str, timeout: float = 30.0) -> None:
     """Raise a TopicError naming the broker or the topic, and the remedy, unless every topic exists."""
     admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap})
@@ -58,6 +62,40 @@ def require_topics(settings: Settings, *topics: str, timeout: float = 30.0) -> N
             f"topic {', '.join(missing)} does not exist on {settings.kafka_bootstrap}: create the "
             "platform's topics with `python -m clickstream.topics` (`make run` does it), and check "
             "CLICKSTREAM_TOPIC_* if the names are wrong")
+
+
+def log_bounds(settings: Settings, topic: str, timeout: float = 30.0) -> dict[int, tuple[int, int]]:
+    """Return each partition's (first offset, log end) on the broker."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    consumer = Consumer({"bootstrap.servers": settings.kafka_bootstrap, "group.id": "clickstream-bounds",
+                         "enable.auto.commit": False})
+    try:
+        partitions = consumer.list_topics(topic, timeout=timeout).topics[topic].partitions
+        return {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=timeout)
+                for p in partitions}
+    finally:
+        consumer.close()
+
+
+def lost_offsets(read: dict[str, dict[str, int]],
+                 bounds: dict[str, dict[int, tuple[int, int]]]) -> list[tuple[str, str]]:
+    """Return (kind, what) per partition whose offsets a query planned are no longer in the broker's log.
+
+    kind is "reset" (the log ends before them) or "retention" (the log starts after them).
+    read: {topic: {partition: offset}} from the query's checkpoint;
+    bounds: {topic: {partition: (first offset, log end)}} from the broker.
+    """
+    problems = []
+    for topic, partitions in sorted(read.items()):
+        for partition, offset in sorted(partitions.items(), key=lambda kv: int(kv[0])):
+            first, end = bounds.get(topic, {}).get(int(partition), (0, 0))
+            where = f"{topic} partition {partition}: the application has read up to offset {offset}, but"
+            if offset > end:
+                problems.append(("reset", f"{where} the broker's log ends at {end}"))
+            elif offset < first:
+                problems.append(("retention", f"{where} the broker's log now starts at {first}"))
+    return problems
 
 
 if __name__ == "__main__":

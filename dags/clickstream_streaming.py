@@ -18,7 +18,9 @@ fails after its retries sends an email (`smtp_default`) and an alerts-topic
 message.
 
 Params: `mode=available-now` processes what the topic holds now and stops
-(catch-up, tests); `max_offsets_per_trigger` caps a micro-batch.
+(catch-up, tests); `max_offsets_per_trigger` caps a micro-batch;
+`fail_on_data_loss=false` accepts a loss the application reported (offsets
+gone from Kafka) and carries on from what the topic holds.
 """
 
 from __future__ import annotations
@@ -50,6 +52,8 @@ APPLICATION = str(Path(__file__).resolve().parent.parent / "include" / "spark_jo
     params={
         "mode": Param("continuous", enum=["continuous", "available-now"]),
         "max_offsets_per_trigger": Param(200_000, type="integer", minimum=1),
+        # false only to accept a loss the application reported (docs/streaming.md, "Offsets gone").
+        "fail_on_data_loss": Param(True, type="boolean"),
     },
     doc_md=__doc__,
 )
@@ -64,6 +68,7 @@ def clickstream_streaming():
         application_args=[
             "--mode", "{{ params.mode }}",
             "--max-offsets-per-trigger", "{{ params.max_offsets_per_trigger }}",
+            "--{{ '' if params.fail_on_data_loss else 'no-' }}fail-on-data-loss",
         ],
     )
 

@@ -13,6 +13,7 @@ checkpoint, whose batch ids start again at 0, from overwriting older files.
 
 from __future__ import annotations
 
+import json
 import logging
 
 from pyspark.sql import DataFrame, SparkSession
@@ -133,6 +134,34 @@ def remove_unfinished_log_writes(spark: SparkSession, checkpoint_uri: str) -> li
     if removed:
         log.warning("removed half-written checkpoint files of a killed run: %s", ", ".join(sorted(removed)))
     return sorted(removed)
+
+
+def planned_offsets(spark: SparkSession, checkpoint_uri: str) -> dict[str, dict[str, int]]:
+    """Return the source offsets of a checkpoint's newest offsets-log entry ({topic: {partition: offset}}).
+
+    That entry is where the newest micro-batch the query planned ends; {} for a query that never ran.
+    An entry is "v1", the batch's metadata, then one line per source (Spark's Kafka offset JSON).
+    """
+    fs = _Fs(spark, checkpoint_uri)
+    entries = [st for st in fs.list(f"{checkpoint_uri.rstrip('/')}/offsets")
+               if st.isFile() and st.getPath().getName().isdigit()]
+    if not entries:
+        return {}
+    newest = max(entries, key=lambda st: int(st.getPath().getName()))
+    stream = fs.fs.open(newest.getPath())
+    try:
+        text = spark._jvm.org.apache.commons.io.IOUtils.toString(stream, "UTF-8")
+    finally:
+        stream.close()
+    offsets: dict[str, dict[str, int]] = {}
+    for line in text.splitlines()[2:]:
+        try:
+            source = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(source, dict):
+            offsets.update({t: p for t, p in source.items() if isinstance(p, dict)})
+    return offsets
 
 
 def _data_files(fs: _Fs, root: str, cols: tuple[str, ...], values: tuple[str, ...] = ()):

@@ -3,7 +3,7 @@
 Usage:
     spark-submit include/spark_jobs/clickstream_streaming.py \\
         [--trigger-seconds 1] [--ingest-trigger-seconds 5] [--slow-trigger-seconds 10] \\
-        [--max-offsets-per-trigger N] [--mode continuous|available-now] [--no-fail-on-data-loss]
+        [--max-offsets-per-trigger N] [--mode continuous|available-now] [--[no-]fail-on-data-loss]
 
 Queries (docs/streaming.md):
 - ``ingest`` reads the events topic once: it validates every record, drops
@@ -26,8 +26,9 @@ partitions. Configuration comes from the CLICKSTREAM_* environment
 (clickstream/settings.py). Kafka is read with Spark's own connector
 (``format("kafka")``, its jars passed with ``--jars``) in both runtimes. A
 query whose offsets are no longer in the topic (retention deleted them, or
-the broker's log was reset) fails rather than skip them; an operator who
-accepts the loss restarts with ``--no-fail-on-data-loss``.
+the broker's log was reset) stops it before it starts, naming the partitions
+and why, rather than skip them; an operator who accepts the loss restarts it
+once with ``--no-fail-on-data-loss``.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from clickstream.streaming.alerts import ALERT_COLUMNS, AlertEvaluator, publish
 from clickstream.streaming.archive import (
     exists,
     make_dirs,
+    planned_offsets,
     prune,
     query_owner,
     remove_unfinished_log_writes,
@@ -57,7 +59,7 @@ from clickstream.streaming.metrics import transform_active_users, transform_metr
 from clickstream.streaming.paths import PATHS_SCHEMA, ROCKSDB_PROVIDER, transform_paths
 from clickstream.streaming.progress import HIVE_COLUMNS as PROGRESS_COLUMNS
 from clickstream.streaming.progress import ProgressRecorder
-from clickstream.topics import require_topics
+from clickstream.topics import DataLossError, log_bounds, lost_offsets, require_topics
 
 log = logging.getLogger("clickstream.streaming")
 
@@ -90,9 +92,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="available-now: process what the topic holds now, then stop")
     parser.add_argument("--starting-offsets", default="earliest")
     parser.add_argument("--progress-flush-seconds", type=float, default=30.0)
-    parser.add_argument("--no-fail-on-data-loss", dest="fail_on_data_loss", action="store_false",
-                        help="carry on from the earliest offset still in the topic when expected "
-                             "offsets are gone (default: fail the query)")
+    parser.add_argument("--fail-on-data-loss", action=argparse.BooleanOptionalAction, default=True,
+                        help="fail when offsets the application expected are gone from the topic (default); "
+                             "--no-fail-on-data-loss carries on from the earliest offset still there")
     parser.add_argument("--no-live", action="store_true",
                         help="run the ingest query only (raw and bad events), e.g. as a benchmark baseline")
     return parser.parse_args(argv)
@@ -297,6 +299,27 @@ def ensure_live_tables(warehouse: Warehouse, metrics: DataFrame, active: DataFra
     hive.ensure_table("stream_progress", PROGRESS_COLUMNS, ("dt",))
 
 
+def refuse_lost_offsets(spark: SparkSession, warehouse: Warehouse) -> None:
+    """Stop before any query starts when offsets the topic's readers planned are gone, saying what to do."""
+    settings = warehouse.settings
+    bounds = {settings.topic_events: log_bounds(settings, settings.topic_events)}
+    checkpoints = [warehouse.checkpoint(name) for name in ("ingest", "live_metrics_from_topic")]
+    problems = {what: kind for location in checkpoints
+                for kind, what in lost_offsets(planned_offsets(spark, location), bounds)}
+    if not problems:
+        return
+    if "reset" in problems.values():
+        remedy = ("The broker's log was reset (its data directory deleted, or another cluster): events "
+                  "the application had not archived are gone with it. To read the new log from its start, "
+                  f"delete the checkpoints {' and '.join(checkpoints)} while the application is stopped")
+    else:
+        remedy = ("Retention deleted records the application had not read (it was down longer than the "
+                  "topic keeps them; embedded: CLICKSTREAM_KAFKA_RETENTION_HOURS / _MB). To carry on from "
+                  "the earliest offset still there, run it once with --no-fail-on-data-loss (Airflow: "
+                  'trigger clickstream_streaming with {"fail_on_data_loss": false})')
+    raise DataLossError("; ".join(problems) + ". " + remedy)
+
+
 def pools_file() -> str:
     """Write the scheduler pools where the driver runs (in YARN cluster mode only the script travels)."""
     with tempfile.NamedTemporaryFile("w", prefix="clickstream-pools-", suffix=".xml", delete=False) as out:
@@ -339,6 +362,8 @@ def main(argv: list[str] | None = None) -> None:
         # (--conf spark.sql.shuffle.partitions=… on a cluster). Kept in each checkpoint.
         spark.conf.set("spark.sql.shuffle.partitions", str(spark.sparkContext.defaultParallelism))
     warehouse = Warehouse(settings)
+    if args.fail_on_data_loss:
+        refuse_lost_offsets(spark, warehouse)
     warehouse.hive.ensure_tables()
     recorder = ProgressRecorder(
         settings.table_path("stream_progress"),

@@ -4,7 +4,8 @@ Each test runs a private embedded stack (Apache Kafka and the three collectors o
 data directory, warehouse and Hive database) with the streaming application submitted as the DAG
 submits it, and a client that posts events through the collectors the way the simulated users do:
 a 503 is retried with backoff until the collector takes the batch. What the collectors accepted
-(answered 200) is compared, event id by event id, with raw_events read through HiveServer2.
+(answered 200) is compared, event id by event id, with raw_events read through HiveServer2. A last test
+wipes the broker's log and checks that the application refuses to skip what was lost, saying what to do.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import random
+import shutil
 import signal
 import threading
 import time
@@ -204,3 +206,44 @@ def test_broker_killed_for_30_seconds_under_load(private, tmp_path):
         app.kill()
     assert down_for >= 30 and client.other == []
     assert_archived_exactly_once(s, client.accepted)
+
+
+def produce(settings, events: list[dict]) -> None:
+    """Write enriched events straight to the events topic, as the collectors would."""
+    from confluent_kafka import Producer
+
+    producer = Producer({"bootstrap.servers": settings.kafka_bootstrap, "linger.ms": 20})
+    for event in events:
+        producer.produce(settings.topic_events, orjson.dumps(event), event["session_id"].encode())
+    assert producer.flush(30) == 0
+
+
+def test_a_reset_broker_stops_the_application_naming_the_loss_and_the_remedy(private, tmp_path):
+    from simulators.load import site_events
+
+    s = private.settings
+    log = tmp_path / "app.log"
+    events = list(site_events(datetime.now(UTC).date() - timedelta(days=1), 600, "reset"))
+    before, after = events[:400], events[400:]
+    private.up(["broker"])
+    produce(s, before)
+    assert LocalApp(s, "--mode", "available-now", log=log).wait(600) == 0, log.read_text()[-3000:]
+
+    # The broker's log is wiped while the stack is stopped; the next start formats a new one.
+    assert private.down() == []
+    shutil.rmtree(s.data_dir / "kafka")
+    private.up(["broker"])
+    produce(s, after)
+    refused = LocalApp(s, "--mode", "available-now", log=tmp_path / "refused.log")
+    assert refused.wait(300) != 0
+    said = (tmp_path / "refused.log").read_text()
+    checkpoints = [f"{s.warehouse_uri}/_checkpoints/{name}" for name in ("ingest", "live_metrics_from_topic")]
+    assert "the broker's log ends at" in said and "The broker's log was reset" in said
+    assert f"delete the checkpoints {checkpoints[0]} and {checkpoints[1]}" in said
+    assert archived_ids(s) and set(archived_ids(s)) == {e["event_id"] for e in before}  # nothing skipped
+
+    # The remedy it names: the new log is read from its start, and nothing is archived twice.
+    for location in checkpoints:
+        shutil.rmtree(location.removeprefix("file://"))
+    assert LocalApp(s, "--mode", "available-now", log=log).wait(600) == 0, log.read_text()[-3000:]
+    assert_archived_exactly_once(s, {e["event_id"] for e in events})
