@@ -88,7 +88,8 @@ def lost_offsets(read: dict[str, dict[str, int]],
     """
     problems = []
     for topic, partitions in sorted(read.items()):
-        for partition, offset in sorted(partitions.items(), key=lambda kv: int(kv[0])):
+        numbered = {p: o for p, o in partitions.items() if p.isdigit() and isinstance(o, int)}
+        for partition, offset in sorted(numbered.items(), key=lambda kv: int(kv[0])):
             first, end = bounds.get(topic, {}).get(int(partition), (0, 0))
             where = f"{topic} partition {partition}: the application has read up to offset {offset}, but"
             if offset > end:

@@ -164,6 +164,15 @@ def planned_offsets(spark: SparkSession, checkpoint_uri: str) -> dict[str, dict[
     return offsets
 
 
+def retire_checkpoint(spark: SparkSession, checkpoint_uri: str, suffix: str) -> str:
+    """Move a checkpoint aside (to <checkpoint>.<suffix>) so that its query starts afresh; return where."""
+    fs = _Fs(spark, checkpoint_uri)
+    target = f"{checkpoint_uri.rstrip('/')}.{suffix}"
+    if not fs.fs.rename(fs.path(checkpoint_uri), fs.path(target)):
+        raise OSError(f"could not move {checkpoint_uri} to {target}")
+    return target
+
+
 def _data_files(fs: _Fs, root: str, cols: tuple[str, ...], values: tuple[str, ...] = ()):
     """Yield (file uri, partition values) of the Parquet files under a partitioned directory."""
     for status in fs.list(root):

@@ -46,7 +46,6 @@ from clickstream.streaming.alerts import ALERT_COLUMNS, AlertEvaluator, publish
 from clickstream.streaming.archive import (
     exists,
     make_dirs,
-    planned_offsets,
     prune,
     query_owner,
     remove_unfinished_log_writes,
@@ -55,11 +54,16 @@ from clickstream.streaming.archive import (
 )
 from clickstream.streaming.events import FEED_COLUMNS, bad_events, feed_struct, transform_parse, valid_events
 from clickstream.streaming.hive import HivePartitions, columns_of
+from clickstream.streaming.kafka_offsets import (
+    TOPIC_READERS,
+    lost_offsets_error,
+    retire_python_source_checkpoints,
+)
 from clickstream.streaming.metrics import transform_active_users, transform_metrics
 from clickstream.streaming.paths import PATHS_SCHEMA, ROCKSDB_PROVIDER, transform_paths
 from clickstream.streaming.progress import HIVE_COLUMNS as PROGRESS_COLUMNS
 from clickstream.streaming.progress import ProgressRecorder
-from clickstream.topics import DataLossError, log_bounds, lost_offsets, require_topics
+from clickstream.topics import DataLossError, log_bounds, require_topics
 
 log = logging.getLogger("clickstream.streaming")
 
@@ -299,27 +303,6 @@ def ensure_live_tables(warehouse: Warehouse, metrics: DataFrame, active: DataFra
     hive.ensure_table("stream_progress", PROGRESS_COLUMNS, ("dt",))
 
 
-def refuse_lost_offsets(spark: SparkSession, warehouse: Warehouse) -> None:
-    """Stop before any query starts when offsets the topic's readers planned are gone, saying what to do."""
-    settings = warehouse.settings
-    bounds = {settings.topic_events: log_bounds(settings, settings.topic_events)}
-    checkpoints = [warehouse.checkpoint(name) for name in ("ingest", "live_metrics_from_topic")]
-    problems = {what: kind for location in checkpoints
-                for kind, what in lost_offsets(planned_offsets(spark, location), bounds)}
-    if not problems:
-        return
-    if "reset" in problems.values():
-        remedy = ("The broker's log was reset (its data directory deleted, or another cluster): events "
-                  "the application had not archived are gone with it. To read the new log from its start, "
-                  f"delete the checkpoints {' and '.join(checkpoints)} while the application is stopped")
-    else:
-        remedy = ("Retention deleted records the application had not read (it was down longer than the "
-                  "topic keeps them; embedded: CLICKSTREAM_KAFKA_RETENTION_HOURS / _MB). To carry on from "
-                  "the earliest offset still there, run it once with --no-fail-on-data-loss (Airflow: "
-                  'trigger clickstream_streaming with {"fail_on_data_loss": false})')
-    raise DataLossError("; ".join(problems) + ". " + remedy)
-
-
 def pools_file() -> str:
     """Write the scheduler pools where the driver runs (in YARN cluster mode only the script travels)."""
     with tempfile.NamedTemporaryFile("w", prefix="clickstream-pools-", suffix=".xml", delete=False) as out:
@@ -362,8 +345,13 @@ def main(argv: list[str] | None = None) -> None:
         # (--conf spark.sql.shuffle.partitions=… on a cluster). Kept in each checkpoint.
         spark.conf.set("spark.sql.shuffle.partitions", str(spark.sparkContext.defaultParallelism))
     warehouse = Warehouse(settings)
+    readers = [warehouse.checkpoint(name) for name in TOPIC_READERS]
+    retire_python_source_checkpoints(spark, readers)
     if args.fail_on_data_loss:
-        refuse_lost_offsets(spark, warehouse)
+        bounds = {settings.topic_events: log_bounds(settings, settings.topic_events)}
+        problem = lost_offsets_error(spark, readers, bounds)
+        if problem:
+            raise DataLossError(problem)
     warehouse.hive.ensure_tables()
     recorder = ProgressRecorder(
         settings.table_path("stream_progress"),
