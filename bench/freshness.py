@@ -139,6 +139,7 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=1000.0)
     parser.add_argument("--minutes", type=float, default=60.0)
     parser.add_argument("--slice-minutes", type=float, default=10.0)
+    parser.add_argument("--keep", action="store_true", help="keep the data directory")
     args = parser.parse_args()
 
     data_dir = private_environment("cs-bench-freshness-")
@@ -170,7 +171,8 @@ def main() -> None:
             app.kill()
     finally:
         stack.down()
-        shutil.rmtree(data_dir, ignore_errors=True)
+        if not args.keep:
+            shutil.rmtree(data_dir, ignore_errors=True)
     found = lags(sender, poller, run_length)
     never = sum(1 for _, lag in found if lag is None)
     samples = [(at, run_length if lag is None else lag) for at, lag in found]

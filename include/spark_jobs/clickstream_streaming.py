@@ -405,7 +405,11 @@ def main(argv: list[str] | None = None) -> None:
             ingest.awaitTermination()
             queries = start_live()
         else:
-            queries = [ingest, *start_live()]
+            # One query failing must end the application (and let Airflow retry it), not leave the
+            # others running without it: wait for the first to end, and re-raise its error.
+            start_live()
+            spark.streams.awaitAnyTermination()
+            queries = []
         for query in queries:
             query.awaitTermination()
     finally:
