@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 
 from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic
@@ -21,20 +22,33 @@ def topic_specs(settings: Settings) -> dict[str, int]:
     }
 
 
-def ensure_topics(settings: Settings, timeout: float = 15.0) -> dict[str, int]:
-    """Create any missing topic and return the partition count of each."""
+def ensure_topics(settings: Settings, timeout: float = 30.0) -> dict[str, int]:
+    """Create any missing topic and return the partition count of each.
+
+    A broker that has just started may refuse a creation for a moment (its controller is still
+    taking it in): such errors are retried until the timeout, then raised.
+    """
     admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap})
     wanted = topic_specs(settings)
-    existing = admin.list_topics(timeout=timeout).topics
-    missing = [NewTopic(t, n, 1) for t, n in wanted.items() if t not in existing]
-    if missing:
-        for topic, future in admin.create_topics(missing, request_timeout=timeout).items():
-            try:
-                future.result(timeout=timeout)
-                log.info("created topic %s", topic)
-            except KafkaException as exc:
-                if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
-                    raise
+    deadline = time.monotonic() + timeout
+    while True:
+        existing = admin.list_topics(timeout=timeout).topics
+        missing = [NewTopic(t, n, 1) for t, n in wanted.items() if t not in existing]
+        failed = []
+        if missing:
+            for topic, future in admin.create_topics(missing, request_timeout=timeout).items():
+                try:
+                    future.result(timeout=timeout)
+                    log.info("created topic %s", topic)
+                except KafkaException as exc:
+                    if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
+                        failed.append(exc)
+        if not failed:
+            break
+        if time.monotonic() > deadline:
+            raise failed[0]
+        log.info("creating topics failed (%s); retrying", failed[0])
+        time.sleep(1)
     topics = admin.list_topics(timeout=timeout).topics
     return {t: len(topics[t].partitions) for t in wanted}
 
