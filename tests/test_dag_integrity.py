@@ -79,7 +79,9 @@ def test_the_streaming_dag_runs_one_application_forever_and_passes_its_params(da
     assert dag.max_active_runs == 1 and type(dag.timetable).__name__ == "ContinuousTimetable"
     (task,) = dag.tasks
     env = jinja2.Environment(undefined=jinja2.StrictUndefined)
-    params = {"mode": "available-now", "max_offsets_per_trigger": 500}
+    params = {"mode": "available-now", "max_offsets_per_trigger": 500, "fail_on_data_loss": True}
     assert [env.from_string(a).render(params=params) for a in task.application_args] == [
-        "--mode", "available-now", "--max-offsets-per-trigger", "500"]
-    assert dag.params["mode"] == "continuous"
+        "--mode", "available-now", "--max-offsets-per-trigger", "500", "--fail-on-data-loss"]
+    accept = params | {"fail_on_data_loss": False}
+    assert env.from_string(task.application_args[-1]).render(params=accept) == "--no-fail-on-data-loss"
+    assert dag.params["mode"] == "continuous" and dag.params["fail_on_data_loss"] is True
