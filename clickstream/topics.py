@@ -25,8 +25,8 @@ def topic_specs(settings: Settings) -> dict[str, int]:
 def ensure_topics(settings: Settings, timeout: float = 30.0) -> dict[str, int]:
     """Create any missing topic and return the partition count of each.
 
-    A broker that has just started may refuse a creation for a moment (its controller is still
-    taking it in): such errors are retried until the timeout, then raised.
+    A broker that has just started may refuse a creation for a moment, and a new topic reaches its
+    metadata a moment after it was created: both are waited for until the timeout.
     """
     admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap})
     wanted = topic_specs(settings)
@@ -49,8 +49,12 @@ def ensure_topics(settings: Settings, timeout: float = 30.0) -> dict[str, int]:
             raise failed[0]
         log.info("creating topics failed (%s); retrying", failed[0])
         time.sleep(1)
-    topics = admin.list_topics(timeout=timeout).topics
-    return {t: len(topics[t].partitions) for t in wanted}
+    # A topic just created reaches the broker's metadata a moment later.
+    while True:
+        topics = admin.list_topics(timeout=timeout).topics
+        if all(t in topics for t in wanted) or time.monotonic() > deadline:
+            return {t: len(topics[t].partitions) if t in topics else 0 for t in wanted}
+        time.sleep(0.2)
 
 
 class TopicError(RuntimeError):
