@@ -61,10 +61,6 @@ class TopicError(RuntimeError):
     """A topic the platform needs is missing, or the broker cannot be reached."""
 
 
-class DataLossError(TopicError):
-    """Offsets a streaming query planned to read are no longer in the broker's log."""
-
-
 def require_topics(settings: Settings, *topics: str, timeout: float = 30.0) -> None:
     """Raise a TopicError naming the broker or the topic, and the remedy, unless every topic exists."""
     admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap})
@@ -94,27 +90,6 @@ def log_bounds(settings: Settings, topic: str, timeout: float = 30.0) -> dict[in
                 for p in partitions}
     finally:
         consumer.close()
-
-
-def lost_offsets(read: dict[str, dict[str, int]],
-                 bounds: dict[str, dict[int, tuple[int, int]]]) -> list[tuple[str, str]]:
-    """Return (kind, what) per partition whose offsets a query planned are no longer in the broker's log.
-
-    kind is "reset" (the log ends before them) or "retention" (the log starts after them).
-    read: {topic: {partition: offset}} from the query's checkpoint;
-    bounds: {topic: {partition: (first offset, log end)}} from the broker.
-    """
-    problems = []
-    for topic, partitions in sorted(read.items()):
-        numbered = {p: o for p, o in partitions.items() if p.isdigit() and isinstance(o, int)}
-        for partition, offset in sorted(numbered.items(), key=lambda kv: int(kv[0])):
-            first, end = bounds.get(topic, {}).get(int(partition), (0, 0))
-            where = f"{topic} partition {partition}: the application has read up to offset {offset}, but"
-            if offset > end:
-                problems.append(("reset", f"{where} the broker's log ends at {end}"))
-            elif offset < first:
-                problems.append(("retention", f"{where} the broker's log now starts at {first}"))
-    return problems
 
 
 if __name__ == "__main__":

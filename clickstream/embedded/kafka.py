@@ -20,6 +20,7 @@ exist gets an error naming it.
 from __future__ import annotations
 
 import base64
+import os
 import shutil
 import subprocess
 import uuid
@@ -68,8 +69,6 @@ def jvm_classpath(module: str) -> str:
 
 def java() -> str:
     """Return the java executable (JAVA_HOME first, then PATH)."""
-    import os
-
     home = os.environ.get("JAVA_HOME")
     if home and (Path(home) / "bin" / "java").exists():
         return str(Path(home) / "bin" / "java")

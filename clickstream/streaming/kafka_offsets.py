@@ -13,12 +13,37 @@ import logging
 from pyspark.sql import SparkSession
 
 from clickstream.streaming.archive import planned_offsets, retire_checkpoint
-from clickstream.topics import lost_offsets
+from clickstream.topics import TopicError
 
 log = logging.getLogger("clickstream.kafka_offsets")
 
 # The queries that read the events topic, by checkpoint name (the others read the archived feed).
 TOPIC_READERS = ("ingest", "live_metrics_from_topic")
+
+
+class DataLossError(TopicError):
+    """Offsets a streaming query planned to read are no longer in the broker's log."""
+
+
+def lost_offsets(read: dict[str, dict[str, int]],
+                 bounds: dict[str, dict[int, tuple[int, int]]]) -> list[tuple[str, str]]:
+    """Return (kind, what) per partition whose offsets a query planned are no longer in the broker's log.
+
+    kind is "reset" (the log ends before them) or "retention" (the log starts after them).
+    read: {topic: {partition: offset}} from the query's checkpoint;
+    bounds: {topic: {partition: (first offset, log end)}} from the broker.
+    """
+    problems = []
+    for topic, partitions in sorted(read.items()):
+        numbered = {p: o for p, o in partitions.items() if p.isdigit() and isinstance(o, int)}
+        for partition, offset in sorted(numbered.items(), key=lambda kv: int(kv[0])):
+            first, end = bounds.get(topic, {}).get(int(partition), (0, 0))
+            where = f"{topic} partition {partition}: the application has read up to offset {offset}, but"
+            if offset > end:
+                problems.append(("reset", f"{where} the broker's log ends at {end}"))
+            elif offset < first:
+                problems.append(("retention", f"{where} the broker's log now starts at {first}"))
+    return problems
 
 
 def retire_python_source_checkpoints(spark: SparkSession, checkpoints: list[str]) -> list[str]:

@@ -56,6 +56,7 @@ from clickstream.streaming.events import FEED_COLUMNS, bad_events, feed_struct, 
 from clickstream.streaming.hive import HivePartitions, columns_of
 from clickstream.streaming.kafka_offsets import (
     TOPIC_READERS,
+    DataLossError,
     lost_offsets_error,
     retire_python_source_checkpoints,
 )
@@ -63,7 +64,7 @@ from clickstream.streaming.metrics import transform_active_users, transform_metr
 from clickstream.streaming.paths import PATHS_SCHEMA, ROCKSDB_PROVIDER, transform_paths
 from clickstream.streaming.progress import HIVE_COLUMNS as PROGRESS_COLUMNS
 from clickstream.streaming.progress import ProgressRecorder
-from clickstream.topics import DataLossError, log_bounds, require_topics
+from clickstream.topics import log_bounds, require_topics
 
 log = logging.getLogger("clickstream.streaming")
 
@@ -399,19 +400,17 @@ def main(argv: list[str] | None = None) -> None:
                    state_store=ROCKSDB_PROVIDER)
     try:
         if args.no_live:
-            queries = [ingest]
+            ingest.awaitTermination()
         elif args.mode == "available-now":
             # Active users and paths read what ingest wrote: they run once it has finished.
             ingest.awaitTermination()
-            queries = start_live()
+            for query in start_live():
+                query.awaitTermination()
         else:
             # One query failing must end the application (and let Airflow retry it), not leave the
             # others running without it: wait for the first to end, and re-raise its error.
             start_live()
             spark.streams.awaitAnyTermination()
-            queries = []
-        for query in queries:
-            query.awaitTermination()
     finally:
         producer.flush(10)
         recorder.flush()

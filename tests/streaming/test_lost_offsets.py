@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from clickstream.topics import lost_offsets
+from clickstream.streaming.kafka_offsets import lost_offsets
 
 BOUNDS = {"events": {0: (0, 500), 1: (120, 900), 2: (0, 0)}}
 
