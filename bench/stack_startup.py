@@ -7,9 +7,11 @@ unpaused, the streaming application submitted by its DAG, the default simulation
 per site), it measures in one run:
 
 - cold start: `up` on an empty data dir (initdb, Kafka log format, Airflow migration, metastore);
-- warm start: `down`, then `up` again on the same data dir (what a second `make run` costs)
-  — the target is under 3 minutes — and, from the same moment, until an event the simulated
-  users sent after it is in raw_events through HiveServer2 (the platform live again);
+- then `--cycles` times: stop (`down`, what `make stop` costs: the streaming application stopped
+  between micro-batches, then every service; target ≤ 20 s), and warm start (`up` again on the same
+  data dir, what a second `make run` costs; under 3 minutes) and, from the same moment, until an
+  event the simulated users sent after it is in raw_events through HiveServer2 (the platform live
+  again; target ≤ 60 s). The slowest cycle is the figure; every cycle is printed;
 - footprint after `--idle-s` seconds more: RSS summed over the whole process tree (broker,
   streaming application and its Python workers, simulators included), and PSS (shared pages
   split between processes) — the target is RSS under 6 GiB.
@@ -32,6 +34,9 @@ from bench.report import Figure, Plot, record
 from clickstream.embedded.ports import private_ports
 
 GIB = 2**30
+STOP_TARGET_S = 20
+WARM_TARGET_S = 180
+LIVE_TARGET_S = 60
 
 
 def _archived_since(settings, since: datetime, timeout: float) -> None:
@@ -74,6 +79,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--idle-s", type=float, default=60)
+    parser.add_argument("--cycles", type=int, default=3, help="stop / start cycles after the cold start")
     args = parser.parse_args()
 
     data_dir = Path(tempfile.mkdtemp(prefix="cs-bench-startup-"))
@@ -89,15 +95,18 @@ def main() -> None:
         stack.up(lifecycle=True)
         cold = time.perf_counter() - t0
         _archived_since(settings, datetime.now(UTC) - timedelta(hours=1), 600)
-        t0 = time.perf_counter()
-        left = stack.down()
-        stop = time.perf_counter() - t0
-        assert not left, f"processes left after stop: {left}"
-        t0, since = time.perf_counter(), datetime.now(UTC)
-        stack.up(lifecycle=True)
-        warm = time.perf_counter() - t0
-        _archived_since(settings, since, 600)
-        live = time.perf_counter() - t0
+        stops, warms, lives = [], [], []
+        for _ in range(args.cycles):
+            t0 = time.perf_counter()
+            left = stack.down()
+            stops.append(time.perf_counter() - t0)
+            assert not left, f"processes left after stop: {left}"
+            t0, since = time.perf_counter(), datetime.now(UTC)
+            stack.up(lifecycle=True)
+            warms.append(time.perf_counter() - t0)
+            _archived_since(settings, since, 600)
+            lives.append(time.perf_counter() - t0)
+        stop, warm, live = max(stops), max(warms), max(lives)
         time.sleep(args.idle_s)
         memory = _memory(stack.recorded_pids()["supervisord"])
     finally:
@@ -105,25 +114,29 @@ def main() -> None:
         shutil.rmtree(data_dir, ignore_errors=True)
     print(json.dumps({
         "cold_start_s": round(cold, 1),
-        "warm_start_s": round(warm, 1),
-        "warm_vs_cold": round(warm / cold, 2),
-        "live_again_s": round(live, 1),
-        "stop_s": round(stop, 1),
-        "warm_start_target_s": 180,
+        "stop_s": [round(v, 1) for v in stops],
+        "warm_start_s": [round(v, 1) for v in warms],
+        "live_again_s": [round(v, 1) for v in lives],
+        "targets_s": {"stop": STOP_TARGET_S, "warm_start": WARM_TARGET_S, "live_again": LIVE_TARGET_S},
         "idle_memory": memory,
         "idle_rss_target_gib": 6,
-        "meets_targets": warm < 180 and memory["rss_gib"] < 6,
     }, indent=2))
-    record("stack_startup", "Embedded stack start-up and footprint", "python -m bench.stack_startup", [
-        Figure("warm start (`make run`, installed)", warm, "s", cold, "cold start, first run", "< 180 s",
-               warm < 180),
+    cycles = f"the slowest of {args.cycles} stop / start cycles"
+    each = {name: [round(v, 1) for v in values]
+            for name, values in (("stop", stops), ("warm start", warms), ("live again", lives))}
+    record("stack_startup", "Embedded stack start-up, restart and footprint",
+           "python -m bench.stack_startup", [
+        Figure(f"warm start (`make run`, installed), {cycles}", warm, "s", cold, "cold start, first run",
+               f"< {WARM_TARGET_S} s", warm < WARM_TARGET_S),
+        Figure(f"`make run` to new events in raw_events, {cycles}", live, "s", warm,
+               "warm start (services healthy)", f"≤ {LIVE_TARGET_S} s", live <= LIVE_TARGET_S),
+        Figure(f"`make stop`, {cycles}", stop, "s", target=f"≤ {STOP_TARGET_S} s", met=stop <= STOP_TARGET_S),
         Figure("idle memory (RSS, all services)", memory["rss_gib"], "GiB", target="< 6 GiB",
                met=memory["rss_gib"] < 6),
-        Figure("warm start to new events in raw_events", live, "s", warm, "warm start (services healthy)"),
-        Figure("stop (`make stop`)", stop, "s"),
     ], Plot("Start-up time", "seconds", ["cold start", "warm start", "live again", "stop"],
             {"seconds": [round(cold, 1), round(warm, 1), round(live, 1), round(stop, 1)]}),
-        notes=f"Largest processes after {args.idle_s:g} s (RSS MiB): {memory['largest_rss_mib']}")
+        notes=f"Per cycle (s): {each}. Largest processes after {args.idle_s:g} s "
+              f"(RSS MiB): {memory['largest_rss_mib']}")
 
 
 if __name__ == "__main__":

@@ -130,6 +130,15 @@ class Settings:
         """Return the warehouse location of one Hive table."""
         return f"{self.warehouse_uri.rstrip('/')}/{self.hive_database}/{table}"
 
+    def checkpoint_path(self, query: str) -> str:
+        """Return the checkpoint location of one streaming query."""
+        return f"{self.warehouse_uri.rstrip('/')}/_checkpoints/{query}"
+
+    @property
+    def streaming_control_uri(self) -> str:
+        """The streaming application's control directory: where it runs, and stop requests (lifecycle.py)."""
+        return f"{self.warehouse_uri.rstrip('/')}/_control/streaming"
+
 
 def _installed_jars(module: str) -> str:
     """Return the jars `make install` copied for one jvm/ module, comma-separated (as --jars takes them)."""

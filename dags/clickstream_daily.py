@@ -28,6 +28,8 @@ day that just ended, and `data_interval_start` is that day). It:
    share, section engagement, session behaviour, error rates by hour, and
    one-sentence headlines.
 
+The first run covers the day the platform first started (`make run`), from that
+hour on, so daily results appear about an hour after the next midnight (UTC).
 Catch-up and backfill work as for `clickstream_hourly`
 (`airflow backfill create --dag-id clickstream_daily …`); a rerun produces
 identical partitions. Params: `spill_hours`, `funnel_window_minutes`, `top_paths`.
@@ -51,7 +53,10 @@ from clickstream.spark_submit import spark_options
 
 INCLUDE = Path(__file__).resolve().parent.parent / "include"
 SETTINGS = get_settings()
-START, CATCHUP = batch_epoch(SETTINGS)
+EPOCH, CATCHUP = batch_epoch(SETTINGS)
+# The day of the first start is processed too, partial as it is: its results appear after the next
+# midnight instead of a day later.
+START = EPOCH.start_of("day")
 DAILY_TABLES = ("sessions", "daily_pages", "daily_sections", "daily_paths", "daily_funnels", "daily_geo",
                 "daily_channels", "daily_devices", "daily_hours", "daily_summary")
 REPORTS = ("report_page_traffic", "report_section_engagement", "report_sessions", "report_errors",

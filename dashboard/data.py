@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 import pandas as pd
-import requests
 import streamlit as st
 
 from clickstream import hive
+from clickstream.airflow_api import AirflowApi, AirflowApiError
 from clickstream.settings import SITES, Settings, get_settings
 
 LIVE_TTL = 4      # seconds: the live page refreshes every 5 s
@@ -27,6 +28,27 @@ BATCH_TTL = 300   # seconds: batch tables change at most hourly
 
 class DataError(RuntimeError):
     """A query the dashboard needs failed; the message is fit to show to the user."""
+
+
+class MissingTable(DataError):
+    """A table the query reads has not been created yet (a fresh stack)."""
+
+
+# Tables the streaming application creates when it starts; the batch DAGs create the others.
+STREAMING_TABLES = ("raw_events", "bad_events", "live_metrics", "live_metrics_latest", "live_active_users",
+                    "live_active_users_latest", "live_paths", "live_alerts", "stream_progress")
+
+
+def missing_table_message(error: str) -> str:
+    """Say which table does not exist yet and what creates it, from Spark's TABLE_OR_VIEW_NOT_FOUND."""
+    named = re.search(r"`?([A-Za-z0-9_]+)`?\s+cannot be found", error)
+    table = named.group(1) if named else None
+    what = f"Table `{table}` does not exist yet" if table else "A table this page reads does not exist yet"
+    if table in STREAMING_TABLES:
+        return (f"{what}: the streaming application creates it when it first starts (the "
+                "`clickstream_streaming` DAG; `make status` shows whether it runs).")
+    return (f"{what}: the batch DAGs create it in their first run, a few minutes after the first full "
+            "hour since the platform started (`clickstream_hourly`).")
 
 
 @dataclass(frozen=True)
@@ -78,8 +100,7 @@ def _run(sql: str) -> pd.DataFrame:
     except Exception as exc:  # noqa: BLE001
         message = str(exc)
         if "TABLE_OR_VIEW_NOT_FOUND" in message or "Table or view not found" in message:
-            raise DataError("A table this page reads does not exist yet: the streaming job and the "
-                            "batch DAGs create them on their first run.") from exc
+            raise MissingTable(missing_table_message(message)) from exc
         raise DataError(f"HiveServer2 could not run a dashboard query: {message[:500]}") from exc
     finally:
         conn.close()
@@ -153,24 +174,11 @@ def airflow_password(s: Settings) -> str | None:
 def last_dag_runs() -> pd.DataFrame:
     """Return each DAG's newest run and newest successful run, from the Airflow REST API."""
     s = settings()
-    base = s.airflow_api_url.rstrip("/")
+    api = AirflowApi(s.airflow_api_url, s.airflow_api_user, airflow_password(s) or "")
     try:
-        token = requests.post(f"{base}/auth/token", timeout=5,
-                              json={"username": s.airflow_api_user, "password": airflow_password(s) or ""})
-        if token.status_code == 401:
-            raise DataError(f"The Airflow API at {base} refused the dashboard's login: set "
-                            "CLICKSTREAM_AIRFLOW_API_USER and CLICKSTREAM_AIRFLOW_API_PASSWORD.")
-        token.raise_for_status()
-        headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
-        dags = requests.get(f"{base}/api/v2/dags", headers=headers, timeout=5,
-                            params={"limit": 100, "dag_id_pattern": "clickstream"})
-        dags.raise_for_status()
         rows = []
-        for dag in dags.json()["dags"]:
-            runs = requests.get(f"{base}/api/v2/dags/{dag['dag_id']}/dagRuns", headers=headers, timeout=5,
-                                params={"limit": 50, "order_by": "-run_after"})
-            runs.raise_for_status()
-            listed = runs.json()["dag_runs"]
+        for dag in api.dags("clickstream"):
+            listed = api.dag_runs(dag["dag_id"])
             ok = [r for r in listed if r["state"] == "success"]
             rows.append({
                 "dag_id": dag["dag_id"],
@@ -180,11 +188,12 @@ def last_dag_runs() -> pd.DataFrame:
                 "last_success": ok[0]["end_date"] if ok else None,
                 "failed_of_last_50": sum(r["state"] == "failed" for r in listed),
             })
-    except requests.RequestException as exc:
-        raise DataError(f"Cannot reach the Airflow API at {base} ({exc.__class__.__name__}).") from exc
+    except AirflowApiError as exc:
+        raise DataError(str(exc)) from exc
     return pd.DataFrame(rows, columns=["dag_id", "paused", "last_run", "last_state", "last_success",
                                        "failed_of_last_50"])
 
 
-__all__ = ["SITES", "BATCH_TTL", "LIVE_TTL", "DataError", "Filters", "available_days", "batch_query",
-           "last_dag_runs", "live_query", "newest_live_minute", "pages_of", "quoted", "settings"]
+__all__ = ["SITES", "BATCH_TTL", "LIVE_TTL", "DataError", "Filters", "MissingTable", "available_days",
+           "batch_query", "last_dag_runs", "live_query", "newest_live_minute", "pages_of", "quoted",
+           "settings"]

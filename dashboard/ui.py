@@ -10,7 +10,7 @@ from typing import TypeVar
 import pandas as pd
 import streamlit as st
 
-from dashboard.data import SITES, DataError, Filters, available_days, pages_of
+from dashboard.data import SITES, DataError, Filters, MissingTable, available_days, pages_of, settings
 
 T = TypeVar("T")
 ALL = "All sites"
@@ -20,9 +20,34 @@ def load(query: Callable[..., T], *args) -> T:
     """Run a loader; on failure show the reason (never a traceback) and stop the page."""
     try:
         return query(*args)
+    except MissingTable as exc:
+        st.info(str(exc), icon=":material/hourglass_empty:")
+        st.stop()
     except DataError as exc:
         st.error(str(exc), icon=":material/error:")
         st.stop()
+
+
+def load_section(query: Callable[..., T], *args) -> T | None:
+    """Run the loader of one section; on failure say why there in one line and return None.
+
+    For pages whose sections read different tables: one not created yet leaves the others shown.
+    """
+    try:
+        return query(*args)
+    except MissingTable as exc:
+        st.info(str(exc), icon=":material/hourglass_empty:")
+    except DataError as exc:
+        st.error(str(exc), icon=":material/error:")
+    return None
+
+
+def _quiet(query: Callable[..., T], *args) -> T | None:
+    """Run a sidebar loader; None when it fails (the page's own sections say why, in the page)."""
+    try:
+        return query(*args)
+    except DataError:
+        return None
 
 
 def sidebar_filters(*, with_page: bool = True) -> Filters:
@@ -34,7 +59,7 @@ def sidebar_filters(*, with_page: bool = True) -> Filters:
     with st.sidebar:
         app = st.selectbox("Site", [ALL, *SITES], key="filter_app")
         apps = tuple(SITES) if app == ALL else (app,)
-        span = load(available_days)
+        span = _quiet(available_days)
         today = datetime.now(UTC).date()
         last = span[1] if span else today
         first = max(span[0], last - timedelta(days=6)) if span else today
@@ -44,7 +69,7 @@ def sidebar_filters(*, with_page: bool = True) -> Filters:
                       else (picked[0], picked[0]) if isinstance(picked, tuple) else (picked, picked))
         page = None
         if with_page:
-            choices = load(pages_of, apps, start.isoformat(), end.isoformat())
+            choices = _quiet(pages_of, apps, start.isoformat(), end.isoformat()) or []
             chosen = st.selectbox("Page", ["All pages", *choices], key="filter_page")
             page = None if chosen == "All pages" else chosen
     return Filters(apps=apps, start=start, end=end, page=page)
@@ -58,8 +83,18 @@ def no_data(df: pd.DataFrame, what: str, hint: str) -> bool:
     return False
 
 
-DAILY_HINT = ("The daily DAG (`clickstream_daily`) fills these tables after each UTC day; "
-              "for past days, run a backfill (docs/batch.md).")
+def daily_hint(batch_start: str) -> str:
+    """Say when the daily tables get a day, and when the first one appears (from the batch epoch)."""
+    hint = ("The daily DAG (`clickstream_daily`) fills these tables about an hour after each UTC day "
+            "ends (it waits for the spill hour of sessions that cross midnight).")
+    if batch_start:
+        first = datetime.fromisoformat(batch_start).astimezone(UTC)
+        hint += (f" Its first run covers {first:%Y-%m-%d} from {first:%H:%M} UTC, when the platform first "
+                 f"started, and ends after about 01:10 UTC on {first.date() + timedelta(days=1)}.")
+    return hint + " For earlier days, generate and backfill them (docs/batch.md, \"Catch-up and backfill\")."
+
+
+DAILY_HINT = daily_hint(settings().batch_start)
 HOURLY_HINT = "The hourly DAG (`clickstream_hourly`) fills these tables a few minutes after each hour."
 
 

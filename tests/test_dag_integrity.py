@@ -85,3 +85,30 @@ def test_the_streaming_dag_runs_one_application_forever_and_passes_its_params(da
     accept = params | {"fail_on_data_loss": False}
     assert env.from_string(task.application_args[-1]).render(params=accept) == "--no-fail-on-data-loss"
     assert dag.params["mode"] == "continuous" and dag.params["fail_on_data_loss"] is True
+
+
+def test_the_daily_dag_also_processes_the_day_of_the_first_start(monkeypatch):
+    """Started at 18:00, the first daily run covers that (partial) day and runs after its midnight."""
+    import pendulum
+    from airflow.dag_processing.dagbag import DagBag
+    from airflow.timetables.base import TimeRestriction
+
+    from clickstream.settings import get_settings
+
+    monkeypatch.setenv("CLICKSTREAM_BATCH_START", "2026-12-02T18:00:00+00:00")
+    get_settings.cache_clear()
+    try:
+        first = {}
+        for dag_id in ("clickstream_daily", "clickstream_hourly"):
+            dag = DagBag(dag_folder=str(REPO_ROOT / "dags" / f"{dag_id}.py")).dags[dag_id]
+            info = dag.timetable.next_dagrun_info(
+                last_automated_data_interval=None,
+                restriction=TimeRestriction(earliest=dag.start_date, latest=None, catchup=True))
+            first[dag_id] = (info.data_interval.start, info.run_after)
+    finally:
+        get_settings.cache_clear()
+    utc = pendulum.UTC
+    assert first["clickstream_daily"] == (pendulum.datetime(2026, 12, 2, tz=utc),
+                                          pendulum.datetime(2026, 12, 3, tz=utc))
+    assert first["clickstream_hourly"] == (pendulum.datetime(2026, 12, 2, 18, tz=utc),
+                                           pendulum.datetime(2026, 12, 2, 19, tz=utc))

@@ -15,19 +15,32 @@ import os
 import sys
 import time
 
+from clickstream.embedded import streaming_app
 from clickstream.embedded.environment import VENV_BIN, stack_env
-from clickstream.embedded.stack import Stack, StackError
+from clickstream.embedded.stack import ServiceStatus, Stack, StackError
 from clickstream.settings import get_settings
+
+STREAMING_APP = "streaming-app"
+STREAMING_START_S = 180.0
+
+
+def _row(name: str, width: int, state: str, healthy: bool, pid: int | None, text: str) -> None:
+    health = "healthy" if healthy else "UNHEALTHY"
+    print(f"  {name:<{width}}  {state:<8} {health:<9} {f'pid {pid}' if pid else '':<10} {text}")
 
 
 def _print_status(stack: Stack, only: list[str] | None = None) -> bool:
+    """Print each service's line, then the streaming application's (all services only); return all up."""
     rows = stack.status(only)
-    width = max(len(r.name) for r in rows)
+    width = max(len(r.name) for r in [*rows, ServiceStatus(STREAMING_APP, "", None, False, None)])
     for r in rows:
-        health = "healthy" if r.healthy else "UNHEALTHY"
-        pid = f"pid {r.pid}" if r.pid else ""
-        print(f"  {r.name:<{width}}  {r.state:<8} {health:<9} {pid:<10} {r.url or ''}")
-    return all(r.healthy for r in rows)
+        _row(r.name, width, r.state, r.healthy, r.pid, r.url or "")
+    healthy = all(r.healthy for r in rows)
+    if only is None:
+        app = streaming_app.status(stack.settings)
+        _row(STREAMING_APP, width, "RUNNING" if app.running else "STOPPED", app.running, app.pid, app.line())
+        healthy = healthy and app.running
+    return healthy
 
 
 def cmd_up(stack: Stack, only: list[str] | None) -> int:
@@ -42,6 +55,13 @@ def cmd_up(stack: Stack, only: list[str] | None) -> int:
         return 1
     verb = "already running; checked" if already else "started"
     print(f"Embedded clickstream stack {verb} in {time.monotonic() - t0:.0f}s:")
+    if only is None:
+        # Airflow's continuous DAG submits the streaming application: the platform is live once it runs.
+        started = streaming_app.wait_running(stack.settings, STREAMING_START_S)
+        if not started:
+            print(f"error: the streaming application is not running {STREAMING_START_S:.0f} s after "
+                  "the services started: see the clickstream_streaming DAG's task log in Airflow",
+                  file=sys.stderr)
     healthy = _print_status(stack, only)
     password = stack.admin_password()
     if password:
@@ -52,7 +72,7 @@ def cmd_up(stack: Stack, only: list[str] | None) -> int:
 
 
 def cmd_status(stack: Stack, only: list[str] | None) -> int:
-    """Print state and health; exit 1 unless all healthy."""
+    """Print state and health of every service and of the streaming application; exit 1 unless all are up."""
     if not stack.supervisor_running():
         print("Embedded stack is not running (start it with `make run`).")
         return 3

@@ -104,19 +104,26 @@ def create_hive_database(settings: Settings) -> None:
 
 
 def start_lifecycle(settings: Settings, dag_ids: list[str], start_simulation: bool) -> None:
-    """Register the DAGs now, unpause the lifecycle DAGs, and trigger the simulations' start."""
-    env = stack_env(settings)
-    airflow = str(VENV_BIN / "airflow")
+    """Unpause the lifecycle DAGs and trigger the simulations' start (Airflow's REST API).
 
-    def run(*args: str) -> None:
-        result = subprocess.run([airflow, *args], env=env, capture_output=True, text=True)
+    On the first start the DAGs are parsed into the metadata DB first (``airflow dags
+    reserialize``) rather than waiting for the dag-processor's first pass; on later starts they
+    are there already, and the REST calls take a second.
+    """
+    from clickstream.embedded.streaming_app import stack_api
+
+    api = stack_api(settings)
+    if api is None:
+        raise RuntimeError(f"no Airflow admin password in {settings.airflow_home / 'passwords.json'}")
+    known = {dag["dag_id"] for dag in api.dags("clickstream")}
+    if not set(dag_ids) <= known:
+        result = subprocess.run([str(VENV_BIN / "airflow"), "dags", "reserialize"], env=stack_env(settings),
+                                capture_output=True, text=True)
         if result.returncode != 0:
-            raise RuntimeError(f"airflow {' '.join(args)} failed:\n{result.stderr[-2000:]}")
-
-    # Parse dags/ into the metadata DB now rather than waiting for the dag-processor's
-    # first pass, so the DAGs can be unpaused and triggered right away.
-    run("dags", "reserialize")
-    run("dags", "unpause", "--treat-dag-id-as-regex", "-y", "^(" + "|".join(dag_ids) + ")$")
+            raise RuntimeError(f"airflow dags reserialize failed:\n{result.stderr[-2000:]}")
+    for dag_id in dag_ids:
+        api.set_paused(dag_id, False)
     if start_simulation:
-        run("dags", "trigger", "clickstream_simulation", "--conf", '{"action": "start"}')
+        api.call("POST", "dags/clickstream_simulation/dagRuns",
+                 json={"logical_date": None, "conf": {"action": "start"}})
         log.info("triggered clickstream_simulation: starting the simulated users")

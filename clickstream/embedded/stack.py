@@ -20,7 +20,7 @@ from xmlrpc.client import Fault, ServerProxy
 import psutil
 from supervisor.xmlrpc import SupervisorTransport
 
-from clickstream.embedded import bootstrap, kafka
+from clickstream.embedded import bootstrap, kafka, streaming_app
 from clickstream.embedded.environment import VENV_BIN, stack_env
 from clickstream.embedded.services import Service, all_services, supervisord_conf
 from clickstream.settings import Settings
@@ -233,16 +233,14 @@ class Stack:
         """Stop every process of the stack and return PIDs still alive (none when clean)."""
         tree = {**self._recorded_handles(), **self._tree_handles()}
         if self.supervisor_running():
+            # First the streaming application, while Airflow still runs to record its task's end.
+            streaming_app.stop_gracefully(self.settings)
             rpc = self._rpc()
-            # Stop in reverse phase order: clients before the services they use.
+            # Stop in reverse phase order, clients before the services they use; a phase's services
+            # stop together.
             for phase in sorted({svc.phase for svc in self.services}, reverse=True):
                 tree.update(self._tree_handles())  # e.g. tasks Airflow started meanwhile
-                for svc in self.services:
-                    if svc.phase == phase:
-                        try:
-                            rpc.stopProcess(svc.name, True)
-                        except Fault:
-                            pass  # not running
+                self._stop_phase(rpc, [svc for svc in self.services if svc.phase == phase])
             try:
                 rpc.shutdown()
             except (OSError, Fault):
@@ -264,6 +262,24 @@ class Stack:
         if not alive:
             self._forget_pids()
         return [p.pid for p in alive]
+
+    def _stop_phase(self, rpc, services: list[Service]) -> None:
+        """Ask supervisord to stop these services at once, then wait until each has stopped."""
+        stopping = []
+        for svc in services:
+            try:
+                rpc.stopProcess(svc.name, False)
+                stopping.append(svc)
+            except Fault:
+                pass  # not running
+        # supervisord kills a service that outlives its stopwaitsecs; allow for that and a margin.
+        deadline = time.monotonic() + max((svc.stop_wait for svc in stopping), default=0) + 10
+        pending = {svc.name for svc in stopping}
+        while pending and time.monotonic() < deadline:
+            time.sleep(0.2)
+            info = self._process_info()
+            pending = {name for name in pending
+                       if info.get(name, {}).get("statename") in ("RUNNING", "STOPPING", "STARTING")}
 
     def _tree_handles(self) -> dict[int, psutil.Process]:
         """Return psutil handles of supervisord and its descendants (safe against PID reuse)."""

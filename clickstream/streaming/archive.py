@@ -13,10 +13,11 @@ checkpoint, whose batch ids start again at 0, from overwriting older files.
 
 from __future__ import annotations
 
-import json
 import logging
 
 from pyspark.sql import DataFrame, SparkSession
+
+from clickstream.streaming.monitor import offsets_entry
 
 log = logging.getLogger("clickstream.archive")
 
@@ -95,6 +96,27 @@ def exists(spark: SparkSession, uri: str) -> bool:
     return bool(fs.fs.exists(fs.path(uri)))
 
 
+def modified_at(spark: SparkSession, uri: str) -> float | None:
+    """Return a file's modification time (seconds since the epoch), None when it does not exist."""
+    fs = _Fs(spark, uri)
+    path = fs.path(uri)
+    if not fs.fs.exists(path):
+        return None
+    return fs.fs.getFileStatus(path).getModificationTime() / 1000
+
+
+def write_text(spark: SparkSession, uri: str, text: str) -> None:
+    """Write a small text file, replacing it whole: written aside, then renamed over the old one."""
+    fs = _Fs(spark, uri)
+    staging = f"{uri}.tmp-{spark.sparkContext.applicationId}"
+    out = fs.fs.create(fs.path(staging), True)
+    try:
+        out.write(bytearray(text.encode()))
+    finally:
+        out.close()
+    fs.replace(staging, uri)
+
+
 def make_dirs(spark: SparkSession, uri: str) -> None:
     """Create a directory and its parents if they do not exist."""
     fs = _Fs(spark, uri)
@@ -153,15 +175,7 @@ def planned_offsets(spark: SparkSession, checkpoint_uri: str) -> dict[str, dict[
         text = spark._jvm.org.apache.commons.io.IOUtils.toString(stream, "UTF-8")
     finally:
         stream.close()
-    offsets: dict[str, dict[str, int]] = {}
-    for line in text.splitlines()[2:]:
-        try:
-            source = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(source, dict):
-            offsets.update({t: p for t, p in source.items() if isinstance(p, dict)})
-    return offsets
+    return offsets_entry(text)
 
 
 def retire_checkpoint(spark: SparkSession, checkpoint_uri: str, suffix: str) -> str:

@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.data import DataError, batch_query, last_dag_runs, live_query, newest_live_minute, quoted
-from dashboard.ui import load, no_data, pct, sidebar_filters, since_text, table
+from dashboard.ui import load, load_section, no_data, pct, sidebar_filters, since_text, table
 
 f = sidebar_filters(with_page=False)
 st.title("Pipeline health")
@@ -17,13 +17,13 @@ st.caption(f"{', '.join(f.apps)} · {f.start} to {f.end} (UTC)")
 
 # --- Ingestion: the simulators' ledger (ground truth) ---------------------------------------
 st.subheader("Events generated, accepted and rejected")
-ledger = load(batch_query, f"""
+ledger = load_section(batch_query, f"""
     SELECT dt AS day, app AS app_id, sum(generated) AS generated, sum(sent) AS sent,
            sum(accepted) AS accepted, sum(rejected) AS rejected
     FROM sim_ledger WHERE dt BETWEEN '{f.days[0]}' AND '{f.days[1]}' AND app IN ({quoted(f.apps)})
     GROUP BY dt, app ORDER BY day, app_id""")
-if not no_data(ledger, "simulator counts", "The simulators write their ledger as they send; the hourly DAG "
-               "registers its partitions."):
+if ledger is not None and not no_data(ledger, "simulator counts", "The simulators write their ledger as "
+                                       "they send; the hourly DAG registers its partitions."):
     total = ledger[["generated", "accepted", "rejected"]].sum()
     c1, c2, c3, c4 = st.columns(4)
     c1.metric("Generated", f"{total['generated']:,}")
@@ -46,14 +46,15 @@ if not no_data(ledger, "simulator counts", "The simulators write their ledger as
 # --- Streaming: lag and freshness --------------------------------------------------------
 st.subheader("Streaming lag and freshness")
 now = datetime.now(UTC)
-progress = load(live_query, f"""
+progress = load_section(live_query, f"""
     SELECT query, cast(ts AS STRING) AS ts, input_rps, processed_rps, batch_ms, offsets_behind,
            cast(watermark AS STRING) AS watermark
     FROM (SELECT p.*, row_number() OVER (PARTITION BY query ORDER BY ts DESC) AS newest
           FROM stream_progress p WHERE dt >= '{now - timedelta(days=1):%Y-%m-%d}' AND NOT idle) v
     WHERE newest = 1 ORDER BY query""")
-if not no_data(progress, "streaming progress in the last day", "Start the `clickstream_streaming` DAG."):
-    newest = load(newest_live_minute, f.apps)
+if progress is not None and not no_data(progress, "streaming progress in the last day",
+                                         "Start the `clickstream_streaming` DAG."):
+    newest = load_section(newest_live_minute, f.apps)
     ingest = progress[progress["query"] == "ingest"]
     c1, c2, c3 = st.columns(3)
     behind = int(ingest["offsets_behind"].iloc[0]) if not ingest.empty and pd.notna(
@@ -70,7 +71,8 @@ if not no_data(progress, "streaming progress in the last day", "Start the `click
         SELECT cast(ts AS STRING) AS ts, query, input_rps, processed_rps, offsets_behind, batch_ms
         FROM stream_progress WHERE dt >= '{since:%Y-%m-%d}' AND NOT idle
         AND ts >= '{since:%Y-%m-%d %H:%M:%S}' ORDER BY ts""")
-    history["ts"] = pd.to_datetime(history["ts"])
+    # Hive prints a timestamp's fraction only when it has one: "…:40" and "…:40.123" in one column.
+    history["ts"] = pd.to_datetime(history["ts"], format="ISO8601")
     left, right = st.columns(2)
     left.caption("Rows read per second, last hour of reports")
     left.altair_chart(alt.Chart(history).mark_line().encode(

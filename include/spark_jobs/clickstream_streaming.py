@@ -29,6 +29,9 @@ query whose offsets are no longer in the topic (retention deleted them, or
 the broker's log was reset) stops it before it starts, naming the partitions
 and why, rather than skip them; an operator who accepts the loss restarts it
 once with ``--no-fail-on-data-loss``.
+
+The application records where it runs and stops between micro-batches, exiting 0, when a stop is
+requested (``make stop`` does; clickstream/streaming/lifecycle.py).
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ import argparse
 import logging
 import os
 import tempfile
+import time
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -60,6 +64,7 @@ from clickstream.streaming.kafka_offsets import (
     lost_offsets_error,
     retire_python_source_checkpoints,
 )
+from clickstream.streaming.lifecycle import StopRequest, record_application, run_until_stopped
 from clickstream.streaming.metrics import transform_active_users, transform_metrics
 from clickstream.streaming.paths import PATHS_SCHEMA, ROCKSDB_PROVIDER, transform_paths
 from clickstream.streaming.progress import HIVE_COLUMNS as PROGRESS_COLUMNS
@@ -174,7 +179,7 @@ class Warehouse:
 
     def checkpoint(self, name: str) -> str:
         """Return the checkpoint location of a query."""
-        return f"{self.root}/_checkpoints/{name}"
+        return self.settings.checkpoint_path(name)
 
 
 def ingest_batch(warehouse: Warehouse):
@@ -315,6 +320,7 @@ def main(argv: list[str] | None = None) -> None:
     """Build the session and run the queries until they stop."""
     from confluent_kafka import Producer
 
+    started = time.time()
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     settings = get_settings()
@@ -346,6 +352,7 @@ def main(argv: list[str] | None = None) -> None:
         # (--conf spark.sql.shuffle.partitions=… on a cluster). Kept in each checkpoint.
         spark.conf.set("spark.sql.shuffle.partitions", str(spark.sparkContext.defaultParallelism))
     warehouse = Warehouse(settings)
+    record_application(spark, settings.streaming_control_uri, started)
     readers = [warehouse.checkpoint(name) for name in TOPIC_READERS]
     retire_python_source_checkpoints(spark, readers)
     if args.fail_on_data_loss:
@@ -407,10 +414,8 @@ def main(argv: list[str] | None = None) -> None:
             for query in start_live():
                 query.awaitTermination()
         else:
-            # One query failing must end the application (and let Airflow retry it), not leave the
-            # others running without it: wait for the first to end, and re-raise its error.
             start_live()
-            spark.streams.awaitAnyTermination()
+            run_until_stopped(spark, StopRequest(spark, settings.streaming_control_uri, started))
     finally:
         producer.flush(10)
         recorder.flush()

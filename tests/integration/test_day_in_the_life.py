@@ -1,25 +1,23 @@
 """A day in the life of the platform, driven as a user drives it, on a private data dir.
 
-`make run` (twice: idempotent), `make status`; Airflow's components report healthy and its login
-refuses a wrong password; Airflow starts the simulated users and the streaming application. Then
-only public interfaces: the simulators' HTTP API backfills a past day; HiveServer2 shows the
-stream archiving it; the Airflow REST API backfills `clickstream_hourly` and `clickstream_daily`
-over it and then `clickstream_reconciliation`, which must pass; the dashboard's loader sees every
-DAG's runs through the REST API, and the dashboard, in headless Chromium, shows the numbers the
-tables hold, for the backfilled day and for the live stream. Meanwhile `clickstream_alert_drill`,
-triggered at the start, has outlived its deadline under the scheduler and failed: the triggerer's
-"is late" email, the failure email and the alerts-topic record have all arrived. `make stop` leaves
-no process behind.
+`make run` (twice: idempotent), `make status` (the streaming application's line too); Airflow's
+components report healthy and its login refuses a wrong password; Airflow starts the simulated users
+and the streaming application. Then only public interfaces: the simulators' HTTP API backfills a
+past day; HiveServer2 shows the stream archiving it; the Airflow REST API backfills
+`clickstream_hourly` and `clickstream_daily` over it and then `clickstream_reconciliation`, which
+must pass; the dashboard's loader sees every DAG's runs through the REST API, and the dashboard, in
+headless Chromium, shows the numbers the tables hold, for the backfilled day and for the live
+stream. Meanwhile `clickstream_alert_drill`, triggered at the start, has outlived its deadline under
+the scheduler and failed: the triggerer's "is late" email, the failure email and the alerts-topic
+record have all arrived. `make stop` leaves no process behind.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import email
 import os
 import re
 import shutil
-import subprocess
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
@@ -32,89 +30,10 @@ import requests
 from clickstream.embedded.ports import private_ports
 from clickstream.settings import REPO_ROOT
 from clickstream.streaming.local import wait_for
+from tests.integration.stack_helpers import Airflow, cmdline, hive, make, processes_using, tables_exist
 from tests.kafka_helpers import read_topic
 
 pytestmark = pytest.mark.integration
-
-
-def _make(target: str, env: dict[str, str], timeout: int = 420) -> subprocess.CompletedProcess:
-    return subprocess.run(["make", "--no-print-directory", target], cwd=REPO_ROOT, env=env,
-                          capture_output=True, text=True, timeout=timeout)
-
-
-def _cmdline(proc: psutil.Process) -> str:
-    try:
-        return " ".join(proc.cmdline())
-    except psutil.Error:  # exited or a zombie meanwhile
-        return ""
-
-
-def _processes_using(data_dir: Path) -> list[psutil.Process]:
-    """Return processes whose command line or environment names the data directory."""
-    found = []
-    for proc in psutil.process_iter(["cmdline", "environ"]):
-        try:
-            text = " ".join(proc.info["cmdline"] or []) + str(proc.info["environ"] or {})
-        except psutil.Error:
-            continue
-        if str(data_dir) in text and proc.pid != os.getpid():
-            found.append(proc)
-    return found
-
-
-class Airflow:
-    """The Airflow REST API (v2) as a user's script calls it: JWT login, then JSON."""
-
-    def __init__(self, base: str, password: str):
-        self.base = base
-        token = requests.post(f"{base}/auth/token", json={"username": "admin", "password": password},
-                              timeout=30)
-        token.raise_for_status()
-        self.headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
-
-    def get(self, path: str, **params) -> dict:
-        resp = requests.get(f"{self.base}/api/v2/{path}", headers=self.headers, params=params, timeout=30)
-        resp.raise_for_status()
-        return resp.json()
-
-    def trigger(self, dag_id: str, conf: dict) -> str:
-        """Trigger a run now, as the UI's Trigger button does; return its run id."""
-        resp = requests.post(f"{self.base}/api/v2/dags/{dag_id}/dagRuns", headers=self.headers, timeout=30,
-                             json={"logical_date": None, "conf": conf})
-        assert resp.status_code == 200, resp.text
-        return resp.json()["dag_run_id"]
-
-    def backfill(self, dag_id: str, start: datetime, end: datetime) -> dict:
-        """Create a backfill (as `airflow backfill create` does) and return it."""
-        resp = requests.post(f"{self.base}/api/v2/backfills", headers=self.headers, timeout=30, json={
-            "dag_id": dag_id, "from_date": start.isoformat(), "to_date": end.isoformat(),
-            "max_active_runs": 2})  # fmt: skip
-        assert resp.status_code == 200, resp.text
-        return resp.json()
-
-    def finished_runs(self, dag_id: str, count: int, timeout: float) -> dict[str, str]:
-        """Wait for the DAG's backfill runs to end; return {logical date: state}."""
-        def done():
-            runs = self.get(f"dags/{dag_id}/dagRuns", run_type="backfill", limit=100)["dag_runs"]
-            ended = {r["logical_date"]: r["state"] for r in runs if r["state"] in ("success", "failed")}
-            return ended if len(ended) >= count else None
-
-        return wait_for(done, timeout, 3, f"{count} backfill runs of {dag_id}")
-
-
-def hive(port: int, sql: str) -> list[tuple]:
-    """Rows of one query on this stack's HiveServer2, through the platform's client."""
-    from clickstream.hive import execute
-    from clickstream.settings import get_settings
-
-    stack = dataclasses.replace(get_settings(), hive_host="127.0.0.1", hive_port=port,
-                                hive_database="clickstream")
-    return execute(stack, sql)
-
-
-def tables_exist(port: int) -> bool:
-    """Whether the streaming application has created its tables (it does when it first starts)."""
-    return {"stream_progress", "live_metrics_latest"} <= {r[1] for r in hive(port, "SHOW TABLES")}
 
 
 def dag_runs_seen_by_the_dashboard(base: str, password: str):
@@ -149,7 +68,7 @@ def test_a_day_in_the_life():
     ports += [int(p) for p in port_env["CLICKSTREAM_SIM_PORTS"].split(",")]
     env = {**os.environ, "CLICKSTREAM_DATA_DIR": str(data_dir), **port_env}
     try:
-        first = _make("run", env)
+        first = make("run", env)
         assert first.returncode == 0, first.stdout + first.stderr
         assert "started" in first.stdout
         for url in (f"http://127.0.0.1:{ports[2]}", f"http://127.0.0.1:{ports[4]}",
@@ -169,13 +88,15 @@ def test_a_day_in_the_life():
             assert resp.status_code == 202, resp.text
             jobs[site] = resp.json()["id"]
 
-        second = _make("run", env)
+        second = make("run", env)
         assert second.returncode == 0, second.stdout + second.stderr
         assert "already running" in second.stdout
 
-        status = _make("status", env, timeout=60)
+        status = make("status", env, timeout=60)
         assert status.returncode == 0, status.stdout
-        assert status.stdout.count("healthy") == status.stdout.count("RUNNING") == 12
+        # 12 services and the streaming application, which `make run` waited for.
+        assert status.stdout.count("healthy") == status.stdout.count("RUNNING") == 13
+        assert re.search(r"streaming-app\s+RUNNING\s+healthy\s+pid \d+\s+local-\d+", status.stdout)
         assert "UNHEALTHY" not in status.stdout
         supervisord = psutil.Process(int((data_dir / "run" / "supervisord.pid").read_text()))
         tree = [supervisord, *supervisord.children(recursive=True)]
@@ -194,8 +115,8 @@ def test_a_day_in_the_life():
         deadline = time.monotonic() + 180
         streaming = []
         while time.monotonic() < deadline and not streaming:
-            streaming = [p for p in _processes_using(data_dir)
-                         if "clickstream_streaming.py" in _cmdline(p)]
+            streaming = [p for p in processes_using(data_dir)
+                         if "clickstream_streaming.py" in cmdline(p)]
             time.sleep(3)
         assert streaming, "the streaming application never started"
 
@@ -317,12 +238,12 @@ def test_a_day_in_the_life():
              f"clickstream_alert_drill.fail_on_purpose failed in run {drill} after 1 tries: "
              "alert drill: this failure is intended (held the run 90 s)")]
     finally:
-        stop = _make("stop", env, timeout=180)
+        stop = make("stop", env, timeout=180)
     assert stop.returncode == 0, stop.stdout + stop.stderr
     assert "no process left" in stop.stdout
     assert [p.pid for p in tree if p.is_running() and p.status() != psutil.STATUS_ZOMBIE] == []
-    left = _processes_using(data_dir)
-    assert left == [], [_cmdline(p) for p in left]
-    after = _make("status", env, timeout=60)
+    left = processes_using(data_dir)
+    assert left == [], [cmdline(p) for p in left]
+    after = make("status", env, timeout=60)
     assert after.returncode != 0 and "not running" in after.stdout
     shutil.rmtree(data_dir, ignore_errors=True)

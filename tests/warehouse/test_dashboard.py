@@ -159,3 +159,42 @@ def test_an_unreachable_hiveserver2_is_an_error_message_not_a_traceback(day, mon
     finally:
         monkeypatch.undo()
         get_settings.cache_clear()
+
+
+def test_on_a_fresh_stack_every_page_says_what_creates_its_tables(day, monkeypatch):
+    """No table yet (a database the stack has just created): one line per missing table, no traceback."""
+    from clickstream.settings import get_settings
+
+    execute(get_settings(), "CREATE DATABASE IF NOT EXISTS dashboard_fresh", database=None)
+    monkeypatch.setenv("CLICKSTREAM_HIVE_DATABASE", "dashboard_fresh")
+    get_settings.cache_clear()
+    st.cache_data.clear()
+    try:
+        for page in PAGES:
+            app = render(page)
+            said = [m.value for m in app.info] + [m.value for m in app.error]
+            assert said and not app.error, (page, said)
+            assert all("does not exist yet" in m for m in said if "Table" in m), (page, said)
+        live = render("live")
+        assert any("Table `live_metrics_latest` does not exist yet: the streaming application creates "
+                   "it when it first starts" in m.value for m in live.info), [m.value for m in live.info]
+        traffic = render("traffic")
+        assert any("does not exist yet: the batch DAGs create it in their first run" in m.value
+                   for m in traffic.info), [m.value for m in traffic.info]
+        pipeline = render("pipeline")  # each section says its own; the page goes on to the DAG runs
+        assert any("Table `sim_ledger` does not exist yet" in m.value for m in pipeline.info)
+        assert any("Table `stream_progress` does not exist yet" in m.value for m in pipeline.info)
+        assert any("Cannot reach the Airflow API" in w.value for w in pipeline.warning)
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()
+        st.cache_data.clear()
+
+
+def test_the_first_daily_run_is_announced_from_the_batch_epoch():
+    from dashboard.ui import daily_hint
+
+    hint = daily_hint("2026-12-02T18:00:00+00:00")
+    assert "Its first run covers 2026-12-02 from 18:00 UTC" in hint
+    assert "ends after about 01:10 UTC on 2026-12-03" in hint
+    assert "backfill" in daily_hint("")

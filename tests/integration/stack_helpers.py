@@ -1,0 +1,95 @@
+"""The embedded stack as a user drives it from outside: `make`, its processes, the Airflow REST API, Hive."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import subprocess
+from datetime import datetime
+from pathlib import Path
+
+import psutil
+import requests
+
+from clickstream.settings import REPO_ROOT
+from clickstream.streaming.local import wait_for
+
+
+def make(target: str, env: dict[str, str], timeout: int = 420) -> subprocess.CompletedProcess:
+    return subprocess.run(["make", "--no-print-directory", target], cwd=REPO_ROOT, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def cmdline(proc: psutil.Process) -> str:
+    try:
+        return " ".join(proc.cmdline())
+    except psutil.Error:  # exited or a zombie meanwhile
+        return ""
+
+
+def processes_using(data_dir: Path) -> list[psutil.Process]:
+    """Return processes whose command line or environment names the data directory."""
+    found = []
+    for proc in psutil.process_iter(["cmdline", "environ"]):
+        try:
+            text = " ".join(proc.info["cmdline"] or []) + str(proc.info["environ"] or {})
+        except psutil.Error:
+            continue
+        if str(data_dir) in text and proc.pid != os.getpid():
+            found.append(proc)
+    return found
+
+
+class Airflow:
+    """The Airflow REST API (v2) as a user's script calls it: JWT login, then JSON."""
+
+    def __init__(self, base: str, password: str):
+        self.base = base
+        token = requests.post(f"{base}/auth/token", json={"username": "admin", "password": password},
+                              timeout=30)
+        token.raise_for_status()
+        self.headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
+
+    def get(self, path: str, **params) -> dict:
+        resp = requests.get(f"{self.base}/api/v2/{path}", headers=self.headers, params=params, timeout=30)
+        resp.raise_for_status()
+        return resp.json()
+
+    def trigger(self, dag_id: str, conf: dict) -> str:
+        """Trigger a run now, as the UI's Trigger button does; return its run id."""
+        resp = requests.post(f"{self.base}/api/v2/dags/{dag_id}/dagRuns", headers=self.headers, timeout=30,
+                             json={"logical_date": None, "conf": conf})
+        assert resp.status_code == 200, resp.text
+        return resp.json()["dag_run_id"]
+
+    def backfill(self, dag_id: str, start: datetime, end: datetime) -> dict:
+        """Create a backfill (as `airflow backfill create` does) and return it."""
+        resp = requests.post(f"{self.base}/api/v2/backfills", headers=self.headers, timeout=30, json={
+            "dag_id": dag_id, "from_date": start.isoformat(), "to_date": end.isoformat(),
+            "max_active_runs": 2})  # fmt: skip
+        assert resp.status_code == 200, resp.text
+        return resp.json()
+
+    def finished_runs(self, dag_id: str, count: int, timeout: float) -> dict[str, str]:
+        """Wait for the DAG's backfill runs to end; return {logical date: state}."""
+        def done():
+            runs = self.get(f"dags/{dag_id}/dagRuns", run_type="backfill", limit=100)["dag_runs"]
+            ended = {r["logical_date"]: r["state"] for r in runs if r["state"] in ("success", "failed")}
+            return ended if len(ended) >= count else None
+
+        return wait_for(done, timeout, 3, f"{count} backfill runs of {dag_id}")
+
+
+def hive(port: int, sql: str) -> list[tuple]:
+    """Rows of one query on this stack's HiveServer2, through the platform's client."""
+    from clickstream.hive import execute
+    from clickstream.settings import get_settings
+
+    stack = dataclasses.replace(get_settings(), hive_host="127.0.0.1", hive_port=port,
+                                hive_database="clickstream")
+    return execute(stack, sql)
+
+
+def tables_exist(port: int) -> bool:
+    """Whether the streaming application has created its tables (it does when it first starts)."""
+    return {"stream_progress", "live_metrics_latest"} <= {r[1] for r in hive(port, "SHOW TABLES")}
