@@ -4,15 +4,22 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import random
 import subprocess
-from datetime import datetime
+import threading
+import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import orjson
 import psutil
+import pyarrow.dataset as ds
 import requests
 
 from clickstream.settings import REPO_ROOT
 from clickstream.streaming.local import wait_for
+from simulators.generate import day_sessions
+from simulators.sites import SITES
 
 
 def make(target: str, env: dict[str, str], timeout: int = 420) -> subprocess.CompletedProcess:
@@ -93,3 +100,70 @@ def hive(port: int, sql: str) -> list[tuple]:
 def tables_exist(port: int) -> bool:
     """Whether the streaming application has created its tables (it does when it first starts)."""
     return {"stream_progress", "live_metrics_latest"} <= {r[1] for r in hive(port, "SHOW TABLES")}
+
+
+BATCH = 20  # events a client request carries
+
+
+class Client(threading.Thread):
+    """Posts batches to the collectors at `rate` events/s, retrying 503s with backoff; keeps accepted ids."""
+
+    def __init__(self, urls: dict[str, str], rate: float):
+        super().__init__(daemon=True)
+        self.urls, self.rate = urls, rate
+        self.stop = threading.Event()
+        self.accepted: set[str] = set()
+        self.unavailable = 0      # 503 answers
+        self.unreachable = 0      # connection refused (collector stopped)
+        self.other: list[str] = []
+        day = datetime.now(UTC).date() - timedelta(days=1)
+        self.pools = {site: [e for b in day_sessions(SITES[site], day, 3_000, random.Random(site),
+                                                     malformed_share=0) for e in b.events]
+                      for site in urls}
+
+    def batches(self):
+        """Yield (site, events) forever, each pass over a site's pool with new event ids."""
+        n = 0
+        while True:
+            for site, pool in self.pools.items():
+                start = (n * BATCH) % len(pool)
+                events = [e | {"event_id": f"{e['event_id'][:-8]}{n:08x}"} for e in pool[start:start + BATCH]]
+                yield site, events
+            n += 1
+
+    def run(self) -> None:
+        session = requests.Session()
+        began = time.monotonic()
+        for i, (site, events) in enumerate(self.batches()):
+            if self.stop.is_set():
+                return
+            time.sleep(max(0.0, began + i * BATCH / self.rate - time.monotonic()))
+            backoff = 0.2
+            while not self.stop.is_set():
+                try:
+                    resp = session.post(f"{self.urls[site]}/collect", data=orjson.dumps(events), timeout=10,
+                                        headers={"Content-Type": "application/json"})
+                except requests.ConnectionError:
+                    self.unreachable += 1
+                    time.sleep(0.5)  # not a busy loop while the stack is down
+                    break  # the collector is gone (stack stopping): this batch was not accepted
+                if resp.status_code == 200:
+                    assert resp.json()["rejected"] == 0, resp.text
+                    self.accepted.update(e["event_id"] for e in events)
+                    break
+                if resp.status_code == 503:
+                    self.unavailable += 1
+                    time.sleep(backoff)
+                    backoff = min(backoff * 2, 2.0)
+                    continue
+                self.other.append(f"{resp.status_code} {resp.text[:200]}")
+                break
+
+
+def archived_ids(settings) -> list[str]:
+    """Return the event ids raw_events holds, read from its files (no Hive needed)."""
+    path = Path(settings.table_path("raw_events").removeprefix("file://"))
+    if not path.exists():
+        return []
+    return ds.dataset(path, format="parquet", partitioning="hive").to_table(columns=["event_id"]) \
+        .column("event_id").to_pylist()

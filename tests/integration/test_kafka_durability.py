@@ -1,4 +1,4 @@
-"""Durability of the real broker and connector: a stack stop, and the broker killed for 30 s, under load.
+"""Durability of the real broker and connector: the broker killed for 30 s under load, and its log reset.
 
 Each test runs a private embedded stack (Apache Kafka and the three collectors on free ports, its own
 data directory, warehouse and Hive database) with the streaming application submitted as the DAG
@@ -6,92 +6,33 @@ submits it, and a client that posts events through the collectors the way the si
 a 503 is retried with backoff until the collector takes the batch. What the collectors accepted
 (answered 200) is compared, event id by event id, with raw_events read through HiveServer2. A last test
 wipes the broker's log and checks that the application refuses to skip what was lost, saying what to do.
+Events accepted before `make stop` and archived after the next `make run`: tests/integration/test_restarts.py.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
-import random
 import shutil
 import signal
-import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import orjson
-import pyarrow.dataset as ds
 import pytest
-import requests
 
 from clickstream.embedded.ports import private_ports
 from clickstream.embedded.stack import Stack
 from clickstream.hive import execute
 from clickstream.streaming.kafka_offsets import TOPIC_READERS
 from clickstream.streaming.local import LocalApp, processed_rows, wait_for
-from simulators.generate import day_sessions
-from simulators.sites import SITES
+from tests.integration.stack_helpers import Client, archived_ids
 
 pytestmark = pytest.mark.integration
 
 RATE = 400  # events a second through the three collectors
-BATCH = 20
 ARGS = ("--trigger-seconds", "1", "--ingest-trigger-seconds", "1", "--progress-flush-seconds", "1")
-
-
-class Client(threading.Thread):
-    """Posts batches to the collectors at RATE, retrying 503s with backoff; records what was accepted."""
-
-    def __init__(self, urls: dict[str, str]):
-        super().__init__(daemon=True)
-        self.urls = urls
-        self.stop = threading.Event()
-        self.accepted: set[str] = set()
-        self.unavailable = 0      # 503 answers
-        self.unreachable = 0      # connection refused (collector stopped)
-        self.other: list[str] = []
-        day = datetime.now(UTC).date() - timedelta(days=1)
-        self.pools = {site: [e for b in day_sessions(SITES[site], day, 3_000, random.Random(site),
-                                                     malformed_share=0) for e in b.events]
-                      for site in urls}
-
-    def batches(self):
-        """Yield (site, events) forever, each pass over a site's pool with new event ids."""
-        n = 0
-        while True:
-            for site, pool in self.pools.items():
-                start = (n * BATCH) % len(pool)
-                events = [e | {"event_id": f"{e['event_id'][:-8]}{n:08x}"} for e in pool[start:start + BATCH]]
-                yield site, events
-            n += 1
-
-    def run(self) -> None:
-        session = requests.Session()
-        began = time.monotonic()
-        for i, (site, events) in enumerate(self.batches()):
-            if self.stop.is_set():
-                return
-            time.sleep(max(0.0, began + i * BATCH / RATE - time.monotonic()))
-            backoff = 0.2
-            while not self.stop.is_set():
-                try:
-                    resp = session.post(f"{self.urls[site]}/collect", data=orjson.dumps(events), timeout=10,
-                                        headers={"Content-Type": "application/json"})
-                except requests.ConnectionError:
-                    self.unreachable += 1
-                    break  # the collector is gone (stack stopping): this batch was not accepted
-                if resp.status_code == 200:
-                    assert resp.json()["rejected"] == 0, resp.text
-                    self.accepted.update(e["event_id"] for e in events)
-                    break
-                if resp.status_code == 503:
-                    self.unavailable += 1
-                    time.sleep(backoff)
-                    backoff = min(backoff * 2, 2.0)
-                    continue
-                self.other.append(f"{resp.status_code} {resp.text[:200]}")
-                break
 
 
 @pytest.fixture
@@ -116,15 +57,6 @@ def sites_of(stack: Stack) -> list[str]:
     return [f"site-{site}" for site in stack.settings.sites]
 
 
-def archived_ids(settings) -> list[str]:
-    """Return the event ids raw_events holds, read from its files (no Hive needed)."""
-    path = Path(settings.table_path("raw_events").removeprefix("file://"))
-    if not path.exists():
-        return []
-    return ds.dataset(path, format="parquet", partitioning="hive").to_table(columns=["event_id"]) \
-        .column("event_id").to_pylist()
-
-
 def assert_archived_exactly_once(settings, accepted: set[str]) -> None:
     rows = [r[0] for r in execute(settings, "SELECT event_id FROM raw_events")]
     assert len(rows) == len(set(rows)), "an event was archived twice"
@@ -136,7 +68,7 @@ def under_load(private: Stack, log: Path) -> tuple[LocalApp, Client]:
     s = private.settings
     private.up(sites_of(private))
     app = LocalApp(s, *ARGS, log=log)
-    client = Client({site: f"http://127.0.0.1:{port}" for site, port in s.sites.items()})
+    client = Client({site: f"http://127.0.0.1:{port}" for site, port in s.sites.items()}, RATE)
     client.start()
     try:
         wait_for(lambda: processed_rows(s)["ingest"] >= 2_000, 300, 1, "2,000 events archived")
@@ -145,33 +77,6 @@ def under_load(private: Stack, log: Path) -> tuple[LocalApp, Client]:
         app.kill()
         raise
     return app, client
-
-
-def test_events_accepted_before_make_stop_are_archived_once_after_make_run(private, tmp_path):
-    s = private.settings
-    app, client = under_load(private, tmp_path / "app.log")
-    try:
-        # `make stop` while events flow: collectors flush what they accepted, then the broker stops.
-        app.kill()
-        assert private.down() == []
-    finally:
-        client.stop.set()
-        client.join(30)
-    before = set(archived_ids(s))
-    assert before < client.accepted, "every accepted event was archived before the stop: nothing was tested"
-    waiting = len(client.accepted - before)
-
-    # `make run`: the broker comes back with its log, the application carries on from its checkpoint.
-    private.up(sites_of(private))
-    app = LocalApp(s, *ARGS, log=tmp_path / "app.log")
-    try:
-        wait_for(lambda: len(archived_ids(s)) >= len(client.accepted), 300, 2,
-                 f"the {waiting} events accepted before the stop archived")
-    finally:
-        app.kill()
-    assert client.other == []
-    assert_archived_exactly_once(s, client.accepted)
-    assert "data loss" not in (tmp_path / "app.log").read_text().lower()
 
 
 def test_broker_killed_for_30_seconds_under_load(private, tmp_path):
