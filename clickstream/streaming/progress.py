@@ -24,6 +24,8 @@ from pyspark.sql.streaming import StreamingQueryListener
 
 log = logging.getLogger("clickstream.progress")
 
+FIRST_FLUSH_S = 5.0
+
 PROGRESS_SCHEMA = pa.schema([
     ("query", pa.string()), ("run_id", pa.string()), ("batch_id", pa.int64()),
     ("ts", pa.timestamp("ms", tz="UTC")), ("input_rows", pa.int64()), ("input_rps", pa.float64()),
@@ -93,7 +95,9 @@ class ProgressRecorder(StreamingQueryListener):
         self.flush_s = flush_s
         self._rows: list[dict] = []
         self._lock = threading.Lock()
-        self._last_flush = time.monotonic()
+        # The first rows go out a few seconds after the start rather than flush_s: a health check
+        # right after a restart sees the application at once.
+        self._last_flush = time.monotonic() - max(0.0, flush_s - FIRST_FLUSH_S)
         self._names: dict[str, str] = {}
 
     def onQueryStarted(self, event) -> None:

@@ -56,6 +56,27 @@ def test_recorder_writes_parquet_per_day_and_registers_partitions(tmp_path):
     assert not [p for p in tmp_path.rglob(".*")]   # no half-written hidden files left
 
 
+def test_the_first_rows_are_written_seconds_after_the_start_then_every_flush_interval(tmp_path, monkeypatch):
+    clock = [1000.0]
+    monkeypatch.setattr("clickstream.streaming.progress.time.monotonic", lambda: clock[0])
+    recorder = ProgressRecorder(tmp_path.as_uri(), flush_s=30)
+
+    def files():
+        return len(list(tmp_path.rglob("*.parquet")))
+
+    recorder._add(progress_row(PROGRESS))
+    assert files() == 0
+    clock[0] += 5  # a health check right after a restart finds the application's rows
+    recorder._add(progress_row(dict(PROGRESS, batchId=42)))
+    assert files() == 1
+    clock[0] += 20
+    recorder._add(progress_row(dict(PROGRESS, batchId=43)))
+    assert files() == 1
+    clock[0] += 10
+    recorder._add(progress_row(dict(PROGRESS, batchId=44)))
+    assert files() == 2
+
+
 NOW = datetime(2026, 11, 20, 12, 30)
 QUERIES = ("ingest", "live_metrics")
 
