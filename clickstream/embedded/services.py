@@ -124,12 +124,12 @@ class Service:
     """One supervised process of the embedded stack."""
 
     name: str
-    phase: int  # services of a phase start together after the previous phase is healthy
+    phase: int  # stop order: phase 2 (clients) stops before phase 1 (the services they use)
     command: Callable[[Settings], list[str]]
     healthy: Callable[[Settings], bool]
     url: Callable[[Settings], str] | None = None
     user: Callable[[], str | None] = lambda: None
-    requires: tuple[str, ...] = ()  # services that must be healthy first
+    requires: tuple[str, ...] = ()  # services that must be healthy (and set up) before it starts
     start_timeout: float = 120.0
     stop_wait: int = 20
 

@@ -120,26 +120,6 @@ class Stack:
 
     # -- lifecycle -----------------------------------------------------------
 
-    def _wait_healthy(self, services: list[Service]) -> None:
-        pending = {svc.name: svc for svc in services}
-        start = time.monotonic()
-        while pending:
-            info = self._process_info()
-            for name, svc in list(pending.items()):
-                state = info.get(name, {}).get("statename")
-                if state == "FATAL":
-                    raise StackError(f"{name} failed to start: {self._tail(name)}")
-                if state == "RUNNING" and svc.healthy(self.settings):
-                    log.info("%s healthy after %.1fs", name, time.monotonic() - start)
-                    del pending[name]
-                elif time.monotonic() - start > svc.start_timeout:
-                    raise StackError(
-                        f"{name} not healthy after {svc.start_timeout:.0f}s "
-                        f"(state {state}): {self._tail(name)}"
-                    )
-            if pending:
-                time.sleep(1)
-
     def _tail(self, name: str, lines: int = 25) -> str:
         path = self.settings.log_dir / f"{name}.log"
         if not path.exists():
@@ -147,14 +127,66 @@ class Stack:
         text = path.read_text(errors="replace").splitlines()[-lines:]
         return f"last lines of {path}:\n" + "\n".join(text)
 
-    def _start(self, services: list[Service]) -> None:
-        info = self._process_info()
+    def _before_start(self, name: str) -> None:
+        """Prepare what a service needs before its process starts (first start of a data dir, mostly)."""
+        s = self.settings
+        if name == "postgres":
+            bootstrap.init_postgres(s)
+        elif name == "broker":
+            try:
+                kafka.prepare(s)
+            except kafka.KafkaSetupError as exc:
+                raise StackError(f"broker: {exc}") from exc
+        elif name == "airflow-api-server":  # the first Airflow process: its metadata DB must be ready
+            bootstrap.migrate_airflow(s)
+
+    def _after_healthy(self, name: str) -> None:
+        """Create what a service holds for the platform, once it answers."""
+        s = self.settings
+        if name == "postgres":
+            bootstrap.create_airflow_database(s)
+        elif name == "broker":
+            ensure_topics(s)
+        elif name == "hiveserver2":
+            bootstrap.create_hive_database(s)
+
+    def _start(self, services: list[Service], started: set[str]) -> None:
+        """Start each service as soon as what it requires is healthy and set up; wait until all are.
+
+        Services in ``started`` were not running: they get their one-shot set-up steps. The others
+        were set up when they started, and are only waited for.
+        """
         rpc = self._rpc()
-        for svc in services:
-            if info.get(svc.name, {}).get("statename") not in ("RUNNING", "STARTING"):
-                log.info("starting %s", svc.name)
-                rpc.startProcess(svc.name, False)
-        self._wait_healthy(services)
+        names = {svc.name for svc in services}
+        waiting = list(services)
+        launched: dict[str, float] = {}
+        ready: set[str] = set()
+        while waiting or launched:
+            for svc in list(waiting):
+                if all(r in ready or r not in names for r in svc.requires):
+                    if svc.name in started:
+                        self._before_start(svc.name)
+                        log.info("starting %s", svc.name)
+                        rpc.startProcess(svc.name, False)
+                    launched[svc.name] = time.monotonic()
+                    waiting.remove(svc)
+            info = self._process_info()
+            for name, since in list(launched.items()):
+                svc = self.by_name[name]
+                state = info.get(name, {}).get("statename")
+                if state == "FATAL":
+                    raise StackError(f"{name} failed to start: {self._tail(name)}")
+                if state == "RUNNING" and svc.healthy(self.settings):
+                    log.info("%s healthy after %.1fs", name, time.monotonic() - since)
+                    if name in started:
+                        self._after_healthy(name)
+                    ready.add(name)
+                    del launched[name]
+                elif time.monotonic() - since > svc.start_timeout:
+                    raise StackError(f"{name} not healthy after {svc.start_timeout:.0f}s "
+                                     f"(state {state}): {self._tail(name)}")
+            if launched:
+                time.sleep(0.5)
 
     def up(self, names: list[str] | None = None, lifecycle: bool = False) -> list[ServiceStatus]:
         """Start the named services (default: all) not yet running, bootstrap state, report.
@@ -171,24 +203,9 @@ class Stack:
         info = self._process_info()
         started = {svc.name for svc in selected
                    if info.get(svc.name, {}).get("statename") not in ("RUNNING", "STARTING")}
-        if "postgres" in started:
-            bootstrap.init_postgres(s)
-        if "broker" in started:
-            try:
-                kafka.prepare(s)
-            except kafka.KafkaSetupError as exc:
-                raise StackError(f"broker: {exc}") from exc
-        self._start([svc for svc in selected if svc.phase == 1])
-        if "postgres" in started:
-            bootstrap.create_airflow_database(s)
-        if "broker" in started:
-            ensure_topics(s)
-        if "hiveserver2" in started:
-            bootstrap.create_hive_database(s)
-        if any(n.startswith("airflow-") for n in started):
-            bootstrap.ensure_batch_start(s)
-            bootstrap.migrate_airflow(s)
-        self._start([svc for svc in selected if svc.phase == 2])
+        if started & {"streamlit", *(svc.name for svc in selected if svc.name.startswith("airflow-"))}:
+            bootstrap.ensure_batch_start(s)  # read by the DAGs and the dashboard when they start
+        self._start(selected, started)
         self._record_pids()
         if lifecycle and "airflow-scheduler" in started:
             sites = all(f"site-{site}" in started for site in s.sites)
