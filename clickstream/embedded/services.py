@@ -229,7 +229,8 @@ def all_services(settings: Settings) -> list[Service]:
         ),
         Service(
             "airflow-scheduler", 2, _airflow_cmd("scheduler"), airflow_component("scheduler"),
-            requires=(*metadb, "airflow-api-server"),
+            # The DAGs' tasks use the broker and HiveServer2: nothing is scheduled before they answer.
+            requires=(*metadb, "airflow-api-server", "broker", "hiveserver2"),
         ),
         Service(
             "airflow-dag-processor", 2, _airflow_cmd("dag-processor"),
