@@ -20,11 +20,11 @@ export PYTHONPATH := $(CURDIR)
 # PostgreSQL for Airflow's metadata DB, and Chromium for the dashboard's browser tests.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help install system-deps run stop status logs airflow test lint bench clean docker-requirements
+.PHONY: help install system-deps run stop status logs airflow test test-unit lint bench clean docker-requirements
 
 help:
 	@echo "make run      start the embedded platform (installs what it needs)"
-	@echo "make test     run the test suite (installs what it needs)"
+	@echo "make test     run the test suite (installs what it needs)   make test-unit   the tests that start no service"
 	@echo "make status   health of every service     make stop   stop everything"
 	@echo "make airflow CMD=\"dags list\"   any Airflow CLI command against the stack"
 	@echo "make lint     ruff (incl. AIR3)            make bench  run the benchmarks"
@@ -88,6 +88,10 @@ lint: $(VENV)/.installed
 
 test: install
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+# The fast loop: every test that starts no service (no broker, HiveServer2, Airflow or stack).
+test-unit: install
+	$(VENV)/bin/pytest -m "not integration" $(PYTEST_ARGS)
 
 bench: install
 	$(PY) -m bench.run_all

@@ -44,6 +44,7 @@ def test_a_stop_request_older_than_the_application_is_ignored(spark, tmp_path):
     assert not StopRequest(spark, (tmp_path / "none").as_uri(), started=0).requested()
 
 
+@pytest.mark.integration
 @pytest.mark.usefixtures("broker")
 def test_a_requested_stop_ends_the_queries_between_micro_batches(spark, tmp_path, settings):
     (topic,) = create_topics(settings.kafka_bootstrap, 1)
