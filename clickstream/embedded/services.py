@@ -157,6 +157,10 @@ def _hiveserver2_cmd(s: Settings) -> list[str]:
         "--conf", f"spark.driver.extraJavaOptions=-Dderby.system.home={metastore}",
         "--conf", "spark.ui.enabled=false",
         "--conf", "spark.sql.shuffle.partitions=4",
+        # The streaming tables get new files in the day's partition every micro-batch. Spark keeps a
+        # partition's file listing per session: a connection kept open would see the first listing
+        # for the rest of the day. No file-listing cache, so every query lists the files anew.
+        "--conf", "spark.sql.hive.filesourcePartitionFileCacheSize=0",
         "--hiveconf", f"hive.server2.thrift.port={s.hive_port}",
         "--hiveconf", f"hive.server2.thrift.bind.host={s.hive_host}",
         "--hiveconf",

@@ -126,5 +126,33 @@ def test_hiveserver2_external_partitioned_table(hiveserver2, settings, stack, tm
     assert sorted(_beeline_rows(settings, sql, tmp_path)) == [[d, p, str(v)] for d, p, v in expected]
 
 
+def test_one_hiveserver2_session_sees_files_added_to_a_known_partition(hiveserver2, settings):
+    """The live tables get a file per micro-batch in the day's partition: a connection kept open (a
+    poller, a dashboard) must see each one, not the partition's files as its first query listed them."""
+    from clickstream.hive import connect
+
+    location = settings.table_path("appended_events").removeprefix("file://")
+    part = f"{location}/dt=2026-11-03"
+    os.makedirs(part, exist_ok=True)
+    pq.write_table(pa.table({"views": [1, 2]}), f"{part}/batch-1.parquet")
+    _pyhive_rows(settings, "DROP TABLE IF EXISTS appended_events")
+    _pyhive_rows(settings, "CREATE EXTERNAL TABLE appended_events (views BIGINT) PARTITIONED BY (dt STRING) "
+                           f"STORED AS PARQUET LOCATION 'file://{location}'")
+    _pyhive_rows(settings, "ALTER TABLE appended_events ADD PARTITION (dt='2026-11-03')")
+    conn = connect(settings)
+    try:
+        cursor = conn.cursor()
+        seen = []
+        for batch, views in ((2, [4]), (3, [8, 16])):
+            cursor.execute("SELECT SUM(views) FROM appended_events WHERE dt = '2026-11-03'")
+            seen.append(cursor.fetchall()[0][0])
+            pq.write_table(pa.table({"views": views}), f"{part}/batch-{batch}.parquet")
+        cursor.execute("SELECT SUM(views) FROM appended_events WHERE dt = '2026-11-03'")
+        seen.append(cursor.fetchall()[0][0])
+    finally:
+        conn.close()
+    assert seen == [3, 7, 31]
+
+
 # Airflow's components, its login and the dashboard's reading of its DAG runs are checked on the
 # whole platform, as `make run` starts it: tests/integration/test_day_in_the_life.py.
