@@ -344,6 +344,8 @@ def main(argv: list[str] | None = None) -> None:
         # Freshness first: ingest and live metrics take the cores before the other queries.
         .config("spark.scheduler.mode", "FAIR")
         .config("spark.scheduler.allocation.file", pools)
+        # A Python worker that crashes leaves its traceback (or the C stack) in the task's error.
+        .config("spark.python.worker.faulthandler.enabled", "true")
         .getOrCreate()
     )
     os.unlink(pools)  # read when the context started
