@@ -41,6 +41,10 @@ LIFECYCLE_DAGS = [
 ]
 
 
+# Airflow's processes that must outlive the streaming application's stop, to record its task's end.
+AIRFLOW_CORE = ("airflow-api-server", "airflow-scheduler")
+
+
 @dataclass(frozen=True)
 class ServiceStatus:
     """What `status` reports of one service."""
@@ -250,9 +254,13 @@ class Stack:
         """Stop every process of the stack and return PIDs still alive (none when clean)."""
         tree = {**self._recorded_handles(), **self._tree_handles()}
         if self.supervisor_running():
-            # First the streaming application, while Airflow still runs to record its task's end.
-            streaming_app.stop_gracefully(self.settings)
             rpc = self._rpc()
+            # First the streaming application, while Airflow's api-server and scheduler run to record
+            # its task's end; the other clients stop meanwhile.
+            for svc in self.services:
+                if svc.phase == 2 and svc.name not in AIRFLOW_CORE:
+                    self._request_stop(rpc, svc)
+            streaming_app.stop_gracefully(self.settings)
             # Stop in reverse phase order, clients before the services they use; a phase's services
             # stop together.
             for phase in sorted({svc.phase for svc in self.services}, reverse=True):
@@ -280,18 +288,20 @@ class Stack:
             self._forget_pids()
         return [p.pid for p in alive]
 
+    @staticmethod
+    def _request_stop(rpc, svc: Service) -> None:
+        try:
+            rpc.stopProcess(svc.name, False)
+        except Fault:
+            pass  # not running, or already stopping
+
     def _stop_phase(self, rpc, services: list[Service]) -> None:
         """Ask supervisord to stop these services at once, then wait until each has stopped."""
-        stopping = []
         for svc in services:
-            try:
-                rpc.stopProcess(svc.name, False)
-                stopping.append(svc)
-            except Fault:
-                pass  # not running
+            self._request_stop(rpc, svc)
         # supervisord kills a service that outlives its stopwaitsecs; allow for that and a margin.
-        deadline = time.monotonic() + max((svc.stop_wait for svc in stopping), default=0) + 10
-        pending = {svc.name for svc in stopping}
+        deadline = time.monotonic() + max((svc.stop_wait for svc in services), default=0) + 10
+        pending = {svc.name for svc in services}
         while pending and time.monotonic() < deadline:
             time.sleep(0.2)
             info = self._process_info()

@@ -102,10 +102,18 @@ def status(settings: Settings) -> StreamingStatus:
     )
 
 
+def processing(settings: Settings) -> bool:
+    """Return whether the application runs and has reported progress since it started."""
+    if process(settings) is None:
+        return False
+    record, progress = monitor.application(settings), monitor.newest_progress(settings)
+    return bool(record and progress and progress["ts"] >= datetime.fromisoformat(record["started"]))
+
+
 def wait_running(settings: Settings, timeout: float) -> bool:
-    """Wait until the streaming application runs; return whether it does."""
+    """Wait until the streaming application runs and has made progress; return whether it has."""
     deadline = time.monotonic() + timeout
-    while process(settings) is None:
+    while not processing(settings):
         if time.monotonic() >= deadline:
             return False
         time.sleep(1)

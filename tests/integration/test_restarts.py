@@ -74,7 +74,9 @@ def render_every_page(dashboard: str) -> dict[str, str]:
                 if page.locator(CONTENT).count():
                     shown[name] = "content"
                 else:
-                    message = page.locator(MESSAGE).first.inner_text().strip()
+                    # The alert's text (its icon is a ligature: "hourglass_empty").
+                    message = page.locator(f'{MESSAGE} [data-testid="stMarkdownContainer"]').first \
+                        .inner_text().strip()
                     assert len(message.splitlines()) == 1, (name, message)
                     shown[name] = message
         finally:
