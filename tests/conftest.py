@@ -17,6 +17,9 @@ import pytest
 
 from clickstream.embedded.ports import private_ports
 
+# Helpers whose asserts are the tests' own: pytest explains their failures too.
+pytest.register_assert_rewrite("tests.integration.restarts", "tests.integration.stack_helpers")
+
 
 def pytest_configure(config: pytest.Config) -> None:
     """Point the whole run at a private data directory and free ports."""

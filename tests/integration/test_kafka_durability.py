@@ -6,7 +6,7 @@ submits it, and a client that posts events through the collectors the way the si
 a 503 is retried with backoff until the collector takes the batch. What the collectors accepted
 (answered 200) is compared, event id by event id, with raw_events read through HiveServer2. A last test
 wipes the broker's log and checks that the application refuses to skip what was lost, saying what to do.
-Events accepted before `make stop` and archived after the next `make run`: tests/integration/test_restarts.py.
+Events accepted before `make stop`, archived after the next `make run`: tests/integration/restarts.py.
 """
 
 from __future__ import annotations

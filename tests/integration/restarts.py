@@ -1,4 +1,4 @@
-"""Restarts as users live them: `make run`, `make stop`, `make run` again, three times, on a private data dir.
+"""Restarts as users live them: `make stop`, `make run` again, three times (run by test_day_in_the_life).
 
 - On the fresh stack (the batch DAGs have created no table yet) every dashboard page, in headless
   Chromium, shows its content or a one-line message saying what to do; never a traceback.
@@ -16,10 +16,8 @@
 from __future__ import annotations
 
 import dataclasses
-import os
+import email
 import re
-import shutil
-import tempfile
 import time
 import uuid
 from collections import Counter
@@ -27,10 +25,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
-import pytest
 import requests
 
-from clickstream.embedded.ports import private_ports
 from clickstream.settings import get_settings
 from clickstream.streaming.local import wait_for
 from simulators.sites import SITES
@@ -43,8 +39,6 @@ from tests.integration.stack_helpers import (
     make,
     processes_using,
 )
-
-pytestmark = pytest.mark.integration
 
 CYCLES = 3
 CLIENT_RATE = 100  # events a second through the three collectors, besides the simulated users
@@ -112,28 +106,19 @@ def archived(hive_port: int, ids: set[str]) -> dict[str, int]:
                                 "GROUP BY event_id"))
 
 
-def test_three_stop_and_run_cycles():
-    data_dir = Path(tempfile.mkdtemp(prefix="cs-restarts-"))
-    data_dir.chmod(0o755)
-    ports = private_ports()
-    env = {**os.environ, "CLICKSTREAM_DATA_DIR": str(data_dir), **ports}
+def restart_cycles(env: dict[str, str], data_dir: Path, airflow: Airflow, cycles: int = CYCLES) -> list:
+    """Stop and start the stack `cycles` times under a client's load, checking each; return the timings."""
+    ports = {k: v for k, v in env.items() if k.startswith("CLICKSTREAM_")}
     hive_port = int(ports["CLICKSTREAM_HIVE_PORT"])
     sites = [f"http://127.0.0.1:{p}" for p in ports["CLICKSTREAM_SIM_PORTS"].split(",")]
     dashboard = f"http://127.0.0.1:{ports['CLICKSTREAM_STREAMLIT_PORT']}"
-    base = f"http://127.0.0.1:{ports['CLICKSTREAM_AIRFLOW_PORT']}"
     raw = dataclasses.replace(get_settings(), warehouse_uri=(data_dir / "warehouse").as_uri())
     client = Client(dict(zip(SITES, sites, strict=True)), CLIENT_RATE)
     timings, waiting_at_stop = [], []
+    before = airflow.get("dags/clickstream_streaming/dagRuns", order_by="run_after", limit=50)["dag_runs"]
+    client.start()  # users of the sites, across the restarts: a refused batch is not accepted
     try:
-        first = make("run", env)
-        assert first.returncode == 0, first.stdout + first.stderr
-        password = re.search(r"Airflow login: admin / (\S+)", first.stdout).group(1)
-        fresh = render_every_page(dashboard)
-        # The batch DAGs have not run: the history pages say which table is missing and what creates it.
-        assert "the batch DAGs create it in their first run" in fresh["traffic"], fresh
-        client.start()  # users of the sites, across the restarts: a refused batch is not accepted
-
-        for cycle in range(1, CYCLES + 1):
+        for cycle in range(1, cycles + 1):
             time.sleep(5)
             t0 = time.monotonic()
             stop = make("stop", env, timeout=300)
@@ -164,34 +149,30 @@ def test_three_stop_and_run_cycles():
             if cycle == 1:
                 again = render_every_page(dashboard)
                 assert again["live"] == "content", again
-        client.stop.set()
-        client.join(30)
-        assert client.other == [] and client.unreachable > 0  # the client did meet the stopped stack
-        assert max(waiting_at_stop) > 0, "every accepted event was archived before each stop: nothing tested"
-
-        # Everything the collectors accepted is archived exactly once; nothing at all twice.
-        def all_archived():
-            counts = Counter(archived_ids(raw))
-            return counts if client.accepted <= set(counts) else None
-
-        counts = wait_for(all_archived, 180, 3, f"the {len(client.accepted)} accepted events archived")
-        assert max(counts.values()) == 1, [i for i, n in counts.items() if n > 1][:5]
-
-        # Every stop ended the streaming task as a success in its first try; no failure was alerted.
-        airflow = Airflow(base, password)
-        runs = airflow.get("dags/clickstream_streaming/dagRuns", order_by="run_after", limit=20)["dag_runs"]
-        assert [r["state"] for r in runs] == ["success"] * CYCLES + ["running"], runs
-        for r in runs[:-1]:
-            ti = airflow.get(f"dags/clickstream_streaming/dagRuns/{r['dag_run_id']}/taskInstances/"
-                             "run_streaming_app")
-            assert (ti["state"], ti["try_number"]) == ("success", 1), ti
-        inbox = data_dir / "mail" / "new"
-        mails = [m.read_text(errors="replace") for m in inbox.iterdir()] if inbox.exists() else []
-        assert not [m for m in mails if "clickstream_streaming" in m], "a streaming failure was alerted"
-        print("cycle, make stop s, make run s, probe events in raw_events s:", timings,
-              "; accepted events waiting at each stop:", waiting_at_stop)
     finally:
         client.stop.set()
-        stop = make("stop", env, timeout=300)
-        assert stop.returncode == 0, stop.stdout + stop.stderr
-        shutil.rmtree(data_dir, ignore_errors=True)
+        client.join(30)
+    assert client.other == [] and client.unreachable > 0  # the client did meet the stopped stack
+    assert max(waiting_at_stop) > 0, "every accepted event was archived before each stop: nothing tested"
+
+    # Everything the collectors accepted is archived exactly once; nothing at all twice.
+    def all_archived():
+        counts = Counter(archived_ids(raw))
+        return counts if client.accepted <= set(counts) else None
+
+    counts = wait_for(all_archived, 180, 3, f"the {len(client.accepted)} accepted events archived")
+    assert max(counts.values()) == 1, [i for i, n in counts.items() if n > 1][:5]
+
+    # Every stop ended the streaming task as a success in its first try; no failure was alerted.
+    runs = airflow.get("dags/clickstream_streaming/dagRuns", order_by="run_after", limit=50)["dag_runs"]
+    assert [r["state"] for r in runs[len(before) - 1:]] == ["success"] * cycles + ["running"], runs
+    for r in runs[len(before) - 1:-1]:
+        ti = airflow.get(f"dags/clickstream_streaming/dagRuns/{r['dag_run_id']}/taskInstances/"
+                         "run_streaming_app")
+        assert (ti["state"], ti["try_number"]) == ("success", 1), ti
+    inbox = data_dir / "mail" / "new"
+    subjects = [email.message_from_bytes(m.read_bytes())["Subject"] for m in inbox.iterdir()]
+    assert not [s for s in subjects if "clickstream_streaming" in s], subjects
+    print("cycle, make stop s, make run s, probe events in raw_events s:", timings,
+          "; accepted events waiting at each stop:", waiting_at_stop)
+    return timings
