@@ -91,6 +91,7 @@ def test_the_daily_dag_also_processes_the_day_of_the_first_start(monkeypatch):
     """Started at 18:00, the first daily run covers that (partial) day and runs after its midnight."""
     import pendulum
     from airflow.dag_processing.dagbag import DagBag
+    from airflow.serialization.serialized_objects import DagSerialization
     from airflow.timetables.base import TimeRestriction
 
     from clickstream.settings import get_settings
@@ -101,6 +102,8 @@ def test_the_daily_dag_also_processes_the_day_of_the_first_start(monkeypatch):
         first = {}
         for dag_id in ("clickstream_daily", "clickstream_hourly"):
             dag = DagBag(dag_folder=str(REPO_ROOT / "dags" / f"{dag_id}.py")).dags[dag_id]
+            # As the scheduler sees it: the serialized DAG, with the scheduler's timetable.
+            dag = DagSerialization.from_dict(DagSerialization.to_dict(dag))
             info = dag.timetable.next_dagrun_info(
                 last_automated_data_interval=None,
                 restriction=TimeRestriction(earliest=dag.start_date, latest=None, catchup=True))
