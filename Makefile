@@ -20,11 +20,12 @@ export PYTHONPATH := $(CURDIR)
 # PostgreSQL for Airflow's metadata DB, and Chromium for the dashboard's browser tests.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help install system-deps run stop status logs airflow test test-unit lint bench clean docker-requirements
+.PHONY: help install system-deps run stop status logs airflow test test-unit test-restarts lint bench clean docker-requirements
 
 help:
 	@echo "make run      start the embedded platform (installs what it needs)"
 	@echo "make test     run the test suite (installs what it needs)   make test-unit   the tests that start no service"
+	@echo "make test-restarts   three make stop / make run cycles under load (about 13 minutes)"
 	@echo "make status   health of every service     make stop   stop everything"
 	@echo "make airflow CMD=\"dags list\"   any Airflow CLI command against the stack"
 	@echo "make lint     ruff (incl. AIR3)            make bench  run the benchmarks"
@@ -87,7 +88,11 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 
 test: install
-	$(VENV)/bin/pytest $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -m "not slow" $(PYTEST_ARGS)
+
+# Three make stop / make run cycles under load (about 13 minutes): outside make test's budget.
+test-restarts: install
+	$(VENV)/bin/pytest -m slow $(PYTEST_ARGS)
 
 # The fast loop: every test that starts no service (no broker, HiveServer2, Airflow or stack).
 test-unit: install

@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 
 DAG_ID = "clickstream_streaming"
 TASK_ID = "run_streaming_app"
-STOP_WAIT_S = 40.0  # the application's between-batches wait (15 s) plus flushing and Spark's own stop
+STOP_WAIT_S = 40.0  # the application's between-batches wait (10 s) plus flushing and Spark's own stop
 
 
 def stack_api(settings: Settings) -> AirflowApi | None:

@@ -6,7 +6,7 @@ work the same on ``file://`` (embedded) and ``hdfs://`` (YARN, where the driver 
 - ``application.json``: written when the application starts — Spark's application id (``local-…``
   or ``application_…``), master, host, driver PID and start time. ``make status`` reads it.
 - ``stop``: a stop request. An application that sees one newer than its own start stops every query
-  at a micro-batch boundary (it waits, up to a bound, for the running trigger to finish), flushes
+  at a micro-batch boundary (it waits, up to 10 s, for the running trigger to finish), flushes
   what it buffers and exits 0, so the Airflow task that submitted it succeeds instead of failing
   and consuming a retry. ``make stop`` writes it; on a cluster, an operator pauses the
   ``clickstream_streaming`` DAG and writes it (``hdfs dfs -touchz <warehouse>/_control/streaming/stop``).
@@ -30,7 +30,10 @@ log = logging.getLogger("clickstream.lifecycle")
 
 APPLICATION_FILE = "application.json"
 STOP_FILE = "stop"
-BATCH_WAIT_S = 15.0  # the longest a query's running micro-batch is waited for before it is stopped
+# The longest a query's running micro-batch is waited for. A query whose batches run back to back
+# (behind the log end) has no boundary to wait for: it is stopped in its batch, which its next
+# start redoes from the checkpoint, exactly once.
+BATCH_WAIT_S = 10.0
 
 
 def record_application(spark: SparkSession, control_uri: str, started: float) -> dict:

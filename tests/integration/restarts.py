@@ -1,4 +1,4 @@
-"""Restarts as users live them: `make stop`, `make run` again, three times (run by test_day_in_the_life).
+"""Restarts as users live them: `make stop`, `make run` again, three times (test_restarts.py runs it).
 
 - On the fresh stack (the batch DAGs have created no table yet) every dashboard page, in headless
   Chromium, shows its content or a one-line message saying what to do; never a traceback.

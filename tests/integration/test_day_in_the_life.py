@@ -9,10 +9,8 @@ must pass; the dashboard's loader sees every DAG's runs through the REST API, an
 headless Chromium, shows the numbers the tables hold, for the backfilled day and for the live
 stream. Meanwhile `clickstream_alert_drill`, triggered at the start, has outlived its deadline under
 the scheduler and failed: the triggerer's "is late" email, the failure email and the alerts-topic
-record have all arrived. Then three `make stop` / `make run` cycles under a client's load
-(tests/integration/restarts.py): each stop is graceful and leaves no process, each run has the
-streaming application back, nothing accepted is lost or archived twice, and every dashboard page
-renders, as it did on the fresh stack. The last `make stop` leaves no process behind.
+record have all arrived. `make stop` leaves no process behind. Three stop / run cycles:
+tests/integration/test_restarts.py (marked slow, not in `make test`).
 """
 
 from __future__ import annotations
@@ -33,7 +31,6 @@ import requests
 from clickstream.embedded.ports import private_ports
 from clickstream.settings import REPO_ROOT
 from clickstream.streaming.local import wait_for
-from tests.integration.restarts import render_every_page, restart_cycles
 from tests.integration.stack_helpers import Airflow, cmdline, hive, make, processes_using, tables_exist
 from tests.kafka_helpers import read_topic
 
@@ -79,9 +76,6 @@ def test_a_day_in_the_life():
                     f"jdbc:hive2://127.0.0.1:{ports[1]}/clickstream"):
             assert url in first.stdout
         assert "Airflow login: admin / " in first.stdout
-        # The fresh stack: no batch table yet; every page shows its content or says what creates it.
-        fresh = render_every_page(f"http://127.0.0.1:{ports[4]}")
-        assert "the batch DAGs create it in their first run" in fresh["traffic"], fresh
         sites = [f"http://127.0.0.1:{p}" for p in ports[5:8]]
         day = datetime.now(UTC).date() - timedelta(days=3)
         midnight = datetime(day.year, day.month, day.day, tzinfo=UTC)
@@ -244,9 +238,6 @@ def test_a_day_in_the_life():
             ("airflow_failure", "clickstream_alert_drill.fail_on_purpose",
              f"clickstream_alert_drill.fail_on_purpose failed in run {drill} after 1 tries: "
              "alert drill: this failure is intended (held the run 90 s)")]
-
-        # Then the user stops and starts the platform, three times (tests/integration/restarts.py).
-        restart_cycles(env, data_dir, airflow)
     finally:
         stop = make("stop", env, timeout=180)
     assert stop.returncode == 0, stop.stdout + stop.stderr

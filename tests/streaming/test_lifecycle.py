@@ -18,7 +18,7 @@ from clickstream.streaming import monitor
 from clickstream.streaming.lifecycle import StopRequest, record_application, run_until_stopped
 from tests.kafka_helpers import create_topics
 
-RECORDS = 600
+RECORDS = 6000  # 120 batches of 50, one a second: the stop comes long before the end
 PER_BATCH = 50
 
 
@@ -56,7 +56,7 @@ def test_a_requested_stop_ends_the_queries_between_micro_batches(spark, tmp_path
 
     def slow_batch(batch, batch_id):
         seen.append(batch.count())
-        time.sleep(1.0)  # long batches: the stop request arrives while one runs
+        time.sleep(0.4)  # the stop request may arrive while one runs
 
     here = dataclasses.replace(settings, warehouse_uri=tmp_path.as_uri(), topic_events=topic)
     checkpoint = here.checkpoint_path(monitor.INGEST_CHECKPOINT)
@@ -64,7 +64,7 @@ def test_a_requested_stop_ends_the_queries_between_micro_batches(spark, tmp_path
              .option("subscribe", topic).option("startingOffsets", "earliest")
              .option("maxOffsetsPerTrigger", PER_BATCH).load()
              .writeStream.foreachBatch(slow_batch).option("checkpointLocation", checkpoint)
-             .trigger(processingTime="100 milliseconds").start())
+             .trigger(processingTime="1 second").start())
     started = time.time()
     request = StopRequest(spark, here.streaming_control_uri, started)
     control = tmp_path / "_control" / "streaming"
