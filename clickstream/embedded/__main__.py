@@ -59,8 +59,8 @@ def cmd_up(stack: Stack, only: list[str] | None) -> int:
         # Airflow's continuous DAG submits the streaming application: the platform is live once it runs.
         started = streaming_app.wait_running(stack.settings, STREAMING_START_S)
         if not started:
-            print(f"error: the streaming application is not running {STREAMING_START_S:.0f} s after "
-                  "the services started: see the clickstream_streaming DAG's task log in Airflow",
+            print(f"error: the streaming application has not reported progress {STREAMING_START_S:.0f} s "
+                  "after the services started: see the clickstream_streaming DAG's task log in Airflow",
                   file=sys.stderr)
     healthy = _print_status(stack, only)
     password = stack.admin_password()
