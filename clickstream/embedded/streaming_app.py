@@ -44,9 +44,12 @@ def _local(uri: str) -> Path | None:
     return Path(parsed.path) if parsed.scheme in ("", "file") else None
 
 
-def process(settings: Settings) -> psutil.Process | None:
-    """Return the driver process of the streaming application on this machine, if it is running."""
-    record = monitor.application(settings)
+def process(settings: Settings, record: dict | None = None) -> psutil.Process | None:
+    """Return the driver process of the streaming application on this machine, if it is running.
+
+    record: what the application recorded when it started (read from its control directory if None).
+    """
+    record = record or monitor.application(settings)
     if not record or not record.get("pid"):
         return None
     try:
@@ -86,8 +89,8 @@ class StreamingStatus:
 
 def status(settings: Settings) -> StreamingStatus:
     """Return whether the streaming application runs, its id, its newest progress and its lag."""
-    proc = process(settings)
-    record = monitor.application(settings) if proc else None
+    record = monitor.application(settings)
+    proc = process(settings, record)
     progress = monitor.newest_progress(settings) if proc else None
     try:
         lag = monitor.lag(settings) if proc else None
@@ -95,7 +98,7 @@ def status(settings: Settings) -> StreamingStatus:
         lag = None
     return StreamingStatus(
         running=proc is not None,
-        app_id=record.get("app_id") if record else None,
+        app_id=record.get("app_id") if proc else None,
         pid=proc.pid if proc else None,
         last_progress=progress["ts"] if progress else None,
         lag=sum(lag.values()) if lag is not None else None,
@@ -104,10 +107,11 @@ def status(settings: Settings) -> StreamingStatus:
 
 def processing(settings: Settings) -> bool:
     """Return whether the application runs and has reported progress since it started."""
-    if process(settings) is None:
+    record = monitor.application(settings)
+    if process(settings, record) is None:
         return False
-    record, progress = monitor.application(settings), monitor.newest_progress(settings)
-    return bool(record and progress and progress["ts"] >= datetime.fromisoformat(record["started"]))
+    progress = monitor.newest_progress(settings)
+    return bool(progress and progress["ts"] >= datetime.fromisoformat(record["started"]))
 
 
 def wait_running(settings: Settings, timeout: float) -> bool:
