@@ -10,7 +10,7 @@ TOOLS      := .tools
 UV         := $(TOOLS)/bin/uv
 VENV       := .venv
 PY         := $(VENV)/bin/python
-STACK      := $(PY) -m clickstream.embedded
+STACK      := $(PY) -m embedded
 
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
@@ -49,11 +49,11 @@ $(JVM_LIB)/.installed: $(JVM_POMS) | system-deps
 	@touch $@
 
 # Spark's JVM classes, archived by a training run (Java class-data sharing): every spark-submit of
-# the embedded stack starts several seconds sooner (clickstream/embedded/cds.py).
+# the embedded stack starts several seconds sooner (embedded/cds.py).
 SPARK_CDS := $(VENV)/share/clickstream/spark-classes.jsa
 
 $(SPARK_CDS): $(VENV)/.installed | system-deps
-	$(PY) -m clickstream.embedded.cds
+	$(PY) -m embedded.cds
 
 install: system-deps $(VENV)/.installed $(JVM_LIB)/.installed $(SPARK_CDS)
 

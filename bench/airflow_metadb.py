@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from bench.report import Figure, Plot, record
-from clickstream.embedded.ports import private_ports
+from embedded.ports import private_ports
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -38,7 +38,7 @@ def _env(data_dir: Path, backend: str, parallelism: int) -> dict[str, str]:
 
 
 def _cli(env: dict[str, str], *args: str, check: bool = True) -> str:
-    cmd = [str(REPO / ".venv/bin/python"), "-m", "clickstream.embedded", *args]
+    cmd = [str(REPO / ".venv/bin/python"), "-m", "embedded", *args]
     result = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=REPO)
     if check and result.returncode != 0:
         raise RuntimeError(result.stdout + result.stderr)

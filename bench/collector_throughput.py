@@ -30,7 +30,7 @@ import orjson
 import requests
 
 from bench.report import Figure, Plot, record
-from clickstream.embedded.ports import private_ports
+from embedded.ports import private_ports
 
 REPO = Path(__file__).resolve().parent.parent
 UA = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0"
@@ -105,8 +105,8 @@ def main() -> None:
     data_dir = Path(tempfile.mkdtemp(prefix="cs-bench-collector-"))
     os.environ.update({"CLICKSTREAM_DATA_DIR": str(data_dir), **private_ports(),
                        "CLICKSTREAM_SITE_LATENCY_SCALE": "0"})
-    from clickstream.embedded.stack import Stack
     from clickstream.settings import get_settings
+    from embedded.stack import Stack
 
     stack = Stack(get_settings())
     try:

@@ -107,8 +107,7 @@ def size_parser(doc: str) -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> None:
     """Generate, then time the daily job against a scan baseline at two sizes."""
     args = size_parser(__doc__).parse_args(argv)
-    sys.path.insert(0, str(REPO_ROOT / "include" / "spark_jobs"))
-    from clickstream_daily import run_day
+    from clickstream.batch.jobs import run_day
 
     work = Path(tempfile.mkdtemp(prefix="bench-daily-"))
     try:

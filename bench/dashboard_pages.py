@@ -24,15 +24,14 @@ import dataclasses
 import os
 import shutil
 import statistics
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bench.report import Figure, Plot, record
-from clickstream.embedded.ports import private_ports
 from clickstream.settings import REPO_ROOT
+from embedded.ports import private_ports
 
 TARGET_S = 2.0
 PAGES = ("live", "traffic", "sections", "navigation", "geography", "performance", "sessions", "pipeline")
@@ -42,11 +41,11 @@ def build_tables(spark, settings, day) -> None:
     """Write the hourly, daily, live and progress tables of the day, as the platform's jobs do."""
     import pyarrow as pa
     import pyarrow.parquet as pq
-    from clickstream_daily import run_day
     from pyspark.sql import functions as F
 
     from clickstream.batch.hourly import transform_hourly_pages, transform_hourly_sections
     from clickstream.batch.io import overwrite_partition
+    from clickstream.batch.jobs import run_day
     from clickstream.streaming.metrics import transform_active_users, transform_metrics
     from clickstream.streaming.progress import PROGRESS_SCHEMA
 
@@ -80,9 +79,8 @@ def register(spark, settings) -> None:
     """Create every table with the platform's DDL and register the partitions on disk."""
     from types import SimpleNamespace
 
-    from clickstream_streaming import ensure_live_tables
-
     from clickstream.hive import execute, render_hql, split_statements
+    from clickstream.streaming.app import ensure_live_tables
     from clickstream.streaming.hive import HivePartitions
 
     execute(settings, *split_statements(render_hql("create_tables.hql", settings)), database=None)
@@ -142,11 +140,10 @@ def main(argv: list[str] | None = None) -> None:
     os.environ.pop("CLICKSTREAM_WAREHOUSE_URI", None)
     os.environ.pop("CLICKSTREAM_HIVE_DATABASE", None)
     os.environ.update(private_ports())
-    sys.path.insert(0, str(REPO_ROOT / "include" / "spark_jobs"))
     from bench.daily_job import DAY, _session, scale_day, write_day
-    from clickstream.embedded.stack import Stack
     from clickstream.hive import execute
     from clickstream.settings import get_settings
+    from embedded.stack import Stack
 
     settings = get_settings()
     stack = Stack(settings)

@@ -148,9 +148,9 @@ def main() -> None:
     args = parser.parse_args()
 
     data_dir = private_environment("cs-bench-freshness-")
-    from clickstream.embedded.stack import Stack
     from clickstream.settings import get_settings
-    from clickstream.streaming.local import LocalApp, wait_for
+    from embedded.local_app import LocalApp, wait_for
+    from embedded.stack import Stack
 
     settings = get_settings()
     stack = Stack(settings)

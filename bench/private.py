@@ -6,7 +6,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from clickstream.embedded.ports import private_ports
+from embedded.ports import private_ports
 
 
 def private_environment(prefix: str) -> Path:
@@ -18,7 +18,7 @@ def private_environment(prefix: str) -> Path:
 
 def broker_pid(settings) -> int | None:
     """Return the process id of the stack's broker (its JVM), if it runs."""
-    from clickstream.embedded.stack import Stack
+    from embedded.stack import Stack
 
     (status,) = Stack(settings).status(["broker"])
     return status.pid

@@ -31,7 +31,7 @@ from pathlib import Path
 import psutil
 
 from bench.report import Figure, Plot, record
-from clickstream.embedded.ports import private_ports
+from embedded.ports import private_ports
 
 GIB = 2**30
 STOP_TARGET_S = 20
@@ -42,7 +42,7 @@ LIVE_TARGET_S = 60
 def _archived_since(settings, since: datetime, timeout: float) -> None:
     """Wait until raw_events, through HiveServer2, holds an event the collectors received after `since`."""
     from clickstream.hive import execute
-    from clickstream.streaming.local import wait_for
+    from embedded.local_app import wait_for
 
     def archived() -> bool:
         try:
@@ -85,8 +85,8 @@ def main() -> None:
     data_dir = Path(tempfile.mkdtemp(prefix="cs-bench-startup-"))
     data_dir.chmod(0o755)
     os.environ.update({"CLICKSTREAM_DATA_DIR": str(data_dir), **private_ports()})
-    from clickstream.embedded.stack import Stack
     from clickstream.settings import get_settings
+    from embedded.stack import Stack
 
     settings = get_settings()
     stack = Stack(settings)

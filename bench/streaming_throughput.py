@@ -177,7 +177,7 @@ def visible(settings, total: int) -> bool:
 
 def batch_profile(settings) -> dict:
     """Where each query's batch time went, from the progress table."""
-    from clickstream.streaming.local import QUERIES, read_progress
+    from clickstream.streaming.monitor import QUERIES, read_progress
 
     rows = [r for r in read_progress(settings) if not r["idle"] and r["input_rows"]]
     profile = {}
@@ -207,10 +207,10 @@ def main() -> None:
     data_dir = private_environment("cs-bench-streaming-")
     from confluent_kafka.admin import AdminClient, NewTopic
 
-    from clickstream.embedded.stack import Stack
     from clickstream.settings import get_settings
-    from clickstream.streaming.local import LocalApp, wait_for
     from clickstream.topics import ensure_topics
+    from embedded.local_app import LocalApp, wait_for
+    from embedded.stack import Stack
 
     settings = get_settings()
     stack = Stack(settings)

@@ -31,7 +31,7 @@ and the production cluster differ only in environment variables.
 | ``CLICKSTREAM_AIRFLOW_API_URL`` | ``http://127.0.0.1:<airflow port>`` | Airflow REST API (dashboard) |
 | ``CLICKSTREAM_AIRFLOW_API_USER`` | ``admin`` | the dashboard's API user (``…_API_PASSWORD``) |
 | ``CLICKSTREAM_SPARK_JARS`` | the jars in ``<repo>/jvm/lib/spark-kafka`` | Spark jobs' extra jars |
-| ``CLICKSTREAM_SPARK_ARCHIVES`` … | empty | what jobs carry to YARN (clickstream/spark_submit.py) |
+| ``CLICKSTREAM_SPARK_ARCHIVES`` … | empty | what jobs carry to YARN (plugins/clickstream_airflow/spark.py) |
 | ``CLICKSTREAM_BATCH_START`` | ``<data dir>/batch_start`` | hourly/daily DAGs catch up from this ISO time |
 | ``CLICKSTREAM_RAW_RETENTION_DAYS`` | ``30`` | days of raw_events and bad_events kept (retention DAG) |
 
@@ -200,3 +200,38 @@ def load_settings() -> Settings:
 def get_settings() -> Settings:
     """Return the settings of this process, read once from the environment."""
     return load_settings()
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """Serialise settings back to CLICKSTREAM_* variables for child processes."""
+    return {
+        "CLICKSTREAM_DATA_DIR": str(settings.data_dir),
+        "CLICKSTREAM_WAREHOUSE_URI": settings.warehouse_uri,
+        "CLICKSTREAM_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
+        "CLICKSTREAM_BROKER_PORT": str(settings.broker_port),
+        "CLICKSTREAM_HIVE_HOST": settings.hive_host,
+        "CLICKSTREAM_HIVE_PORT": str(settings.hive_port),
+        "CLICKSTREAM_HIVE_DATABASE": settings.hive_database,
+        "CLICKSTREAM_AIRFLOW_PORT": str(settings.airflow_port),
+        "CLICKSTREAM_AIRFLOW_DB": settings.airflow_db,
+        "CLICKSTREAM_PG_PORT": str(settings.pg_port),
+        "CLICKSTREAM_STREAMLIT_PORT": str(settings.streamlit_port),
+        "CLICKSTREAM_SIM_PORTS": ",".join(str(p) for p in settings.sim_ports),
+        "CLICKSTREAM_SPARK_MASTER": settings.spark_master,
+        "CLICKSTREAM_TOPIC_EVENTS": settings.topic_events,
+        "CLICKSTREAM_TOPIC_DLQ": settings.topic_dlq,
+        "CLICKSTREAM_TOPIC_ALERTS": settings.topic_alerts,
+        "CLICKSTREAM_EVENTS_PARTITIONS": str(settings.events_partitions),
+        "CLICKSTREAM_SMTP_PORT": str(settings.smtp_port),
+        "CLICKSTREAM_KAFKA_CONTROLLER_PORT": str(settings.kafka_controller_port),
+        "CLICKSTREAM_KAFKA_RETENTION_HOURS": str(settings.kafka_retention_hours),
+        "CLICKSTREAM_KAFKA_RETENTION_MB": str(settings.kafka_retention_mb),
+        "CLICKSTREAM_ALERT_EMAIL": settings.alert_email,
+        "CLICKSTREAM_ALERT_FROM": settings.alert_from,
+        "CLICKSTREAM_AIRFLOW_API_URL": settings.airflow_api_url,
+        "CLICKSTREAM_AIRFLOW_API_USER": settings.airflow_api_user,
+        "CLICKSTREAM_SPARK_JARS": settings.spark_jars,
+        "CLICKSTREAM_SPARK_ARCHIVES": settings.spark_archives,
+        "CLICKSTREAM_SPARK_PY_FILES": settings.spark_py_files,
+        "CLICKSTREAM_SPARK_PYTHON": settings.spark_python,
+    }

@@ -7,7 +7,7 @@ schedule) after setting up `smtp_default` and `kafka_default`, and after changin
 1. `outlast_the_deadline` waits `hold_seconds` (param, default 150), longer than the
    run's one-minute deadline. The scheduler notices the missed deadline and the
    triggerer emails "[clickstream] clickstream_alert_drill run … is late", the mail
-   every platform DAG sends when a run is late (`clickstream.notify.run_deadline`).
+   every platform DAG sends when a run is late (`clickstream_airflow.notifiers.run_deadline`).
 2. `fail_on_purpose` then fails for good (AirflowFailException skips its retries), so
    the failure notifiers send their email ("… clickstream_alert_drill.fail_on_purpose
    failed …") and a record with `kind = "airflow_failure"` to the alerts topic.
@@ -24,7 +24,7 @@ import pendulum
 from airflow.sdk import Param, dag, task
 from airflow.sdk.exceptions import AirflowFailException
 
-from clickstream.notify import dag_defaults, run_deadline
+from clickstream_airflow.notifiers import dag_defaults, run_deadline
 
 DEADLINE = pendulum.duration(minutes=1)
 

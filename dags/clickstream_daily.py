@@ -42,14 +42,16 @@ from pathlib import Path
 import pendulum
 from airflow.providers.apache.hive.operators.hive import HiveOperator
 from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
-from airflow.providers.common.sql.operators.sql import SQLTableCheckOperator
-from airflow.sdk import CronDataIntervalTimetable, Param, PokeReturnValue, chain, dag, task
+from airflow.sdk import CronDataIntervalTimetable, Param, chain, dag
 
-from clickstream.batch.schedule import batch_epoch, table_asset
 from clickstream.hive import hql_macros
-from clickstream.notify import dag_defaults, run_deadline
 from clickstream.settings import get_settings
-from clickstream.spark_submit import spark_options
+from clickstream_airflow.checks import table_check
+from clickstream_airflow.notifiers import dag_defaults, run_deadline
+from clickstream_airflow.operators import hive_reports
+from clickstream_airflow.schedule import batch_epoch, table_assets
+from clickstream_airflow.sensors import StreamArchivedSensor
+from clickstream_airflow.spark import spark_options
 
 INCLUDE = Path(__file__).resolve().parent.parent / "include"
 SETTINGS = get_settings()
@@ -61,11 +63,6 @@ DAILY_TABLES = ("sessions", "daily_pages", "daily_sections", "daily_paths", "dai
                 "daily_channels", "daily_devices", "daily_hours", "daily_summary")
 REPORTS = ("report_page_traffic", "report_section_engagement", "report_sessions", "report_errors",
            "report_headlines")
-DAY = "dt = '{{ data_interval_start.strftime('%Y-%m-%d') }}'"
-
-
-def _sum_of(column: str, table: str) -> str:
-    return f"(SELECT COALESCE(SUM({column}), 0) FROM {{{{ clickstream_db }}}}.{table} WHERE {DAY})"
 
 
 @dag(
@@ -86,15 +83,10 @@ def _sum_of(column: str, table: str) -> str:
     doc_md=__doc__,
 )
 def clickstream_daily():
-    @task.sensor(poke_interval=120, timeout=6 * 3600, mode="reschedule")
-    def wait_for_hours(data_interval_end=None, params: dict | None = None) -> PokeReturnValue:
-        """Wait until the streaming application has archived every hour the daily job reads."""
-        from clickstream.batch.schedule import poke_stream
-
-        spill = pendulum.duration(hours=int(params["spill_hours"]))
-        done, why = poke_stream(data_interval_end, spill, SETTINGS.hive_database)
-        print(why)
-        return PokeReturnValue(is_done=done, xcom_value=why)
+    # The day plus the spill hours the job reads for sessions crossing midnight.
+    wait_for_hours = StreamArchivedSensor(task_id="wait_for_hours", database=SETTINGS.hive_database,
+                                          margin_hours="{{ params.spill_hours }}",
+                                          poke_interval=120, timeout=6 * 3600, mode="reschedule")
 
     create_tables = HiveOperator(task_id="create_tables", hql="create_tables.hql",
                                  hive_cli_conn_id="hive_cli_default")
@@ -111,41 +103,13 @@ def clickstream_daily():
             "--funnel-window-minutes", "{{ params.funnel_window_minutes }}",
             "--top-paths", "{{ params.top_paths }}",
         ],
-        outlets=[table_asset(SETTINGS, t) for t in DAILY_TABLES],
+        outlets=table_assets(SETTINGS, DAILY_TABLES),
     )
     register = HiveOperator(task_id="register_partitions", hql="add_daily_partitions.hql",
                             hive_cli_conn_id="hive_cli_default")
-    check = SQLTableCheckOperator(
-        task_id="check_daily",
-        conn_id="hiveserver2_default",
-        table="{{ clickstream_db }}.daily_summary",
-        partition_clause=DAY,
-        checks={
-            "events_reconcile_with_raw": {"check_statement": (
-                "COALESCE(SUM(events), 0) = (SELECT COUNT(*) FROM {{ clickstream_db }}.raw_events WHERE "
-                + DAY + ")")},
-            "no_null_keys": {"check_statement": (
-                "COUNT(*) = COUNT(app_id) AND (SELECT COUNT(*) FROM {{ clickstream_db }}.sessions WHERE "
-                + DAY + " AND (app_id IS NULL OR session_id IS NULL OR user_id IS NULL)) = 0")},
-            "sessions_sum": {"check_statement": (
-                "COALESCE(SUM(sessions), 0) = (SELECT COUNT(*) FROM {{ clickstream_db }}.sessions WHERE "
-                + DAY + ")")},
-            "channels_sum_to_sessions": {"check_statement": (
-                _sum_of("sessions", "daily_channels") + " = COALESCE(SUM(sessions), 0)")},
-            "pages_sum_to_page_views": {"check_statement": (
-                _sum_of("page_views", "daily_pages") + " = COALESCE(SUM(page_views), 0)")},
-            "hours_sum_to_events": {"check_statement": (
-                _sum_of("events", "daily_hours") + " = COALESCE(SUM(events), 0)")},
-            "geo_sums_to_events": {"check_statement": (
-                _sum_of("events", "daily_geo") + " = COALESCE(SUM(events), 0)")},
-        },
-    )
-    reports = [
-        HiveOperator(task_id=report, hql=f"{report}.hql", hive_cli_conn_id="hive_cli_default",
-                     outlets=[table_asset(SETTINGS, report)])
-        for report in REPORTS
-    ]
-    chain(wait_for_hours(), create_tables, daily_job, register, check, reports)
+    check = table_check("check_daily", INCLUDE / "hql" / "checks" / "daily.sql")
+    reports = hive_reports(SETTINGS, REPORTS)
+    chain(wait_for_hours, create_tables, daily_job, register, check, reports)
 
 
 clickstream_daily()

@@ -30,19 +30,19 @@ from pathlib import Path
 import pendulum
 from airflow.providers.apache.hive.operators.hive import HiveOperator
 from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
-from airflow.providers.common.sql.operators.sql import SQLTableCheckOperator
-from airflow.sdk import CronDataIntervalTimetable, PokeReturnValue, chain, dag, task
+from airflow.sdk import CronDataIntervalTimetable, chain, dag
 
-from clickstream.batch.schedule import batch_epoch, table_asset
 from clickstream.hive import hql_macros
-from clickstream.notify import dag_defaults, run_deadline
 from clickstream.settings import get_settings
-from clickstream.spark_submit import spark_options
+from clickstream_airflow.checks import table_check
+from clickstream_airflow.notifiers import dag_defaults, run_deadline
+from clickstream_airflow.schedule import batch_epoch, table_assets
+from clickstream_airflow.sensors import StreamArchivedSensor
+from clickstream_airflow.spark import spark_options
 
 INCLUDE = Path(__file__).resolve().parent.parent / "include"
 SETTINGS = get_settings()
 START, CATCHUP = batch_epoch(SETTINGS)
-HOUR = "dt = '{{ data_interval_start.strftime('%Y-%m-%d') }}' AND hr = {{ data_interval_start.hour }}"
 
 
 @dag(
@@ -58,14 +58,8 @@ HOUR = "dt = '{{ data_interval_start.strftime('%Y-%m-%d') }}' AND hr = {{ data_i
     doc_md=__doc__,
 )
 def clickstream_hourly():
-    @task.sensor(poke_interval=60, timeout=3 * 3600, mode="reschedule")
-    def wait_for_stream(data_interval_end=None) -> PokeReturnValue:
-        """Wait until the streaming application has archived every event of the hour."""
-        from clickstream.batch.schedule import poke_stream
-
-        done, why = poke_stream(data_interval_end, pendulum.duration(0), SETTINGS.hive_database)
-        print(why)
-        return PokeReturnValue(is_done=done, xcom_value=why)
+    wait_for_stream = StreamArchivedSensor(task_id="wait_for_stream", database=SETTINGS.hive_database,
+                                           poke_interval=60, timeout=3 * 3600, mode="reschedule")
 
     create_tables = HiveOperator(task_id="create_tables", hql="create_tables.hql",
                                  hive_cli_conn_id="hive_cli_default")
@@ -77,30 +71,12 @@ def clickstream_hourly():
         **spark_options(SETTINGS),
         application_args=["--start", "{{ data_interval_start.isoformat() }}",
                           "--end", "{{ data_interval_end.isoformat() }}"],
-        outlets=[table_asset(SETTINGS, t)
-                 for t in ("hourly_pages", "hourly_sections")],
+        outlets=table_assets(SETTINGS, ("hourly_pages", "hourly_sections")),
     )
     register = HiveOperator(task_id="register_partitions", hql="add_hourly_partitions.hql",
                             hive_cli_conn_id="hive_cli_default")
-    check = SQLTableCheckOperator(
-        task_id="check_hourly",
-        conn_id="hiveserver2_default",
-        table="{{ clickstream_db }}.hourly_pages",
-        partition_clause=HOUR,
-        checks={
-            "events_reconcile_with_raw": {"check_statement": (
-                "COALESCE(SUM(events), 0) = (SELECT COUNT(*) FROM {{ clickstream_db }}.raw_events WHERE "
-                + HOUR + ")")},
-            "no_null_keys": {"check_statement": "COUNT(*) = COUNT(app_id) AND COUNT(*) = COUNT(page)"},
-            "page_views_and_errors_fit_events": {"check_statement": (
-                "COALESCE(SUM(CASE WHEN page_views > events OR errors > page_views THEN 1 ELSE 0 END), 0)"
-                " = 0")},
-            "section_sums_fit_page_sums": {"check_statement": (
-                "(SELECT COALESCE(SUM(interactions), 0) FROM {{ clickstream_db }}.hourly_sections WHERE "
-                + HOUR + ") <= COALESCE(SUM(section_interactions), 0)")},
-        },
-    )
-    chain(wait_for_stream(), create_tables, hourly_job, register, check)
+    check = table_check("check_hourly", INCLUDE / "hql" / "checks" / "hourly.sql")
+    chain(wait_for_stream, create_tables, hourly_job, register, check)
 
 
 clickstream_hourly()

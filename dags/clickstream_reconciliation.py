@@ -27,11 +27,12 @@ from __future__ import annotations
 
 import pendulum
 from airflow.providers.standard.sensors.external_task import ExternalTaskSensor
-from airflow.sdk import CronDataIntervalTimetable, dag, task
+from airflow.sdk import CronDataIntervalTimetable, dag
 
-from clickstream.batch.schedule import batch_epoch
-from clickstream.notify import dag_defaults, run_deadline
 from clickstream.settings import get_settings
+from clickstream_airflow.notifiers import dag_defaults, run_deadline
+from clickstream_airflow.operators import ReconcileHourOperator
+from clickstream_airflow.schedule import batch_epoch
 
 SETTINGS = get_settings()
 START, CATCHUP = batch_epoch(SETTINGS)
@@ -57,41 +58,10 @@ def clickstream_reconciliation():
         timeout=6 * 3600,
     )
 
-    @task
-    def reconcile(data_interval_start=None) -> dict:
-        """Compare the hour's counts from every source; write them; fail naming every mismatch."""
-        from datetime import UTC, datetime
+    reconcile = ReconcileHourOperator(task_id="reconcile", database=SETTINGS.hive_database,
+                                      dlq_topic=SETTINGS.topic_dlq)
 
-        from airflow.providers.apache.hive.hooks.hive import HiveServer2Hook
-        from airflow.providers.apache.kafka.hooks.base import KafkaBaseHook
-        from confluent_kafka import Consumer
-
-        from clickstream.reconcile import dead_letters, hour_counts, insert_sql, result_rows
-
-        hour = datetime.fromtimestamp(data_interval_start.timestamp(), UTC)
-        database = SETTINGS.hive_database
-        hive = HiveServer2Hook(hiveserver2_conn_id="hiveserver2_default")
-        # The hour's run of clickstream_hourly registered the ledger's partitions (MSCK REPAIR);
-        # HiveServer2 must still list the files as they are now, not as it cached them (the
-        # simulators rewrite their ledger files, the stream adds files, forget-user rewrites them).
-        hive.run([f"REFRESH TABLE {database}.{t}" for t in ("sim_ledger", "raw_events", "hourly_pages")])
-        kafka = KafkaBaseHook.get_connection("kafka_default").extra_dejson
-        consumer = Consumer(kafka | {"group.id": "clickstream-reconciliation", "enable.auto.commit": False,
-                                     "enable.partition.eof": True})
-        try:
-            dlq = dead_letters(consumer, SETTINGS.topic_dlq, hour)
-        finally:
-            consumer.close()
-        apps = hour_counts(hive.get_records, database, hour, dlq)
-        hive.run(insert_sql(database, hour, result_rows(apps, datetime.now(UTC))))
-        for a in apps:
-            print(a)
-        problems = [p for a in apps for p in a.problems()]
-        if problems:
-            raise RuntimeError(f"{hour:%Y-%m-%d %H}:00 UTC does not reconcile: " + "; ".join(problems))
-        return {a.app_id: a.archived for a in apps}
-
-    wait_for_hourly >> reconcile()
+    wait_for_hourly >> reconcile
 
 
 clickstream_reconciliation()

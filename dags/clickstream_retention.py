@@ -20,10 +20,11 @@ being written. IPs are truncated by the collector before anything is stored
 from __future__ import annotations
 
 import pendulum
-from airflow.sdk import Param, dag, task
+from airflow.sdk import Param, dag
 
-from clickstream.notify import dag_defaults, run_deadline
 from clickstream.settings import get_settings
+from clickstream_airflow.notifiers import dag_defaults, run_deadline
+from clickstream_airflow.operators import ForgetUserOperator, PurgeRawOperator
 
 SETTINGS = get_settings()
 
@@ -45,59 +46,10 @@ SETTINGS = get_settings()
     doc_md=__doc__,
 )
 def clickstream_retention():
-    @task
-    def purge_raw(params: dict | None = None, data_interval_end=None) -> dict:
-        """Drop and delete the raw partitions older than the retention; return the days purged per table."""
-        from airflow.providers.apache.hive.hooks.hive import HiveServer2Hook
+    purge_raw = PurgeRawOperator(task_id="purge_raw", retention_days="{{ params.raw_retention_days }}")
+    forget_user = ForgetUserOperator(task_id="forget_user", user_id="{{ params.forget_user_id }}")
 
-        from clickstream.retention import (
-            RAW_TABLES,
-            cutoff_day,
-            delete_days,
-            drop_partitions_sql,
-            partitions_before,
-        )
-
-        hive = HiveServer2Hook(hiveserver2_conn_id="hiveserver2_default")
-        database = SETTINGS.hive_database
-        cutoff = cutoff_day(data_interval_end.date(), int(params["raw_retention_days"]))
-        existing = {row[1] for row in hive.get_records(f"SHOW TABLES IN {database}")}
-        purged = {}
-        for table in [t for t in RAW_TABLES if t in existing]:  # the streaming job creates them
-            specs = partitions_before(hive.get_records(f"SHOW PARTITIONS {database}.{table}"), cutoff)
-            if specs:
-                hive.run(drop_partitions_sql(database, table, specs))
-            days = {s["dt"] for s in specs}
-            deleted = delete_days(SETTINGS.table_path(table), days)
-            print(f"{table}: dropped {len(specs)} partitions of {len(days)} days before {cutoff}, "
-                  f"deleted {deleted} directories")
-            purged[table] = sorted(days)
-        return purged
-
-    @task
-    def forget_user(params: dict | None = None) -> dict:
-        """Remove one user's rows from the raw and sessions tables; return the rows removed per table."""
-        from airflow.providers.apache.hive.hooks.hive import HiveServer2Hook
-        from airflow.sdk.exceptions import AirflowSkipException
-
-        from clickstream.retention import USER_COLUMNS, forget
-
-        user_id = params.get("forget_user_id")
-        if not user_id:
-            raise AirflowSkipException("no forget_user_id given")
-        removed = {}
-        for where in USER_COLUMNS:
-            files, rows = forget(SETTINGS.table_path(where.table), where, user_id)
-            print(f"{where.table}: removed {rows} rows of {user_id} from {files} files")
-            removed[where.table] = rows
-        # HiveServer2 caches file listings and sizes: make it see the rewritten files.
-        hive = HiveServer2Hook(hiveserver2_conn_id="hiveserver2_default")
-        existing = {row[1] for row in hive.get_records(f"SHOW TABLES IN {SETTINGS.hive_database}")}
-        hive.run([f"REFRESH TABLE {SETTINGS.hive_database}.{w.table}" for w in USER_COLUMNS
-                  if w.table in existing])
-        return removed
-
-    purge_raw() >> forget_user()
+    purge_raw >> forget_user
 
 
 clickstream_retention()

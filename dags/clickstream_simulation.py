@@ -22,32 +22,14 @@ hourly and daily DAGs find the events archived.
 
 from __future__ import annotations
 
-import json
-
 import pendulum
 from airflow.providers.http.operators.http import HttpOperator
 from airflow.providers.http.sensors.http import HttpSensor
 from airflow.sdk import Param, dag, task
 
-from clickstream.notify import dag_defaults
-
-SITES = ["shop", "news", "saas"]
-
-
-def _accepted(response) -> bool:
-    """Treat 2xx, and 409 'already running' on start, as success."""
-    return response.status_code < 300 or response.status_code == 409
-
-
-def _backfills_done(response) -> bool:
-    """Return True once the site's latest backfill is done; fail if it failed."""
-    jobs = response.json().get("backfills") or []
-    if not jobs:
-        raise ValueError("the site reports no backfill job")
-    state = jobs[-1]["state"]
-    if state.startswith("failed"):
-        raise RuntimeError(f"backfill failed on {response.url}: {state}")
-    return state == "done"
+from clickstream.settings import SITES
+from clickstream_airflow.notifiers import dag_defaults
+from clickstream_airflow.simulation import accepted, backfills_done, control_requests, site_connections
 
 
 @dag(
@@ -59,7 +41,7 @@ def _backfills_done(response) -> bool:
     default_args=dag_defaults(pendulum.duration(seconds=10)),
     params={
         "action": Param("start", enum=["start", "stop", "backfill", "status"]),
-        "sites": Param(SITES, type="array", items={"type": "string", "enum": SITES}),
+        "sites": Param(list(SITES), type="array", items={"type": "string", "enum": list(SITES)}),
         "users": Param(10, type="integer", minimum=1, maximum=5000),
         "rate": Param(1.0, type="number", minimum=0.01),
         "seed": Param(42, type="integer"),
@@ -75,34 +57,12 @@ def clickstream_simulation():
     @task
     def plan_requests(params: dict) -> list[dict]:
         """Build one control-API request per selected site."""
-        action = params["action"]
-        if action == "start":
-            body = {k: params[k] for k in ("users", "rate", "seed", "duration_s")}
-            endpoint, method = "simulation/start", "POST"
-        elif action == "stop":
-            body, endpoint, method = {}, "simulation/stop", "POST"
-        elif action == "backfill":
-            if not params["start_date"]:
-                from airflow.sdk.exceptions import AirflowFailException
-
-                # Bad input: retrying cannot fix it, so fail now (and alert) instead of retrying.
-                raise AirflowFailException("backfill needs start_date (and optionally end_date)")
-            body = {"start_date": params["start_date"],
-                    "end_date": params["end_date"] or params["start_date"],
-                    "events_per_day": params["events_per_day"], "seed": params["seed"]}
-            endpoint, method = "simulation/backfill", "POST"
-        else:
-            body, endpoint, method = None, "simulation", "GET"
-        return [
-            {"http_conn_id": f"sim_{site}", "endpoint": endpoint, "method": method,
-             "data": json.dumps(body) if body is not None else None}
-            for site in params["sites"]
-        ]
+        return control_requests(params)
 
     calls = HttpOperator.partial(
         task_id="call_sites",
         headers={"Content-Type": "application/json"},
-        response_check=_accepted,
+        response_check=accepted,
         extra_options={"check_response": False},
         log_response=True,
     ).expand_kwargs(plan_requests())
@@ -115,13 +75,13 @@ def clickstream_simulation():
     @task
     def selected_sites(params: dict) -> list[str]:
         """Return the connections of the selected sites."""
-        return [f"sim_{site}" for site in params["sites"]]
+        return site_connections(params)
 
     site_conns = selected_sites()
     wait = HttpSensor.partial(
         task_id="wait_for_backfills",
         endpoint="simulation",
-        response_check=_backfills_done,
+        response_check=backfills_done,
         poke_interval=10,
         timeout=6 * 3600,
     ).expand(http_conn_id=site_conns)

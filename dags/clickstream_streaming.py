@@ -31,9 +31,9 @@ import pendulum
 from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
 from airflow.sdk import Param, dag
 
-from clickstream.notify import dag_defaults
 from clickstream.settings import get_settings
-from clickstream.spark_submit import spark_options
+from clickstream_airflow.notifiers import dag_defaults
+from clickstream_airflow.spark import spark_options
 
 SETTINGS = get_settings()
 # dags/ and include/ are siblings in both runtimes (repo checkout, Airflow image).

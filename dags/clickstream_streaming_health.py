@@ -15,9 +15,10 @@ of `clickstream_streaming`; pause this DAG together with that one.
 from __future__ import annotations
 
 import pendulum
-from airflow.sdk import dag, task
+from airflow.sdk import dag
 
-from clickstream.notify import dag_defaults, run_deadline
+from clickstream_airflow.notifiers import dag_defaults, run_deadline
+from clickstream_airflow.operators import StreamHealthOperator
 
 
 @dag(
@@ -32,27 +33,7 @@ from clickstream.notify import dag_defaults, run_deadline
     doc_md=__doc__,
 )
 def clickstream_streaming_health():
-    @task
-    def check_progress(params: dict | None = None) -> dict:
-        """Fail with the stalled queries named, or return each query's last progress time."""
-        from datetime import UTC, datetime, timedelta
-
-        from airflow.providers.apache.hive.hooks.hive import HiveServer2Hook
-
-        from clickstream.streaming.health import progress_sql, stalls
-
-        hook = HiveServer2Hook(hiveserver2_conn_id="hiveserver2_default")
-        stall_after = timedelta(minutes=float(params["stall_after_minutes"]))
-        # A health check judges the present, not the run's logical date.
-        now = datetime.now(UTC).replace(tzinfo=None)
-        database = hook.get_connection(hook.hiveserver2_conn_id).schema or "clickstream"
-        rows = hook.get_records(progress_sql(database, now - 2 * stall_after))
-        problems = stalls(rows, now, stall_after)
-        if problems:
-            raise RuntimeError("streaming application unhealthy: " + "; ".join(problems))
-        return {query: ts for query, ts, *_ in rows}
-
-    check_progress()
+    StreamHealthOperator(task_id="check_progress", stall_after_minutes="{{ params.stall_after_minutes }}")
 
 
 clickstream_streaming_health()

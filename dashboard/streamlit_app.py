@@ -1,18 +1,16 @@
-"""Entry point of the clickstream dashboard: `streamlit run dashboard/streamlit_app.py`.
+"""Entry point of the clickstream dashboard: `PYTHONPATH=. streamlit run dashboard/streamlit_app.py`.
+
+`streamlit run` puts only dashboard/ on the path: the repository root comes from PYTHONPATH (`make
+run` sets it for every service; the production image sets it to /opt/clickstream).
 
 Every page reads the Hive tables through HiveServer2 (settings from the
 environment, like every other component); docs/dashboard.md lists which
 table feeds which chart.
 """
 
-import sys
 from pathlib import Path
 
 import streamlit as st
-
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:  # `streamlit run` puts only dashboard/ on the path
-    sys.path.insert(0, str(ROOT))
 
 PAGES = Path(__file__).resolve().parent / "app_pages"
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from clickstream.funnels import funnel_of
+
 EXIT = "exit"
 
 
@@ -44,7 +46,7 @@ class Site:
     pages: dict[str, PageType]
     transitions: dict[str, dict[str, float]]
     entries: dict[str, dict[str, float]]  # channel -> entry page type -> weight
-    funnel: tuple[str, ...]  # page types, in order
+    funnel: tuple[str, ...]  # page types, in order (the platform's: clickstream.funnels)
     conversion_page: str  # a page_view here is followed by a purchase event
     cart_button: tuple[str, str] | None = None  # (page type, element) that adds to cart
     price_range: tuple[float, float] = (5.0, 200.0)
@@ -124,7 +126,7 @@ SHOP = Site(
         "paid": {"products": 60, "product": 40},
         "referral": {"product": 50, "home": 50},
     },
-    funnel=("home", "products", "product", "cart", "checkout", "confirmation"),
+    funnel=funnel_of("shop").step_names,
     conversion_page="confirmation",
     cart_button=("product", "add_to_cart"),
     price_range=(8.0, 320.0),
@@ -172,7 +174,7 @@ NEWS = Site(
         "paid": {"subscribe": 60, "article": 40},
         "referral": {"article": 90, "home": 10},
     },
-    funnel=("home", "article", "subscribe", "confirmation"),
+    funnel=funnel_of("news").step_names,
     conversion_page="confirmation",
     price_range=(4.99, 14.99),
 )
@@ -226,7 +228,7 @@ SAAS = Site(
         "paid": {"pricing": 55, "home": 45},
         "referral": {"docs": 40, "home": 60},
     },
-    funnel=("home", "pricing", "signup", "onboarding", "dashboard", "upgrade", "confirmation"),
+    funnel=funnel_of("saas").step_names,
     conversion_page="confirmation",
     price_range=(29.0, 499.0),
 )

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from clickstream.embedded.ports import private_ports
+from embedded.ports import private_ports
 
 # Helpers whose asserts are the tests' own: pytest explains their failures too.
 pytest.register_assert_rewrite("tests.integration.restarts", "tests.integration.stack_helpers")
@@ -34,12 +34,12 @@ def pytest_configure(config: pytest.Config) -> None:
         os.environ.pop(var, None)
     # In-process Airflow (DagBag, dag.test()) uses the run's metadata DB and connections;
     # it reads them once, at import, so they are set before anything imports airflow.
-    from clickstream.embedded.environment import airflow_env
     from clickstream.settings import load_settings
+    from embedded.environment import airflow_env
 
     os.environ.update(airflow_env(load_settings()))
     # Spark's launcher scripts (beeline, spark-submit) find the wheel's Spark through this.
-    from clickstream.embedded.environment import VENV_BIN, spark_env
+    from embedded.environment import VENV_BIN, spark_env
 
     os.environ.update(spark_env(os.environ))
     # Spark's Python workers and Airflow's task processes import the project from here.
@@ -68,7 +68,7 @@ def settings():
 @pytest.fixture(scope="session")
 def stack(settings):
     """The run's embedded stack; services start on demand and all stop at the end."""
-    from clickstream.embedded.stack import Stack
+    from embedded.stack import Stack
 
     stack = Stack(settings)
     yield stack
@@ -95,7 +95,7 @@ def hiveserver2(stack, settings):
 @pytest.fixture(scope="session")
 def airflow_db(stack, settings):
     """A migrated Airflow metadata DB for dag.test(), without Airflow's services."""
-    from clickstream.embedded import bootstrap
+    from embedded import bootstrap
 
     if settings.airflow_db == "postgres":
         stack.up(["postgres"])

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import subprocess
 
-from clickstream.embedded.environment import VENV_BIN
 from clickstream.settings import REPO_ROOT
+from embedded.environment import VENV_BIN
 
 
 def test_ruff_passes_with_air3_rules():

@@ -18,8 +18,8 @@ from urllib.parse import urlparse
 import pytest
 import yaml
 
-from clickstream.embedded.environment import VENV_BIN
 from clickstream.settings import REPO_ROOT, get_settings
+from embedded.environment import VENV_BIN
 
 COMPOSE = REPO_ROOT / "docker-compose.yml"
 CONFIG = REPO_ROOT / "docker" / "config"

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from clickstream.embedded.environment import airflow_connections, settings_env
-from clickstream.settings import REPO_ROOT, load_settings
+from clickstream.settings import REPO_ROOT, load_settings, settings_env
+from embedded.environment import airflow_connections
 
 _VARS = ["CLICKSTREAM_DATA_DIR", "CLICKSTREAM_WAREHOUSE_URI", "CLICKSTREAM_KAFKA_BOOTSTRAP",
          "CLICKSTREAM_BROKER_PORT", "CLICKSTREAM_HIVE_PORT", "CLICKSTREAM_SIM_PORTS",

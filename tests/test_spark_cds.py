@@ -1,4 +1,4 @@
-"""The JVM class archive that `make install` builds (clickstream/embedded/cds.py) fits this Spark and JDK,
+"""The JVM class archive that `make install` builds (embedded/cds.py) fits this Spark and JDK,
 and every spark-submit of the stack maps it."""
 
 from __future__ import annotations
@@ -6,9 +6,9 @@ from __future__ import annotations
 import shutil
 import subprocess
 
-from clickstream.embedded.cds import ARCHIVE
-from clickstream.embedded.environment import spark_env, spark_home, stack_env
 from clickstream.settings import get_settings
+from embedded.cds import ARCHIVE
+from embedded.environment import spark_env, spark_home, stack_env
 
 
 def _submit_version(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:

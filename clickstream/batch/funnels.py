@@ -3,45 +3,16 @@
 A user enters a funnel at their first page view of its first step that day;
 they reach step k when they view step k's page after reaching step k-1 and
 no later than ``window_s`` after entering. Steps are regular expressions over
-the page path. The platform's funnels are the simulated sites' own
-(``simulators.sites``: each site declares its funnel as page types).
+the page path. The platform's funnels are ``clickstream.funnels.FUNNELS``.
 """
 
 from __future__ import annotations
-
-import re
-from dataclasses import dataclass
 
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from clickstream.batch.common import is_page_view, ratio
-
-FUNNEL_WINDOW_S = 60 * 60
-
-
-@dataclass(frozen=True)
-class Funnel:
-    """One app's ordered funnel: (step name, page-path regex) pairs."""
-
-    app_id: str
-    name: str
-    steps: tuple[tuple[str, str], ...]
-
-
-def site_funnels() -> list[Funnel]:
-    """Return the funnel each simulated site declares, with its page types turned into path patterns."""
-    from simulators.sites import SITES
-
-    funnels = []
-    for site in SITES.values():
-        steps = []
-        for page_type in site.funnel:
-            path = site.pages[page_type].path
-            pattern = "^" + re.escape(path).replace(re.escape("{slug}"), "[^/]+") + "$"
-            steps.append((page_type, pattern))
-        funnels.append(Funnel(site.name, "main", tuple(steps)))
-    return funnels
+from clickstream.funnels import FUNNEL_WINDOW_S, Funnel
 
 
 def _steps_frame(spark: SparkSession, funnels: list[Funnel]) -> DataFrame:

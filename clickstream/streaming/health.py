@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from clickstream.streaming.local import QUERIES
+from clickstream.streaming.monitor import QUERIES
 
 STALL_AFTER = timedelta(minutes=5)
 

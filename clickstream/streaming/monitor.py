@@ -4,6 +4,8 @@
 - ``newest_progress(settings)``: the newest row of ``stream_progress`` (newest file of the newest day);
 - ``committed_offsets(checkpoint)``: the Kafka offsets up to which a query's newest committed
   micro-batch read, from its checkpoint (offsets log entry of the newest commit);
+- ``read_progress(settings)`` / ``processed_rows(settings)``: every row of ``stream_progress``, and the
+  input rows each query has processed by it;
 - ``lag(settings)``: per partition of the events topic, the broker's log end minus what ingest committed.
 
 Files are read through pyarrow's file systems, so ``file://`` and ``hdfs://`` warehouses both work.
@@ -14,6 +16,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
+import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 from pyarrow import fs as pafs
 
@@ -21,6 +24,7 @@ from clickstream.settings import Settings
 from clickstream.topics import log_bounds
 
 INGEST_CHECKPOINT = "ingest"
+QUERIES = ("ingest", "live_metrics", "live_active_users", "live_paths")  # the application's queries
 
 
 def _read_text(uri: str) -> str | None:
@@ -101,3 +105,23 @@ def lag(settings: Settings) -> dict[int, int] | None:
         return None
     bounds = log_bounds(settings, topic, timeout=5)
     return {p: max(0, end - committed.get(p, first)) for p, (first, end) in sorted(bounds.items())}
+
+
+def read_progress(settings: Settings) -> list[dict]:
+    """Return every row of stream_progress written so far, oldest first."""
+    filesystem, root = pafs.FileSystem.from_uri(settings.table_path("stream_progress"))
+    try:
+        if filesystem.get_file_info(root).type == pafs.FileType.NotFound:
+            return []
+        table = ds.dataset(root, filesystem=filesystem, format="parquet", partitioning="hive").to_table()
+    except FileNotFoundError:
+        return []
+    return sorted(table.to_pylist(), key=lambda r: r["ts"])
+
+
+def processed_rows(settings: Settings) -> dict[str, int]:
+    """Return how many input rows each query has processed, by the progress table."""
+    totals = dict.fromkeys(QUERIES, 0)
+    for row in read_progress(settings):
+        totals[row["query"]] = totals.get(row["query"], 0) + (row["input_rows"] or 0)
+    return totals

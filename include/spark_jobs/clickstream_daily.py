@@ -21,66 +21,11 @@ from __future__ import annotations
 
 import argparse
 import logging
-from concurrent.futures import ThreadPoolExecutor
-from datetime import date, timedelta
+from datetime import date
 
-from pyspark import StorageLevel
-from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql import functions as F
-
-from clickstream.batch.daily import (
-    place_slots,
-    response_histogram,
-    transform_channels,
-    transform_daily_pages,
-    transform_daily_sections,
-    transform_devices,
-    transform_geo,
-    transform_hours,
-    transform_paths,
-    transform_summary,
-)
-from clickstream.batch.funnels import site_funnels, transform_funnels
-from clickstream.batch.io import (
-    batch_session,
-    day_window,
-    hours_between,
-    overwrite_partition,
-    read_raw_hours,
-)
-from clickstream.batch.sessions import (
-    assign_sessions,
-    combine_slots,
-    session_starts,
-    session_visits,
-    transform_sessions,
-)
-from clickstream.settings import Settings, get_settings
-
-log = logging.getLogger("clickstream.daily")
-
-# table -> sort key of its one file (the table's natural key), in the order the tables are started.
-# Several Spark jobs write tables at once (--parallel-tables): the single-task stages of one (the sort
-# into one file, an aggregation skewed to one key) leave a core idle that the others' tasks take.
-# Sessions first: it takes longest; the five tables that read what it caches come last.
-DAILY_TABLES = {
-    "sessions": ["app_id", "start_ts", "session_id"],
-    "daily_sections": ["app_id", "page", "section"],
-    "daily_funnels": ["app_id", "funnel", "step"],
-    "daily_geo": ["app_id", "country", "city"],
-    "daily_hours": ["app_id", "hr"],
-    "daily_pages": ["app_id", "page"],
-    "daily_paths": ["app_id", "rank_in_app", "step1", "step2", "step3"],
-    "daily_channels": ["app_id", "channel"],
-    "daily_devices": ["app_id", "device_type", "browser"],
-    "daily_summary": ["app_id"],
-}
-
-# The columns of raw_events the daily tables read: the rest is never carried through the sort.
-INPUT_COLUMNS = ("app_id", "event_id", "event_type", "event_ts", "user_id", "visit_number", "page", "section",
-                 "element", "time_on_page_ms", "response_time_ms", "http_status", "referrer", "utm_medium",
-                 "country", "city", "latitude", "longitude", "device_type", "browser", "os", "is_bot",
-                 "value")
+from clickstream.batch.io import batch_session
+from clickstream.batch.jobs import run_day
+from clickstream.settings import get_settings
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -95,60 +40,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--parallel-tables", type=int, default=3, metavar="N",
                         help="tables written at once, each by its own Spark job")
     return parser.parse_args(argv)
-
-
-def transform_day(events: DataFrame, day: date, *, funnel_window_s: int, top_paths: int
-                  ) -> dict[str, DataFrame]:  # fmt: skip
-    """Return every daily table of day from the events of the day and its spill margin."""
-    events = events.select(*INPUT_COLUMNS)
-    # What several tables read is small and cached: the slots per place (one pass over the events for
-    # the sessions and the geography) and combined, the start times, the visits, the sessions, the
-    # response-time histogram and the hours. The events are not cached: each table reads only its own
-    # columns of the Parquet files, which is faster than a cache of every column (see docs/batch.md).
-    places = place_slots(events).persist(StorageLevel.MEMORY_AND_DISK)
-    slots = combine_slots(places).persist(StorageLevel.MEMORY_AND_DISK)
-    starts = session_starts(slots).persist(StorageLevel.MEMORY_AND_DISK)
-    of_day = events.where(F.to_date("event_ts") == F.lit(day))
-    visits = session_visits(assign_sessions(events, starts), day).persist(StorageLevel.MEMORY_AND_DISK)
-    sessions = transform_sessions(events, day, slots=slots, starts=starts, visits=visits).persist(
-        StorageLevel.MEMORY_AND_DISK)
-    # Slots never cross an hour: the day's are those that start on it.
-    day_slots = slots.where(F.to_date("first") == F.lit(day))
-    day_places = places.where(F.to_date("first") == F.lit(day))
-    responses = response_histogram(of_day).cache()
-    hours = transform_hours(of_day, slots=day_slots, responses=responses).cache()
-    return {
-        "sessions": sessions,
-        "daily_pages": transform_daily_pages(of_day, sessions),
-        "daily_sections": transform_daily_sections(of_day),
-        "daily_paths": transform_paths(visits, top_paths),
-        "daily_funnels": transform_funnels(of_day, site_funnels(), funnel_window_s),
-        "daily_geo": transform_geo(of_day, starts, places=day_places),
-        "daily_channels": transform_channels(sessions),
-        "daily_devices": transform_devices(sessions),
-        "daily_hours": hours,
-        "daily_summary": transform_summary(of_day, sessions, hours, slots=day_slots, responses=responses),
-    }
-
-
-def run_day(spark: SparkSession, settings: Settings, day: date, *, spill_hours: int = 1,
-            funnel_window_s: int = 3600, top_paths: int = 10, parallel_tables: int = 3) -> dict[str, str]:
-    """Compute and overwrite the day's partition of every daily table; return their paths.
-
-    parallel_tables tables are written at once, each by a Spark job of its own thread. A failed table
-    fails the run after the others are written (each write replaces its partition: a retry redoes all).
-    """
-    start, end = day_window(day, timedelta(hours=spill_hours))
-    events = read_raw_hours(spark, settings, hours_between(start, end))
-    tables = transform_day(events, day, funnel_window_s=funnel_window_s, top_paths=top_paths)
-
-    def write(table: str) -> str:
-        path = overwrite_partition(tables[table], settings, table, DAILY_TABLES[table], dt=day.isoformat())
-        log.info("%s: wrote dt=%s", table, day)
-        return path
-
-    with ThreadPoolExecutor(max_workers=max(1, parallel_tables), thread_name_prefix="daily") as pool:
-        return dict(zip(DAILY_TABLES, pool.map(write, DAILY_TABLES), strict=True))
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -19,11 +19,9 @@ import argparse
 import logging
 from datetime import datetime
 
-from clickstream.batch.hourly import transform_hourly_pages, transform_hourly_sections
-from clickstream.batch.io import batch_session, hours_between, overwrite_partition, read_raw_hours
+from clickstream.batch.io import batch_session
+from clickstream.batch.jobs import run_hours
 from clickstream.settings import get_settings
-
-log = logging.getLogger("clickstream.hourly")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -47,15 +45,7 @@ def main(argv: list[str] | None = None) -> None:
     settings = get_settings()
     spark = batch_session("clickstream-hourly")
     try:
-        for hour in hours_between(args.start, args.end):
-            events = read_raw_hours(spark, settings, [hour]).cache()
-            partition = {"dt": f"{hour:%Y-%m-%d}", "hr": hour.hour}
-            overwrite_partition(transform_hourly_pages(events), settings, "hourly_pages",
-                                ["app_id", "page"], **partition)
-            overwrite_partition(transform_hourly_sections(events), settings, "hourly_sections",
-                                ["app_id", "page", "section"], **partition)
-            log.info("hour %s: %d events", f"{hour:%Y-%m-%d %H}:00", events.count())
-            events.unpersist()
+        run_hours(spark, settings, args.start, args.end)
     finally:
         spark.stop()
 

@@ -28,7 +28,7 @@ import orjson
 import requests
 
 from clickstream.settings import get_settings
-from clickstream.streaming.local import wait_for
+from embedded.local_app import wait_for
 from simulators.sites import SITES
 from tests.integration.stack_helpers import (
     Airflow,

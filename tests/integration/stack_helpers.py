@@ -17,7 +17,7 @@ import pyarrow.dataset as ds
 import requests
 
 from clickstream.settings import REPO_ROOT
-from clickstream.streaming.local import wait_for
+from embedded.local_app import wait_for
 from simulators.generate import day_sessions
 from simulators.sites import SITES
 

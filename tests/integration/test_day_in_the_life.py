@@ -28,9 +28,9 @@ import psutil
 import pytest
 import requests
 
-from clickstream.embedded.ports import private_ports
 from clickstream.settings import REPO_ROOT
-from clickstream.streaming.local import wait_for
+from embedded.local_app import wait_for
+from embedded.ports import private_ports
 from tests.integration.stack_helpers import Airflow, cmdline, hive, make, processes_using, tables_exist
 from tests.kafka_helpers import read_topic
 

@@ -14,9 +14,9 @@ import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from clickstream.embedded.environment import VENV_BIN
 from clickstream.hive import execute
 from clickstream.topics import topic_specs
+from embedded.environment import VENV_BIN
 
 pytestmark = pytest.mark.integration
 

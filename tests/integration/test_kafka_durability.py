@@ -22,11 +22,12 @@ from pathlib import Path
 import orjson
 import pytest
 
-from clickstream.embedded.ports import private_ports
-from clickstream.embedded.stack import Stack
 from clickstream.hive import execute
 from clickstream.streaming.kafka_offsets import TOPIC_READERS
-from clickstream.streaming.local import LocalApp, processed_rows, wait_for
+from clickstream.streaming.monitor import processed_rows
+from embedded.local_app import LocalApp, wait_for
+from embedded.ports import private_ports
+from embedded.stack import Stack
 from tests.integration.stack_helpers import Client, archived_ids
 
 pytestmark = pytest.mark.integration

@@ -16,7 +16,7 @@ PROBE_DAG = """
 import pendulum
 from airflow.sdk import dag, task
 
-from clickstream.notify import failure_notifiers
+from clickstream_airflow.notifiers import failure_notifiers
 
 
 @dag(schedule=None, start_date=pendulum.datetime(2026, 1, 1, tz="UTC"), catchup=False,

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from clickstream.embedded.ports import private_ports
+from embedded.ports import private_ports
 from tests.integration.restarts import render_every_page, restart_cycles
 from tests.integration.stack_helpers import Airflow, make
 

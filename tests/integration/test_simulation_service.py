@@ -20,7 +20,7 @@ import pytest
 import requests
 
 from clickstream.contracts import rejection_reason
-from clickstream.streaming.local import wait_for
+from embedded.local_app import wait_for
 from simulators.generate import backfill_seed, day_sessions
 from simulators.sites import SITES
 from tests.kafka_helpers import read_topic

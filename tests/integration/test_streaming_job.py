@@ -12,11 +12,12 @@ import pytest
 import requests
 from confluent_kafka import Producer
 
-from clickstream.embedded.environment import stack_env
 from clickstream.hive import execute
 from clickstream.settings import REPO_ROOT
 from clickstream.streaming.health import progress_sql
-from clickstream.streaming.local import read_progress, submit_command
+from clickstream.streaming.monitor import read_progress
+from embedded.environment import stack_env
+from embedded.local_app import submit_command
 from tests.integration.streaming_checks import live_metrics_equal_a_recomputation, paths_follow_the_sessions
 from tests.kafka_helpers import read_topic
 

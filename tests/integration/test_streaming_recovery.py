@@ -22,8 +22,9 @@ import pytest
 from confluent_kafka import Producer
 
 from clickstream.hive import execute
-from clickstream.streaming.local import LocalApp, processed_rows, wait_for
+from clickstream.streaming.monitor import processed_rows
 from clickstream.topics import ensure_topics
+from embedded.local_app import LocalApp, wait_for
 from simulators.load import retimed, site_events
 from tests.integration.streaming_checks import live_metrics_equal_a_recomputation
 

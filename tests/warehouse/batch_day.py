@@ -14,10 +14,10 @@ import orjson
 import pytest
 from confluent_kafka import Producer
 
-from clickstream.embedded.environment import VENV_BIN, stack_env
 from clickstream.hive import execute, render_hql, split_statements
 from clickstream.settings import REPO_ROOT, get_settings
 from clickstream.topics import ensure_topics
+from embedded.environment import VENV_BIN, stack_env
 from simulators.load import site_events
 
 DAY = date(2026, 11, 2)  # a fixed past day: the generated data, and so the tests, never change

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from clickstream.embedded.environment import VENV_BIN
-from clickstream.embedded.ports import free_ports
 from clickstream.settings import REPO_ROOT
+from embedded.environment import VENV_BIN
+from embedded.ports import free_ports
 
 pytestmark = pytest.mark.integration
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import sys
 from datetime import UTC, date, datetime
 
 import pyarrow as pa
@@ -13,7 +12,6 @@ from sqlglot import exp
 
 from clickstream.hive import HQL_DIR, execute, render_hql, split_statements
 from clickstream.reconcile import COLUMNS as RECONCILIATION_COLUMNS
-from clickstream.settings import REPO_ROOT
 from clickstream.streaming.hive import _hive_type
 from simulators.ledger import LEDGER_SCHEMA
 
@@ -52,10 +50,8 @@ def _declared_tables(settings) -> dict[str, list[tuple[str, str]]]:
 
 
 def test_ddl_columns_are_what_the_jobs_write(spark, settings):
-    sys.path.insert(0, str(REPO_ROOT / "include" / "spark_jobs"))
-    from clickstream_daily import DAILY_TABLES, transform_day
-
     from clickstream.batch.hourly import transform_hourly_pages, transform_hourly_sections
+    from clickstream.batch.jobs import DAILY_TABLES, transform_day
     from clickstream.streaming.events import archived_struct
 
     empty = spark.createDataFrame([], archived_struct())

@@ -23,11 +23,11 @@ from pyarrow.fs import LocalFileSystem
 from werkzeug.serving import make_server
 
 from clickstream.contracts import hour_key, rejection_reason
-from clickstream.embedded.ports import free_ports
 from clickstream.hive import execute
 from clickstream.retention import replace_parquet
 from clickstream.settings import get_settings
 from clickstream.topics import ensure_topics
+from embedded.ports import free_ports
 from simulators.generate import backfill_seed, day_sessions
 from simulators.sites import SITES
 from tests.warehouse.batch_day import content_hash, run_dag, states

@@ -14,7 +14,7 @@ from clickstream.batch.daily import (
     transform_paths,
     transform_summary,
 )
-from clickstream.batch.funnels import Funnel, site_funnels, transform_funnels
+from clickstream.batch.funnels import transform_funnels
 from clickstream.batch.hourly import transform_hourly_pages, transform_hourly_sections
 from clickstream.batch.sessions import (
     assign_sessions,
@@ -24,6 +24,7 @@ from clickstream.batch.sessions import (
     session_visits,
     transform_sessions,
 )
+from clickstream.funnels import FUNNELS, Funnel
 from tests.streaming.helpers import ev, frame
 
 
@@ -241,14 +242,19 @@ def test_funnel_with_a_conversion_window(spark):
     assertDataFrameEqual(got, expected, checkRowOrder=False)
 
 
-def test_site_funnels_match_concrete_pages():
+def test_each_funnel_step_matches_exactly_the_simulated_pages_of_its_type():
+    """The platform's funnel patterns against the simulated sites' concrete page paths."""
     import re
 
-    shop = next(f for f in site_funnels() if f.app_id == "shop")
-    patterns = dict(shop.steps)
-    assert re.match(patterns["product"], "/products/blue-mug")
-    assert not re.match(patterns["product"], "/products")
-    assert re.match(patterns["products"], "/products") and re.match(patterns["home"], "/")
+    from simulators.sites import SITES
+
+    for funnel in FUNNELS:
+        site = SITES[funnel.app_id]
+        assert funnel.step_names == site.funnel
+        for step, pattern in funnel.steps:
+            for page_type, page in site.pages.items():
+                for path in page.paths():
+                    assert bool(re.match(pattern, path)) == (page_type == step), (funnel.app_id, step, path)
 
 
 def test_top_paths_keep_ties_at_the_cut(spark):

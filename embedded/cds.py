@@ -5,10 +5,10 @@ HiveServer2, the tests' jobs) starts a JVM that loads and verifies thousands of 
 jars. Java 17 can map them from an archive that a training run wrote at its exit
 (``-XX:ArchiveClassesAtExit``, JEP 350): on 2 cores a trivial job went from 17 s to 11 s, the daily
 job over a 4,500-event day from 41 s to 36 s (2026-12-01). ``make install`` builds it once per
-virtualenv: ``python -m clickstream.embedded.cds``; the training run below exercises what the jobs do
+virtualenv: ``python -m embedded.cds``; the training run below exercises what the jobs do
 (Parquet, shuffles, windows, aggregations, joins, Arrow batches to Python workers).
 
-:func:`~clickstream.embedded.environment.stack_env` then passes ``-XX:SharedArchiveFile`` to every
+:func:`~embedded.environment.stack_env` then passes ``-XX:SharedArchiveFile`` to every
 spark-submit through ``SPARK_SUBMIT_OPTS``. An archive that no longer matches the jars or the JDK
 (an upgrade without ``make install``) is ignored by the JVM with one warning on stderr; nothing
 fails. Production images do not use it.
@@ -61,7 +61,7 @@ def _train() -> None:
 
 def build(archive: Path = ARCHIVE) -> Path:
     """Run the training job under spark-submit and write the archive at its exit; return its path."""
-    from clickstream.embedded.environment import spark_env, spark_home
+    from embedded.environment import spark_env, spark_home
 
     archive.parent.mkdir(parents=True, exist_ok=True)
     partial = archive.with_suffix(".partial")

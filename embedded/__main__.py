@@ -1,10 +1,10 @@
 """Command line of the embedded stack.
 
 Usage:
-    python -m clickstream.embedded up        # start (idempotent) and print the URLs
-    python -m clickstream.embedded status    # state and health of every service
-    python -m clickstream.embedded down      # stop every process the stack started
-    python -m clickstream.embedded airflow dags list   # any Airflow CLI command
+    python -m embedded up        # start (idempotent) and print the URLs
+    python -m embedded status    # state and health of every service
+    python -m embedded down      # stop every process the stack started
+    python -m embedded airflow dags list   # any Airflow CLI command
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ import os
 import sys
 import time
 
-from clickstream.embedded import streaming_app
-from clickstream.embedded.environment import VENV_BIN, stack_env
-from clickstream.embedded.stack import ServiceStatus, Stack, StackError
 from clickstream.settings import get_settings
+from embedded import streaming_app
+from embedded.environment import VENV_BIN, stack_env
+from embedded.stack import ServiceStatus, Stack, StackError
 
 STREAMING_APP = "streaming-app"
 STREAMING_START_S = 180.0
@@ -99,7 +99,7 @@ def cmd_airflow(args: list[str]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Parse the command line and run one command."""
-    parser = argparse.ArgumentParser(prog="python -m clickstream.embedded", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m embedded", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["airflow"]:

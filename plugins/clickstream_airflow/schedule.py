@@ -1,5 +1,7 @@
 """When the batch DAGs may run: the platform's batch epoch, and whether the stream has archived an interval.
 
+The wait itself is :class:`clickstream_airflow.sensors.StreamArchivedSensor`.
+
 The raw archive of an interval is complete once the streaming application has
 read everything the topic held after the interval ended plus a grace period
 (the live watermark's delay and the collector's batching): its newest
@@ -10,7 +12,7 @@ up with what the backfill produced.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pendulum
 
@@ -26,16 +28,6 @@ def batch_epoch(settings: Settings) -> tuple[pendulum.DateTime, bool]:
     if not settings.batch_start:
         return NO_EPOCH, False
     return pendulum.parse(settings.batch_start).in_timezone("UTC"), True
-
-
-def poke_stream(interval_end: datetime, margin: timedelta, database: str,
-                conn_id: str = "hiveserver2_default") -> tuple[bool, str]:
-    """Return whether the stream has archived everything up to interval_end + margin + grace, and why."""
-    from airflow.providers.apache.hive.hooks.hive import HiveServer2Hook
-
-    after = (interval_end + margin + STREAM_GRACE).astimezone(UTC).replace(tzinfo=None)
-    rows = HiveServer2Hook(hiveserver2_conn_id=conn_id).get_records(caught_up_sql(database, after))
-    return archived_past(rows, after)
 
 
 def caught_up_sql(database: str, after: datetime) -> str:
@@ -64,3 +56,8 @@ def table_asset(settings: Settings, table: str):
     from airflow.sdk import Asset
 
     return Asset(name=f"{settings.hive_database}.{table}", uri=settings.table_path(table))
+
+
+def table_assets(settings: Settings, tables) -> list:
+    """Return the Assets of these warehouse tables (a task's outlets)."""
+    return [table_asset(settings, table) for table in tables]

@@ -9,9 +9,9 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from clickstream.embedded.environment import VENV_BIN, load_secrets, stack_env
-from clickstream.embedded.services import postgres_bin, postgres_user
 from clickstream.settings import Settings
+from embedded.environment import VENV_BIN, load_secrets, stack_env
+from embedded.services import postgres_bin, postgres_user
 
 log = logging.getLogger(__name__)
 
@@ -127,7 +127,7 @@ def start_lifecycle(settings: Settings, dag_ids: list[str], start_simulation: bo
     reserialize``) rather than waiting for the dag-processor's first pass; on later starts they
     are there already, and the REST calls take a second.
     """
-    from clickstream.embedded.streaming_app import stack_api
+    from embedded.streaming_app import stack_api
 
     api = stack_api(settings)
     if api is None:

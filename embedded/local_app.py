@@ -13,20 +13,15 @@ import subprocess
 import time
 from pathlib import Path
 
-import pyarrow.dataset as ds
-from pyarrow import fs as pafs
-
 from clickstream.settings import REPO_ROOT, Settings
+from embedded.environment import VENV_BIN, stack_env
 
 APPLICATION = REPO_ROOT / "include" / "spark_jobs" / "clickstream_streaming.py"
-QUERIES = ("ingest", "live_metrics", "live_active_users", "live_paths")
 
 
 def submit_command(settings: Settings, *args: str, master: str = "local[2]",
                    driver_memory: str = "2g") -> list[str]:
     """Return the spark-submit command of the streaming application, with Spark's Kafka connector."""
-    from clickstream.embedded.environment import VENV_BIN
-
     return [str(VENV_BIN / "spark-submit"), "--master", master, "--driver-memory", driver_memory,
             "--jars", settings.spark_jars, "--conf", "spark.ui.enabled=false", str(APPLICATION), *args]
 
@@ -36,8 +31,6 @@ class LocalApp:
 
     def __init__(self, settings: Settings, *args: str, log: Path, master: str = "local[2]",
                  driver_memory: str = "2g"):
-        from clickstream.embedded.environment import stack_env
-
         self.log = log
         cmd = submit_command(settings, *args, master=master, driver_memory=driver_memory)
         with log.open("ab") as out:
@@ -59,26 +52,6 @@ class LocalApp:
     def running(self) -> bool:
         """Return whether the application is still running."""
         return self.proc.poll() is None
-
-
-def read_progress(settings: Settings) -> list[dict]:
-    """Return every row of stream_progress written so far, oldest first."""
-    filesystem, root = pafs.FileSystem.from_uri(settings.table_path("stream_progress"))
-    try:
-        if filesystem.get_file_info(root).type == pafs.FileType.NotFound:
-            return []
-        table = ds.dataset(root, filesystem=filesystem, format="parquet", partitioning="hive").to_table()
-    except FileNotFoundError:
-        return []
-    return sorted(table.to_pylist(), key=lambda r: r["ts"])
-
-
-def processed_rows(settings: Settings) -> dict[str, int]:
-    """Return how many input rows each query has processed, by the progress table."""
-    totals = dict.fromkeys(QUERIES, 0)
-    for row in read_progress(settings):
-        totals[row["query"]] = totals.get(row["query"], 0) + (row["input_rows"] or 0)
-    return totals
 
 
 def wait_for(condition, timeout: float, every: float = 2.0, what: str = "condition"):

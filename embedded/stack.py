@@ -20,11 +20,11 @@ from xmlrpc.client import Fault, ServerProxy
 import psutil
 from supervisor.xmlrpc import SupervisorTransport
 
-from clickstream.embedded import bootstrap, kafka, streaming_app
-from clickstream.embedded.environment import VENV_BIN, stack_env
-from clickstream.embedded.services import Service, all_services, supervisord_conf
 from clickstream.settings import Settings
 from clickstream.topics import ensure_topics
+from embedded import bootstrap, kafka, streaming_app
+from embedded.environment import VENV_BIN, stack_env
+from embedded.services import Service, all_services, supervisord_conf
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet
 
-from clickstream.settings import Settings
+from clickstream.settings import Settings, settings_env
 
 VENV_BIN = Path(sys.executable).parent
 
@@ -45,41 +45,6 @@ def load_secrets(settings: Settings) -> dict[str, str]:
     with os.fdopen(fd, "w") as fh:
         json.dump(values, fh)
     return values
-
-
-def settings_env(settings: Settings) -> dict[str, str]:
-    """Serialise settings back to CLICKSTREAM_* variables for child processes."""
-    return {
-        "CLICKSTREAM_DATA_DIR": str(settings.data_dir),
-        "CLICKSTREAM_WAREHOUSE_URI": settings.warehouse_uri,
-        "CLICKSTREAM_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
-        "CLICKSTREAM_BROKER_PORT": str(settings.broker_port),
-        "CLICKSTREAM_HIVE_HOST": settings.hive_host,
-        "CLICKSTREAM_HIVE_PORT": str(settings.hive_port),
-        "CLICKSTREAM_HIVE_DATABASE": settings.hive_database,
-        "CLICKSTREAM_AIRFLOW_PORT": str(settings.airflow_port),
-        "CLICKSTREAM_AIRFLOW_DB": settings.airflow_db,
-        "CLICKSTREAM_PG_PORT": str(settings.pg_port),
-        "CLICKSTREAM_STREAMLIT_PORT": str(settings.streamlit_port),
-        "CLICKSTREAM_SIM_PORTS": ",".join(str(p) for p in settings.sim_ports),
-        "CLICKSTREAM_SPARK_MASTER": settings.spark_master,
-        "CLICKSTREAM_TOPIC_EVENTS": settings.topic_events,
-        "CLICKSTREAM_TOPIC_DLQ": settings.topic_dlq,
-        "CLICKSTREAM_TOPIC_ALERTS": settings.topic_alerts,
-        "CLICKSTREAM_EVENTS_PARTITIONS": str(settings.events_partitions),
-        "CLICKSTREAM_SMTP_PORT": str(settings.smtp_port),
-        "CLICKSTREAM_KAFKA_CONTROLLER_PORT": str(settings.kafka_controller_port),
-        "CLICKSTREAM_KAFKA_RETENTION_HOURS": str(settings.kafka_retention_hours),
-        "CLICKSTREAM_KAFKA_RETENTION_MB": str(settings.kafka_retention_mb),
-        "CLICKSTREAM_ALERT_EMAIL": settings.alert_email,
-        "CLICKSTREAM_ALERT_FROM": settings.alert_from,
-        "CLICKSTREAM_AIRFLOW_API_URL": settings.airflow_api_url,
-        "CLICKSTREAM_AIRFLOW_API_USER": settings.airflow_api_user,
-        "CLICKSTREAM_SPARK_JARS": settings.spark_jars,
-        "CLICKSTREAM_SPARK_ARCHIVES": settings.spark_archives,
-        "CLICKSTREAM_SPARK_PY_FILES": settings.spark_py_files,
-        "CLICKSTREAM_SPARK_PYTHON": settings.spark_python,
-    }
 
 
 def airflow_connections(settings: Settings) -> dict[str, str]:
@@ -164,9 +129,9 @@ def spark_env(current: Mapping[str, str]) -> dict[str, str]:
     """The variables spark-submit and pyspark need here, given the environment they extend.
 
     The wheel's Spark, this virtualenv's Python on both sides, loopback, and SPARK_SUBMIT_OPTS with
-    the JVM class archive of clickstream.embedded.cds once it is built (added once).
+    the JVM class archive of embedded.cds once it is built (added once).
     """
-    from clickstream.embedded.cds import submit_opts
+    from embedded.cds import submit_opts
 
     opts, archive = current.get("SPARK_SUBMIT_OPTS", ""), submit_opts()
     if archive and archive not in opts:

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import requests
 
-from clickstream.embedded.environment import VENV_BIN, spark_home
-from clickstream.embedded.kafka import broker_command
 from clickstream.settings import SITES, Settings
+from embedded.environment import VENV_BIN, spark_home
+from embedded.kafka import broker_command
 
 
 def postgres_bin() -> Path:

@@ -8,7 +8,7 @@ with ``deploy-mode`` in its extra), and these settings say what they carry:
 |---|---|---|
 | ``CLICKSTREAM_SPARK_JARS`` | ``jvm/lib/spark-kafka/*.jar`` | the same Kafka connector, in the image |
 | ``CLICKSTREAM_SPARK_ARCHIVES`` | empty | the jobs' Python environment (venv-pack), ``…#environment`` |
-| ``CLICKSTREAM_SPARK_PY_FILES`` | empty | the platform's packages, zipped (``clickstream``, ``simulators``) |
+| ``CLICKSTREAM_SPARK_PY_FILES`` | empty | the platform's library, zipped (``clickstream``) |
 | ``CLICKSTREAM_SPARK_PYTHON`` | empty | interpreter in YARN containers, ``./environment/bin/python`` |
 
 On YARN the driver may run in the cluster (cluster mode), far from Airflow's
@@ -20,13 +20,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from clickstream.settings import Settings
+from clickstream.settings import Settings, settings_env
 
 
 def spark_options(settings: Settings, **conf: str) -> dict[str, Any]:
     """Return conf, jars, archives and py_files for a SparkSubmitOperator in this runtime."""
-    from clickstream.embedded.environment import settings_env
-
     options: dict[str, Any] = {"conf": {"spark.sql.session.timeZone": "UTC", **conf}}
     if settings.spark_jars:
         options["jars"] = settings.spark_jars
