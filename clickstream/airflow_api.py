@@ -1,8 +1,8 @@
 """A small client of Airflow's REST API (v2): what the stack's commands and the dashboard ask of Airflow.
 
 It logs in once with ``POST /auth/token`` and sends the token with every call. Credentials come from
-the caller: ``CLICKSTREAM_AIRFLOW_API_USER``/``_PASSWORD`` in production, the password the embedded
-api-server generated (``<data dir>/airflow/passwords.json``) in the embedded runtime's own commands.
+the caller: ``CLICKSTREAM_AIRFLOW_API_USER``/``_PASSWORD``, which both runtimes set (the embedded one
+to the admin password it generated, ``<data dir>/airflow/passwords.json``).
 """
 
 from __future__ import annotations

@@ -9,7 +9,6 @@ are always part of the query, so a page reads the days it shows and no more.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from dataclasses import dataclass
@@ -162,19 +161,16 @@ def newest_live_minute(apps: tuple[str, ...]) -> datetime | None:
 
 # --- Airflow REST API ---------------------------------------------------------------------
 
-def airflow_password(s: Settings) -> str | None:
-    """Return the Airflow API password: CLICKSTREAM_AIRFLOW_API_PASSWORD, else the embedded stack's."""
-    if secret := os.environ.get("CLICKSTREAM_AIRFLOW_API_PASSWORD"):
-        return secret
-    path = s.airflow_home / "passwords.json"
-    return json.loads(path.read_text()).get(s.airflow_api_user) if path.is_file() else None
+def airflow_password() -> str | None:
+    """Return the Airflow API password: CLICKSTREAM_AIRFLOW_API_PASSWORD (set by the embedded runtime)."""
+    return os.environ.get("CLICKSTREAM_AIRFLOW_API_PASSWORD")
 
 
 @st.cache_data(ttl=30, show_spinner=False)
 def last_dag_runs() -> pd.DataFrame:
     """Return each DAG's newest run and newest successful run, from the Airflow REST API."""
     s = settings()
-    api = AirflowApi(s.airflow_api_url, s.airflow_api_user, airflow_password(s) or "")
+    api = AirflowApi(s.airflow_api_url, s.airflow_api_user, airflow_password() or "")
     try:
         rows = []
         for dag in api.dags("clickstream"):

@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 
 from clickstream.settings import Settings
-from embedded.environment import VENV_BIN, load_secrets, stack_env
+from embedded.environment import VENV_BIN, load_secrets, stack_api, stack_env
 from embedded.services import postgres_bin, postgres_user
 
 log = logging.getLogger(__name__)
@@ -127,11 +127,7 @@ def start_lifecycle(settings: Settings, dag_ids: list[str], start_simulation: bo
     reserialize``) rather than waiting for the dag-processor's first pass; on later starts they
     are there already, and the REST calls take a second.
     """
-    from embedded.streaming_app import stack_api
-
     api = stack_api(settings)
-    if api is None:
-        raise RuntimeError(f"no Airflow admin password in {settings.airflow_home / 'passwords.json'}")
     known = {dag["dag_id"] for dag in api.dags("clickstream")}
     if not set(dag_ids) <= known:
         result = subprocess.run([str(VENV_BIN / "airflow"), "dags", "reserialize"], env=stack_env(settings),

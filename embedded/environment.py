@@ -17,6 +17,7 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet
 
+from clickstream.airflow_api import AirflowApi
 from clickstream.settings import Settings, settings_env
 
 VENV_BIN = Path(sys.executable).parent
@@ -45,6 +46,34 @@ def load_secrets(settings: Settings) -> dict[str, str]:
     with os.fdopen(fd, "w") as fh:
         json.dump(values, fh)
     return values
+
+
+def airflow_admin_password(settings: Settings) -> str:
+    """Return the Airflow admin's password, writing Airflow's passwords file on first use.
+
+    Like production (docker-compose.yml writes the file from AIRFLOW_ADMIN_PASSWORD), the runtime
+    sets the password rather than letting the api-server generate one, so that every client gets it
+    from the environment (CLICKSTREAM_AIRFLOW_API_PASSWORD). A file the api-server wrote before
+    (a data directory from an older version) is kept.
+    """
+    path = settings.airflow_home / "passwords.json"
+    if path.is_file():
+        password = json.loads(path.read_text()).get(settings.airflow_api_user)
+        if password:
+            return password
+    password = secrets.token_urlsafe(16)
+    settings.airflow_home.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        json.dump({settings.airflow_api_user: password}, fh)
+    tmp.replace(path)
+    return password
+
+
+def stack_api(settings: Settings) -> AirflowApi:
+    """Return the Airflow REST API of the embedded stack, logged in as its admin."""
+    return AirflowApi(settings.airflow_api_url, settings.airflow_api_user, airflow_admin_password(settings))
 
 
 def airflow_connections(settings: Settings) -> dict[str, str]:
@@ -149,4 +178,5 @@ def stack_env(settings: Settings) -> dict[str, str]:
     env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
     env.update(spark_env(env))
     env["PYTHONPATH"] = str(settings.repo_root)
+    env["CLICKSTREAM_AIRFLOW_API_PASSWORD"] = airflow_admin_password(settings)
     return env

@@ -23,7 +23,7 @@ from supervisor.xmlrpc import SupervisorTransport
 from clickstream.settings import Settings
 from clickstream.topics import ensure_topics
 from embedded import bootstrap, kafka, streaming_app
-from embedded.environment import VENV_BIN, stack_env
+from embedded.environment import VENV_BIN, airflow_admin_password, stack_env
 from embedded.services import Service, all_services, supervisord_conf
 
 log = logging.getLogger(__name__)
@@ -341,12 +341,9 @@ class Stack:
             out.append(ServiceStatus(svc.name, state, p.get("pid") or None, healthy, url))
         return out
 
-    def admin_password(self) -> str | None:
-        """Return the Airflow admin password the api-server generated at first start."""
-        path = self.settings.airflow_home / "passwords.json"
-        if not path.exists():
-            return None
-        return json.loads(path.read_text()).get("admin")
+    def admin_password(self) -> str:
+        """Return the Airflow admin password (generated at the first start, kept in passwords.json)."""
+        return airflow_admin_password(self.settings)
 
 
 def _alive(proc: psutil.Process) -> bool:

@@ -9,7 +9,6 @@ its task as a success. No retry is consumed and no failure alert is sent. `make 
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from dataclasses import dataclass
@@ -19,24 +18,16 @@ from urllib.parse import urlparse
 
 import psutil
 
-from clickstream.airflow_api import AirflowApi, AirflowApiError
+from clickstream.airflow_api import AirflowApiError
 from clickstream.settings import Settings
 from clickstream.streaming import monitor
+from embedded.environment import stack_api
 
 log = logging.getLogger(__name__)
 
 DAG_ID = "clickstream_streaming"
 TASK_ID = "run_streaming_app"
 STOP_WAIT_S = 40.0  # the application's between-batches wait (10 s) plus flushing and Spark's own stop
-
-
-def stack_api(settings: Settings) -> AirflowApi | None:
-    """Return the Airflow API of the embedded stack, logged in as the generated admin (None: no password)."""
-    path = settings.airflow_home / "passwords.json"
-    if not path.is_file():
-        return None
-    password = json.loads(path.read_text()).get(settings.airflow_api_user)
-    return AirflowApi(settings.airflow_api_url, settings.airflow_api_user, password or "")
 
 
 def _local(uri: str) -> Path | None:
@@ -143,12 +134,11 @@ def stop_gracefully(settings: Settings, timeout: float = STOP_WAIT_S) -> bool:
     proc = process(settings)
     api = stack_api(settings)
     runs: list[dict] = []
-    if api is not None:
-        try:
-            api.set_paused(DAG_ID, True)
-            runs = api.dag_runs(DAG_ID, limit=5, state=["running"])
-        except AirflowApiError as exc:
-            log.warning("could not pause %s: %s", DAG_ID, exc)
+    try:
+        api.set_paused(DAG_ID, True)
+        runs = api.dag_runs(DAG_ID, limit=5, state=["running"])
+    except AirflowApiError as exc:
+        log.warning("could not pause %s: %s", DAG_ID, exc)
     if proc is None or not request_stop(settings):
         return False
     log.info("stopping the streaming application (%s) between micro-batches", proc.pid)
