@@ -92,11 +92,11 @@ test: install
 
 # Three make stop / make run cycles under load (about 13 minutes): outside make test's budget.
 test-restarts: install
-	$(VENV)/bin/pytest -m slow $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -m slow tests/integration $(PYTEST_ARGS)
 
-# The fast loop: every test that starts no service (no broker, HiveServer2, Airflow or stack).
+# The fast loop: tests/unit, which starts no service (no broker, HiveServer2, Airflow or stack).
 test-unit: install
-	$(VENV)/bin/pytest -m "not integration" $(PYTEST_ARGS)
+	$(VENV)/bin/pytest tests/unit $(PYTEST_ARGS)
 
 bench: install
 	$(PY) -m bench.run_all

@@ -18,7 +18,7 @@ import pytest
 from embedded.ports import private_ports
 
 # Helpers whose asserts are the tests' own: pytest explains their failures too.
-pytest.register_assert_rewrite("tests.integration.restarts", "tests.integration.stack_helpers")
+pytest.register_assert_rewrite("tests.support")
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -17,7 +17,7 @@ from clickstream.contracts import event_schema, rejection_reason
 from simulators.app import create_app
 from simulators.generate import day_sessions
 from simulators.sites import SITES
-from tests.kafka_helpers import create_topics, read_topic
+from tests.support.kafka import create_topics, read_topic
 
 pytestmark = pytest.mark.integration
 

@@ -31,8 +31,8 @@ import requests
 from clickstream.settings import REPO_ROOT
 from embedded.local_app import wait_for
 from embedded.ports import private_ports
-from tests.integration.stack_helpers import Airflow, cmdline, hive, make, processes_using, tables_exist
-from tests.kafka_helpers import read_topic
+from tests.support.kafka import read_topic
+from tests.support.stack import Airflow, cmdline, hive, make, processes_using, tables_exist
 
 pytestmark = pytest.mark.integration
 

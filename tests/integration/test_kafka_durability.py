@@ -6,7 +6,7 @@ submits it, and a client that posts events through the collectors the way the si
 a 503 is retried with backoff until the collector takes the batch. What the collectors accepted
 (answered 200) is compared, event id by event id, with raw_events read through HiveServer2. A last test
 wipes the broker's log and checks that the application refuses to skip what was lost, saying what to do.
-Events accepted before `make stop`, archived after the next `make run`: tests/integration/restarts.py.
+Events accepted before `make stop`, archived after the next `make run`: tests/support/restarts.py.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from clickstream.streaming.monitor import processed_rows
 from embedded.local_app import LocalApp, wait_for
 from embedded.ports import private_ports
 from embedded.stack import Stack
-from tests.integration.stack_helpers import Client, archived_ids
+from tests.support.stack import Client, archived_ids
 
 pytestmark = pytest.mark.integration
 

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from tests.kafka_helpers import read_topic
+from tests.support.kafka import read_topic
 
 pytestmark = pytest.mark.integration
 

@@ -1,4 +1,4 @@
-"""Three `make stop` / `make run` cycles under load on a fresh stack (tests/integration/restarts.py).
+"""Three `make stop` / `make run` cycles under load on a fresh stack (tests/support/restarts.py).
 
 About 13 minutes on two cores: marked ``slow`` and left out of `make test`, whose budget it would
 exceed; run it with `make test-restarts`.
@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from embedded.ports import private_ports
-from tests.integration.restarts import render_every_page, restart_cycles
-from tests.integration.stack_helpers import Airflow, make
+from tests.support.restarts import render_every_page, restart_cycles
+from tests.support.stack import Airflow, make
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(2400)]
 

@@ -12,7 +12,7 @@ from clickstream.contracts import rejection_reason
 from clickstream.settings import REPO_ROOT
 from simulators.generate import backfill_seed, day_sessions
 from simulators.sites import SITES
-from tests.kafka_helpers import read_topic
+from tests.support.kafka import read_topic
 
 pytestmark = pytest.mark.integration
 

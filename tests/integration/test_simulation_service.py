@@ -23,7 +23,7 @@ from clickstream.contracts import rejection_reason
 from embedded.local_app import wait_for
 from simulators.generate import backfill_seed, day_sessions
 from simulators.sites import SITES
-from tests.kafka_helpers import read_topic
+from tests.support.kafka import read_topic
 
 pytestmark = pytest.mark.integration
 

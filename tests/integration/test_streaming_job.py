@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import subprocess
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -16,10 +15,9 @@ from clickstream.hive import execute
 from clickstream.settings import REPO_ROOT
 from clickstream.streaming.health import progress_sql
 from clickstream.streaming.monitor import read_progress
-from embedded.environment import stack_env
-from embedded.local_app import submit_command
-from tests.integration.streaming_checks import live_metrics_equal_a_recomputation, paths_follow_the_sessions
-from tests.kafka_helpers import read_topic
+from tests.support.kafka import read_topic
+from tests.support.streaming_checks import live_metrics_equal_a_recomputation, paths_follow_the_sessions
+from tests.support.streaming_job import failure, run_job
 
 pytestmark = pytest.mark.integration
 
@@ -28,25 +26,6 @@ JOB = REPO_ROOT / "include" / "spark_jobs" / "clickstream_streaming.py"
 
 def hive_rows(settings, sql: str) -> list[tuple]:
     return execute(settings, sql)
-
-
-def run_job(settings, *args: str) -> subprocess.CompletedProcess:
-    """Run the streaming job to its end; its output (Python's and Spark's, interleaved) is in stdout."""
-    return subprocess.run(
-        submit_command(settings, *args, driver_memory="1g"),
-        env=stack_env(settings), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        timeout=600, cwd=REPO_ROOT,
-    )  # fmt: skip
-
-
-def failure(job: subprocess.CompletedProcess) -> str:
-    """What a failed spark-submit said: its Python traceback if there is one, else its last lines.
-
-    Spark copies the driver's Python output to its own stdout, ahead of the JVM's shutdown logs.
-    """
-    out = job.stdout or ""
-    start = out.rfind("Traceback (most recent call last)")
-    return out[start:start + 6000] if start >= 0 else out[-6000:]
 
 
 def test_raw_events_hold_exactly_the_accepted_events(sites, hiveserver2, settings):

@@ -26,7 +26,7 @@ from clickstream.streaming.monitor import processed_rows
 from clickstream.topics import ensure_topics
 from embedded.local_app import LocalApp, wait_for
 from simulators.load import retimed, site_events
-from tests.integration.streaming_checks import live_metrics_equal_a_recomputation
+from tests.support.streaming_checks import live_metrics_equal_a_recomputation
 
 pytestmark = pytest.mark.integration
 

@@ -16,7 +16,7 @@ from confluent_kafka import Producer
 
 from clickstream.streaming import monitor
 from clickstream.streaming.lifecycle import StopRequest, record_application, run_until_stopped
-from tests.kafka_helpers import create_topics
+from tests.support.kafka import create_topics
 
 RECORDS = 6000  # 120 batches of 50, one a second: the stop comes long before the end
 PER_BATCH = 50

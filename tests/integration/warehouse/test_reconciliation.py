@@ -30,7 +30,7 @@ from clickstream.topics import ensure_topics
 from embedded.ports import free_ports
 from simulators.generate import backfill_seed, day_sessions
 from simulators.sites import SITES
-from tests.warehouse.batch_day import content_hash, run_dag, states
+from tests.support.batch_day import content_hash, run_dag, states
 
 pytestmark = pytest.mark.integration
 
@@ -62,7 +62,7 @@ def result(settings) -> list[tuple]:
 def backfilled(broker, hiveserver2, airflow_db, tmp_path_factory):
     """The day backfilled by a real site, archived by the streaming job, the hour built by its DAG."""
     from simulators.app import create_app
-    from tests.integration.test_streaming_job import failure, run_job
+    from tests.support.streaming_job import failure, run_job
 
     root = tmp_path_factory.mktemp("reconcile")
     with pytest.MonkeyPatch.context() as env:

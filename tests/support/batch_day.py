@@ -41,7 +41,7 @@ def private_env(tmp_root) -> dict[str, str]:
 
 def archive_day(settings) -> None:
     """Produce the day's events to the private topic and let the streaming job archive them."""
-    from tests.integration.test_streaming_job import failure, run_job
+    from tests.support.streaming_job import failure, run_job
 
     ensure_topics(settings)
     execute(settings, f"CREATE DATABASE IF NOT EXISTS {settings.hive_database}", database=None)

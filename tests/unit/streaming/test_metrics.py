@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from clickstream.streaming.metrics import transform_active_users, transform_metrics
-from tests.streaming.helpers import FeedHarness, at, ev, frame
+from tests.support.streaming_frames import FeedHarness, at, ev, frame
 
 KEY = ("window_start", "app_id", "dim", "key")
 

@@ -22,7 +22,7 @@ from pyarrow import fs as pafs
 from clickstream.hive import execute, hql_macros
 from clickstream.retention import replace_parquet
 from clickstream.settings import REPO_ROOT
-from tests.warehouse.batch_day import DAY, MIDNIGHT, content_hash, run_dag, states
+from tests.support.batch_day import DAY, MIDNIGHT, content_hash, run_dag, states
 
 pytestmark = pytest.mark.integration
 

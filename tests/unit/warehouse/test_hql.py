@@ -10,10 +10,11 @@ import pytest
 import sqlglot
 from sqlglot import exp
 
-from clickstream.hive import HQL_DIR, execute, render_hql, split_statements
+from clickstream.hive import HQL_DIR, render_hql, split_statements
 from clickstream.reconcile import COLUMNS as RECONCILIATION_COLUMNS
 from clickstream.streaming.hive import _hive_type
 from simulators.ledger import LEDGER_SCHEMA
+from tests.support.ddl import declared_tables
 
 HQL_FILES = sorted(p.name for p in HQL_DIR.glob("*.hql"))
 CONTEXT = {"data_interval_start": datetime(2026, 11, 20, 10, tzinfo=UTC)}
@@ -37,18 +38,6 @@ def test_hql_parses_as_hive(name, settings):
         assert not isinstance(parsed, exp.Command), sql
 
 
-def _declared_tables(settings) -> dict[str, list[tuple[str, str]]]:
-    """Return each CREATE TABLE's data columns as (name, TYPE), from the parsed DDL."""
-    tables = {}
-    for sql in split_statements(render_hql("create_tables.hql", settings)):
-        create = sqlglot.parse_one(sql, read="hive")
-        if create.kind != "TABLE":
-            continue
-        schema = create.this
-        tables[schema.this.name] = [(c.name, c.args["kind"].sql("hive").upper()) for c in schema.expressions]
-    return tables
-
-
 def test_ddl_columns_are_what_the_jobs_write(spark, settings):
     from clickstream.batch.hourly import transform_hourly_pages, transform_hourly_sections
     from clickstream.batch.jobs import DAILY_TABLES, transform_day
@@ -59,7 +48,7 @@ def test_ddl_columns_are_what_the_jobs_write(spark, settings):
                "hourly_sections": transform_hourly_sections(empty),
                **transform_day(empty, date(2026, 11, 20), funnel_window_s=3600, top_paths=10)}
     assert set(written) == {"hourly_pages", "hourly_sections", *DAILY_TABLES}
-    declared = _declared_tables(settings)
+    declared = declared_tables(settings)
     for table, df in written.items():
         assert declared[table] == [(f.name, _hive_type(f.dataType)) for f in df.schema.fields], table
 
@@ -68,20 +57,8 @@ def test_ledger_ddl_is_what_the_simulators_write(settings):
     arrow_to_hive = {pa.int32(): "INT", pa.int64(): "BIGINT", pa.string(): "STRING",
                      pa.map_(pa.string(), pa.int64()): "MAP<STRING, BIGINT>"}
     written = [(f.name, arrow_to_hive[f.type]) for f in LEDGER_SCHEMA]
-    assert _declared_tables(settings)["sim_ledger"] == written
+    assert declared_tables(settings)["sim_ledger"] == written
 
 
 def test_reconciliation_ddl_is_what_the_reconciliation_writes(settings):
-    assert _declared_tables(settings)["reconciliation"] == RECONCILIATION_COLUMNS
-
-
-def test_ddl_runs_twice_on_hiveserver2(hiveserver2, settings):
-    statements = split_statements(render_hql("create_tables.hql", settings))
-    execute(settings, *statements, database=None)
-    execute(settings, *statements, database=None)  # idempotent
-    tables = {row[1] for row in execute(settings, f"SHOW TABLES IN {settings.hive_database}")}
-    assert set(_declared_tables(settings)) <= tables
-    described = execute(settings, "DESCRIBE FORMATTED daily_summary")
-    location = [r for r in described if r[0].strip() == "Location"]
-    # Hadoop writes file:///x as file:/x
-    assert location[0][1].strip() == settings.table_path("daily_summary").replace("file:///", "file:/")
+    assert declared_tables(settings)["reconciliation"] == RECONCILIATION_COLUMNS

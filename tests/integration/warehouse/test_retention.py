@@ -15,7 +15,7 @@ import pytest
 from clickstream.hive import execute, render_hql, split_statements
 from clickstream.settings import get_settings
 from clickstream.streaming.hive import HivePartitions
-from tests.warehouse.batch_day import DAY, run_dag, states
+from tests.support.batch_day import DAY, run_dag, states
 
 pytestmark = pytest.mark.integration
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from clickstream.streaming.paths import ENTRANCE, EXIT, transform_paths
-from tests.streaming.helpers import FeedHarness, at, ev
+from tests.support.streaming_frames import FeedHarness, at, ev
 
 
 def naive(hms: str):

@@ -30,7 +30,7 @@ import requests
 from clickstream.settings import get_settings
 from embedded.local_app import wait_for
 from simulators.sites import SITES
-from tests.integration.stack_helpers import (
+from tests.support.stack import (
     Airflow,
     Client,
     archived_ids,

@@ -25,7 +25,7 @@ from clickstream.batch.sessions import (
     transform_sessions,
 )
 from clickstream.funnels import FUNNELS, Funnel
-from tests.streaming.helpers import ev, frame
+from tests.support.streaming_frames import ev, frame
 
 
 def at(when: str) -> datetime:

@@ -16,7 +16,7 @@ from streamlit.testing.v1 import AppTest
 
 from clickstream.hive import execute
 from clickstream.settings import REPO_ROOT
-from tests.warehouse.batch_day import DAY
+from tests.support.batch_day import DAY
 
 pytestmark = pytest.mark.integration
 

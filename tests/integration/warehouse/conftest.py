@@ -1,0 +1,3 @@
+"""Fixtures of the warehouse tests (see batch_day.py)."""
+
+from tests.support.batch_day import archived_day, built_day, daily_run  # noqa: F401 - fixtures

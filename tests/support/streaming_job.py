@@ -1,0 +1,28 @@
+"""Run the streaming application once to its end (available-now), outside Airflow."""
+
+from __future__ import annotations
+
+import subprocess
+
+from clickstream.settings import REPO_ROOT
+from embedded.environment import stack_env
+from embedded.local_app import submit_command
+
+
+def run_job(settings, *args: str) -> subprocess.CompletedProcess:
+    """Run the streaming job to its end; its output (Python's and Spark's, interleaved) is in stdout."""
+    return subprocess.run(
+        submit_command(settings, *args, driver_memory="1g"),
+        env=stack_env(settings), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        timeout=600, cwd=REPO_ROOT,
+    )  # fmt: skip
+
+
+def failure(job: subprocess.CompletedProcess) -> str:
+    """What a failed spark-submit said: its Python traceback if there is one, else its last lines.
+
+    Spark copies the driver's Python output to its own stdout, ahead of the JVM's shutdown logs.
+    """
+    out = job.stdout or ""
+    start = out.rfind("Traceback (most recent call last)")
+    return out[start:start + 6000] if start >= 0 else out[-6000:]

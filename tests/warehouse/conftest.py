@@ -1,3 +1,0 @@
-"""Fixtures of the warehouse tests (see batch_day.py)."""
-
-from tests.warehouse.batch_day import archived_day, built_day, daily_run  # noqa: F401 - fixtures
