@@ -68,22 +68,39 @@ class HivePartitions:
     def __init__(self, settings: Settings):
         self.settings = settings
         self._known: set[tuple[str, tuple[str, ...]]] = set()
+        self._tables: set[str] | None = None
 
     def _execute(self, *statements: str) -> None:
         execute(self.settings, *statements)
 
+    def _exists(self, name: str) -> bool:
+        """Whether a table or view exists: one SHOW TABLES per process, not one DDL per table.
+
+        On a restart every table exists: the application's start then costs one round trip to
+        HiveServer2 instead of a dozen statements (each a metastore transaction).
+        """
+        if self._tables is None:
+            rows = execute(self.settings, f"SHOW TABLES IN {self.settings.hive_database}")
+            self._tables = {row[1].lower() for row in rows}
+        return name.lower() in self._tables
+
+    def _create(self, name: str, *statements: str) -> None:
+        if not self._exists(name):
+            self._execute(*statements)
+            self._tables.add(name.lower())
+
     def ensure_tables(self) -> None:
         """Create the streaming job's archive tables if they do not exist."""
-        self._execute(*[
-            create_table_sql(self.settings, table, columns(), partitions)
-            for table, (columns, partitions) in self.TABLES.items()
-        ])  # fmt: skip
+        for table, (columns, partitions) in self.TABLES.items():
+            self._create(table, create_table_sql(self.settings, table, columns(), partitions))
 
     def ensure_table(self, table: str, columns: list[tuple[str, str]], partitions: tuple[str, ...],
-                     *views: str) -> None:
-        """Create one table (partitioned by STRING columns) and views over it, if they do not exist."""
-        self._execute(create_table_sql(self.settings, table, columns, [(p, "STRING") for p in partitions]),
-                      *views)
+                     **views: str) -> None:
+        """Create a table (partitioned by STRING columns) and views over it (name: DDL) if missing."""
+        partition_columns = [(p, "STRING") for p in partitions]
+        self._create(table, create_table_sql(self.settings, table, columns, partition_columns))
+        for name, ddl in views.items():
+            self._create(name, ddl)
 
     def register(self, table: str, cols: tuple[str, ...], touched: list[tuple[str, ...]]) -> None:
         """Add the partitions a batch wrote that this process has not registered yet."""
