@@ -1,8 +1,9 @@
 """Typed loaders of the dashboard: every number on every page comes from one of these queries.
 
-Queries go to HiveServer2 through PyHive (the platform's one Hive client) and
-come back as pandas DataFrames. Results are cached per query text with
-``st.cache_data``: a few seconds for the live tables, a few minutes for the
+Pages hold no SQL: each calls a loader named for what it shows, with the sidebar's ``Filters``.
+Queries go to HiveServer2 through PyHive (the platform's one Hive client), on one session the
+dashboard keeps open (``HiveSession``), and come back as pandas DataFrames. Results are cached
+per query text with ``st.cache_data``: a few seconds for the live tables, a few minutes for the
 batch tables, which change at most once an hour. Partition filters (``dt``)
 are always part of the query, so a page reads the days it shows and no more.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -19,7 +21,7 @@ import streamlit as st
 
 from clickstream import hive
 from clickstream.airflow_api import AirflowApi, AirflowApiError
-from clickstream.settings import SITES, Settings, get_settings
+from clickstream.settings import Settings, get_settings
 
 LIVE_TTL = 4      # seconds: the live page refreshes every 5 s
 BATCH_TTL = 300   # seconds: batch tables change at most hourly
@@ -84,35 +86,75 @@ def settings() -> Settings:
     return get_settings()
 
 
+class HiveSession:
+    """One HiveServer2 session shared by every viewer of the dashboard, opened when first needed.
+
+    Queries take turns (a Thrift connection serves one call at a time); the results are cached, so
+    most page views send none. A session HiveServer2 dropped (a restart) is opened again once.
+    HiveServer2 lists a table's files anew for every query (``spark.sql.hive.
+    filesourcePartitionFileCacheSize=0``), so a long-lived session sees every new micro-batch.
+    """
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self._lock = threading.Lock()
+        self._conn = None
+
+    def _connect(self):
+        s = self.settings
+        try:
+            return hive.connect(s)
+        except Exception as exc:  # noqa: BLE001 - any connection failure is shown the same way
+            raise DataError(f"Cannot reach HiveServer2 at {s.hive_host}:{s.hive_port} ({exc}). "
+                            "Is the stack running? `make status` shows it.") from exc
+
+    def _close(self) -> None:
+        try:
+            self._conn.close()
+        except Exception:  # noqa: BLE001 - a broken session may not close cleanly
+            pass
+        self._conn = None
+
+    def query(self, sql: str) -> pd.DataFrame:
+        with self._lock:
+            for attempt in (1, 2):
+                if self._conn is None:
+                    self._conn = self._connect()
+                try:
+                    cur = self._conn.cursor()
+                    cur.execute(sql)
+                    columns = [d[0].split(".")[-1] for d in cur.description or []]
+                    return pd.DataFrame.from_records(cur.fetchall(), columns=columns)
+                except Exception as exc:  # noqa: BLE001
+                    message = str(exc)
+                    if "TABLE_OR_VIEW_NOT_FOUND" in message or "Table or view not found" in message:
+                        raise MissingTable(missing_table_message(message)) from exc
+                    if isinstance(exc, OSError | EOFError) or "TTransport" in type(exc).__name__:
+                        self._close()  # the session is gone: open a new one, once
+                        if attempt == 1:
+                            continue
+                    raise DataError(f"HiveServer2 could not run a dashboard query: {message[:500]}") from exc
+        raise AssertionError("unreachable")
+
+
+@st.cache_resource(show_spinner=False)
+def session() -> HiveSession:
+    """The dashboard's HiveServer2 session (one per dashboard process)."""
+    return HiveSession(settings())
+
+
 def _run(sql: str) -> pd.DataFrame:
-    s = settings()
-    try:
-        conn = hive.connect(s)
-    except Exception as exc:  # noqa: BLE001 - any connection failure is shown the same way
-        raise DataError(f"Cannot reach HiveServer2 at {s.hive_host}:{s.hive_port} ({exc}). "
-                        "Is the stack running? `make status` shows it.") from exc
-    try:
-        cur = conn.cursor()
-        cur.execute(sql)
-        columns = [d[0].split(".")[-1] for d in cur.description or []]
-        return pd.DataFrame.from_records(cur.fetchall(), columns=columns)
-    except Exception as exc:  # noqa: BLE001
-        message = str(exc)
-        if "TABLE_OR_VIEW_NOT_FOUND" in message or "Table or view not found" in message:
-            raise MissingTable(missing_table_message(message)) from exc
-        raise DataError(f"HiveServer2 could not run a dashboard query: {message[:500]}") from exc
-    finally:
-        conn.close()
+    return session().query(sql)
 
 
 @st.cache_data(ttl=LIVE_TTL, show_spinner=False)
-def live_query(sql: str) -> pd.DataFrame:
+def _live(sql: str) -> pd.DataFrame:
     """Run a query over the live tables (cached for a few seconds)."""
     return _run(sql)
 
 
 @st.cache_data(ttl=BATCH_TTL, show_spinner=False)
-def batch_query(sql: str) -> pd.DataFrame:
+def _batch(sql: str) -> pd.DataFrame:
     """Run a query over the batch tables (cached for minutes)."""
     return _run(sql)
 
@@ -147,16 +189,235 @@ def pages_of(apps: tuple[str, ...], first: str, last: str) -> list[str]:
 
 def newest_live_minute(apps: tuple[str, ...]) -> datetime | None:
     """Return the start of the newest 1-minute window in the live metrics (None if there is none)."""
-    days = live_query("SHOW PARTITIONS live_metrics")  # the metastore answers: no data is read
+    days = _live("SHOW PARTITIONS live_metrics")  # the metastore answers: no data is read
     if days.empty:
         return None
     newest_day = max(p.split("=", 1)[1] for p in days.iloc[:, 0])
-    df = live_query(
+    df = _live(
         f"SELECT cast(max(window_start) AS STRING) AS newest FROM live_metrics "
         f"WHERE dt >= '{date.fromisoformat(newest_day) - timedelta(days=1)}' AND dim = 'app' "
         f"AND app_id IN ({quoted(apps)})")
     newest = df["newest"].iloc[0] if not df.empty else None
     return datetime.fromisoformat(newest).replace(tzinfo=UTC) if newest else None
+
+
+# --- The History pages (daily and hourly tables) --------------------------------------------
+
+def daily_totals(f: Filters) -> pd.DataFrame:
+    """Per day and app: events, page views, users, sessions, bot events (daily_summary)."""
+    return _batch(f"""
+        SELECT dt AS day, app_id, events, page_views, unique_users, sessions, bot_events
+        FROM daily_summary WHERE {f.where()} ORDER BY day, app_id""")
+
+
+def hourly_traffic(f: Filters) -> pd.DataFrame:
+    """Per hour and app: page views and page-user-hours (hourly_pages; the page filter applies)."""
+    return _batch(f"""
+        SELECT concat(dt, ' ', lpad(cast(hr AS STRING), 2, '0'), ':00') AS hour, app_id,
+               sum(page_views) AS page_views, sum(unique_users) AS page_user_hours
+        FROM hourly_pages WHERE {f.where(page_column='page')}
+        GROUP BY dt, hr, app_id ORDER BY hour, app_id""")
+
+
+def peak_hours(f: Filters) -> pd.DataFrame:
+    """Per app and hour of day: page views and the days it was a top-3 hour (daily_hours)."""
+    return _batch(f"""
+        SELECT app_id, hr AS hour, sum(page_views) AS page_views,
+               sum(CASE WHEN is_peak THEN 1 ELSE 0 END) AS days_in_top_3
+        FROM daily_hours WHERE {f.where()} GROUP BY app_id, hr ORDER BY app_id, hour""")
+
+
+def section_engagement(f: Filters) -> pd.DataFrame:
+    """Per app, page and section: interactions by kind, button clicks, user-days (daily_sections)."""
+    return _batch(f"""
+        SELECT app_id, page, section, sum(interactions) AS interactions, sum(section_views) AS views,
+               sum(section_clicks) AS clicks, sum(section_scrolls) AS scrolls, sum(section_hovers) AS hovers,
+               sum(button_clicks) AS button_clicks, sum(unique_users) AS user_days
+        FROM daily_sections WHERE {f.where(page_column='page')}
+        GROUP BY app_id, page, section""")
+
+
+def top_paths(f: Filters) -> pd.DataFrame:
+    """Per app and 3-page path: occurrences and sessions (daily_paths)."""
+    return _batch(f"""
+        SELECT app_id, step1, step2, step3, sum(occurrences) AS occurrences, sum(sessions) AS sessions
+        FROM daily_paths WHERE {f.where()}
+        GROUP BY app_id, step1, step2, step3""")
+
+
+def funnel_steps(f: Filters) -> pd.DataFrame:
+    """Per app, funnel and step: users who reached it and the drop-off (daily_funnels)."""
+    return _batch(f"""
+        SELECT app_id, funnel, step, step_name, sum(users) AS users, sum(drop_off) AS drop_off
+        FROM daily_funnels WHERE {f.where()}
+        GROUP BY app_id, funnel, step, step_name ORDER BY app_id, funnel, step""")
+
+
+def cities(f: Filters) -> pd.DataFrame:
+    """Per country and city: user-days, sessions, page views, events, event-weighted position."""
+    return _batch(f"""
+        SELECT country, city, sum(unique_users) AS user_days, sum(sessions) AS sessions,
+               sum(page_views) AS page_views, sum(events) AS events,
+               sum(latitude * events) / sum(events) AS latitude,
+               sum(longitude * events) / sum(events) AS longitude
+        FROM daily_geo WHERE {f.where()} AND country <> '??'
+        GROUP BY country, city ORDER BY sessions DESC, country, city""")
+
+
+def performance_summary(f: Filters) -> pd.DataFrame:
+    """Per app: errors, page views, p95 at peak and off-peak hours and their ratio (daily_summary)."""
+    return _batch(f"""
+        SELECT app_id, sum(errors) AS errors, sum(page_views) AS page_views,
+               avg(peak_response_p95_ms) AS peak_p95_ms, avg(offpeak_response_p95_ms) AS offpeak_p95_ms,
+               avg(peak_slowdown) AS peak_slowdown
+        FROM daily_summary WHERE {f.where()} GROUP BY app_id ORDER BY app_id""")
+
+
+def page_performance(f: Filters) -> pd.DataFrame:
+    """Per hour, app and page with views: response p50/p95, errors, error rate (hourly_pages)."""
+    return _batch(f"""
+        SELECT concat(dt, ' ', lpad(cast(hr AS STRING), 2, '0'), ':00') AS hour, app_id, page, page_views,
+               response_p50_ms, response_p95_ms, errors, error_rate
+        FROM hourly_pages WHERE {f.where(page_column='page')} AND page_views > 0""")
+
+
+def hour_profiles(f: Filters) -> pd.DataFrame:
+    """Per day, app and hour: page views, response p50/p95, error rate, whether a peak hour."""
+    return _batch(f"""
+        SELECT dt AS day, app_id, hr AS hour, page_views, response_p50_ms, response_p95_ms, error_rate,
+               is_peak
+        FROM daily_hours WHERE {f.where()} ORDER BY day, app_id, hour""")
+
+
+def session_summary(f: Filters) -> pd.DataFrame:
+    """One row: sessions, their average duration, pages per session, bounce rate, new/returning users."""
+    return _batch(f"""
+        SELECT sum(sessions) AS sessions, sum(avg_session_s * sessions) / sum(sessions) AS avg_session_s,
+               sum(pages_per_session * sessions) / sum(sessions) AS pages_per_session,
+               sum(bounce_rate * sessions) / sum(sessions) AS bounce_rate,
+               sum(new_users) AS new_users, sum(returning_users) AS returning_users
+        FROM daily_summary WHERE {f.where()}""")
+
+
+def session_durations(f: Filters, bounds: tuple[int, ...]) -> pd.DataFrame:
+    """Sessions per duration bucket: bucket i holds durations below bounds[i]; the last, the rest."""
+    case = " ".join(f"WHEN duration_s < {bound} THEN {i}" for i, bound in enumerate(bounds))
+    return _batch(f"""
+        SELECT CASE {case} ELSE {len(bounds)} END AS bucket, count(*) AS sessions
+        FROM sessions WHERE {f.where()} GROUP BY 1 ORDER BY 1""")
+
+
+def pages_per_session(f: Filters, most: int) -> pd.DataFrame:
+    """Sessions per number of page views, the last count (``most``) standing for that many or more."""
+    return _batch(f"""
+        SELECT least(page_views, {int(most)}) AS pages, count(*) AS sessions
+        FROM sessions WHERE {f.where()} GROUP BY 1 ORDER BY 1""")
+
+
+def new_and_returning(f: Filters) -> pd.DataFrame:
+    """Per day: new and returning users (daily_summary)."""
+    return _batch(f"""
+        SELECT dt AS day, sum(new_users) AS new_users, sum(returning_users) AS returning_users
+        FROM daily_summary WHERE {f.where()} GROUP BY dt ORDER BY dt""")
+
+
+def channels(f: Filters) -> pd.DataFrame:
+    """Per channel: sessions, bounce rate, conversions, revenue (daily_channels)."""
+    return _batch(f"""
+        SELECT channel, sum(sessions) AS sessions,
+               sum(bounce_rate * sessions) / sum(sessions) AS bounce_rate,
+               sum(conversions) AS conversions, sum(revenue) AS revenue
+        FROM daily_channels WHERE {f.where()} GROUP BY channel ORDER BY sessions DESC, channel""")
+
+
+# --- The Pipeline page ------------------------------------------------------------------------
+
+def ledger(f: Filters) -> pd.DataFrame:
+    """Per day and app: events the simulators generated, sent, and the collectors accepted or rejected."""
+    return _batch(f"""
+        SELECT dt AS day, app AS app_id, sum(generated) AS generated, sum(sent) AS sent,
+               sum(accepted) AS accepted, sum(rejected) AS rejected
+        FROM sim_ledger WHERE dt BETWEEN '{f.days[0]}' AND '{f.days[1]}' AND app IN ({quoted(f.apps)})
+        GROUP BY dt, app ORDER BY day, app_id""")
+
+
+def rejections(f: Filters) -> pd.DataFrame:
+    """Per rejection reason: the events the collectors rejected (sim_ledger)."""
+    return _batch(f"""
+        SELECT reason, sum(n) AS rejected FROM sim_ledger
+        LATERAL VIEW explode(rejected_by_reason) r AS reason, n
+        WHERE dt BETWEEN '{f.days[0]}' AND '{f.days[1]}' AND app IN ({quoted(f.apps)})
+        GROUP BY reason ORDER BY rejected DESC, reason""")
+
+
+def newest_progress(since_day: date) -> pd.DataFrame:
+    """Per streaming query: its newest non-idle progress row since a day (stream_progress)."""
+    return _live(f"""
+        SELECT query, cast(ts AS STRING) AS ts, input_rps, processed_rps, batch_ms, offsets_behind,
+               cast(watermark AS STRING) AS watermark
+        FROM (SELECT p.*, row_number() OVER (PARTITION BY query ORDER BY ts DESC) AS newest
+              FROM stream_progress p WHERE dt >= '{since_day:%Y-%m-%d}' AND NOT idle) v
+        WHERE newest = 1 ORDER BY query""")
+
+
+def progress_since(since: datetime) -> pd.DataFrame:
+    """Every non-idle progress row since a time, oldest first, ``ts`` parsed whatever its precision."""
+    history = _live(f"""
+        SELECT cast(ts AS STRING) AS ts, query, input_rps, processed_rps, offsets_behind, batch_ms
+        FROM stream_progress WHERE dt >= '{since:%Y-%m-%d}' AND NOT idle
+        AND ts >= '{since:%Y-%m-%d %H:%M:%S}' ORDER BY ts""")
+    # Hive prints a timestamp's fraction only when it has one: "…:40" and "…:40.123" in one column.
+    return history.assign(ts=pd.to_datetime(history["ts"], format="ISO8601"))
+
+
+def reconciliation(f: Filters) -> pd.DataFrame:
+    """Per hour and app: the reconciled counts of every source and the verdict (reconciliation)."""
+    return _batch(f"""
+        SELECT dt AS day, hr AS hour, app_id, generated, accepted, rejected, dead_lettered, archived,
+               aggregated, status, message
+        FROM reconciliation WHERE dt BETWEEN '{f.days[0]}' AND '{f.days[1]}'
+        AND app_id IN ({quoted(f.apps)}) ORDER BY day DESC, hour DESC, app_id""")
+
+
+# --- The Live page ----------------------------------------------------------------------------
+
+def _ts(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def live_windows(apps: tuple[str, ...], newest: datetime, history: timedelta,
+                 recent: timedelta) -> pd.DataFrame:
+    """The live metrics' 1-minute windows: per app over ``history``, per page and section over ``recent``.
+
+    One round trip for both (live_metrics_latest: each window's newest version).
+    """
+    since, latest = newest - history, newest - recent + timedelta(minutes=1)
+    return _live(f"""
+        SELECT window_start, app_id, dim, key, users, events, page_views, errors, error_rate,
+               response_p95_ms, button_clicks,
+               section_views + section_clicks + section_scrolls + section_hovers AS interactions
+        FROM live_metrics_latest
+        WHERE dt BETWEEN '{since:%Y-%m-%d}' AND '{newest:%Y-%m-%d}' AND app_id IN ({quoted(apps)})
+          AND window_start >= '{_ts(since)}'
+          AND (dim = 'app' OR (dim IN ('page', 'section') AND window_start >= '{_ts(latest)}'))""")
+
+
+def live_active_users(apps: tuple[str, ...], newest: datetime, history: timedelta) -> pd.DataFrame:
+    """Active users (last 5 minutes) per app and page at the newest minute's end; page '*' is the site."""
+    since = newest - history
+    return _live(f"""
+        SELECT app_id, page, active_users FROM live_active_users_latest
+        WHERE dt BETWEEN '{since:%Y-%m-%d}' AND '{newest:%Y-%m-%d}' AND app_id IN ({quoted(apps)})
+          AND window_end = '{_ts(newest + timedelta(minutes=1))}'
+        ORDER BY active_users DESC, app_id, page""")
+
+
+def live_alerts(apps: tuple[str, ...], newest: datetime) -> pd.DataFrame:
+    """The newest 50 alerts of the day before the newest minute and after (live_alerts)."""
+    return _live(f"""
+        SELECT cast(window_start AS STRING) AS minute, app_id, kind, severity, subject, message
+        FROM live_alerts WHERE dt >= '{newest - timedelta(days=1):%Y-%m-%d}' AND app_id IN ({quoted(apps)})
+        ORDER BY window_start DESC, kind LIMIT 50""")
 
 
 # --- Airflow REST API ---------------------------------------------------------------------
@@ -188,8 +449,3 @@ def last_dag_runs() -> pd.DataFrame:
         raise DataError(str(exc)) from exc
     return pd.DataFrame(rows, columns=["dag_id", "paused", "last_run", "last_state", "last_success",
                                        "failed_of_last_50"])
-
-
-__all__ = ["SITES", "BATCH_TTL", "LIVE_TTL", "DataError", "Filters", "MissingTable", "available_days",
-           "batch_query", "last_dag_runs", "live_query", "newest_live_minute", "pages_of", "quoted",
-           "settings"]

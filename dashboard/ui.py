@@ -10,7 +10,8 @@ from typing import TypeVar
 import pandas as pd
 import streamlit as st
 
-from dashboard.data import SITES, DataError, Filters, MissingTable, available_days, pages_of, settings
+from clickstream.settings import SITES
+from dashboard.data import DataError, Filters, MissingTable, available_days, pages_of, settings
 
 T = TypeVar("T")
 ALL = "All sites"

@@ -7,26 +7,20 @@ import math
 import pydeck as pdk
 import streamlit as st
 
-from dashboard.data import batch_query
+from dashboard.data import cities
 from dashboard.ui import DAILY_HINT, load, no_data, sidebar_filters, table
 
 f = sidebar_filters(with_page=False)
 st.title("Geography")
 st.caption(f"{', '.join(f.apps)} · {f.start} to {f.end} (UTC)")
 
-cities = load(batch_query, f"""
-    SELECT country, city, sum(unique_users) AS user_days, sum(sessions) AS sessions,
-           sum(page_views) AS page_views, sum(events) AS events,
-           sum(latitude * events) / sum(events) AS latitude,
-           sum(longitude * events) / sum(events) AS longitude
-    FROM daily_geo WHERE {f.where()} AND country <> '??'
-    GROUP BY country, city ORDER BY sessions DESC, country, city""")
+places = load(cities, f)
 
-if not no_data(cities, "geography", DAILY_HINT):
-    top = cities.iloc[0]
+if not no_data(places, "geography", DAILY_HINT):
+    top = places.iloc[0]
     st.markdown(f"Most sessions come from **{top['city']}, {top['country']}** ({top['sessions']:,}).")
     st.subheader("Sessions by city")
-    placed = cities.dropna(subset=["latitude", "longitude"]).copy()
+    placed = places.dropna(subset=["latitude", "longitude"]).copy()
     biggest = max(placed["sessions"].max(), 1)
     placed["radius"] = placed["sessions"].map(lambda n: 20_000 + 280_000 * math.sqrt(n / biggest))
     st.pydeck_chart(pdk.Deck(
@@ -36,10 +30,10 @@ if not no_data(cities, "geography", DAILY_HINT):
         tooltip={"text": "{city}, {country}\n{sessions} sessions\n{page_views} page views"},
         map_style=None,
     ), height=460)
-    table(cities.drop(columns=["latitude", "longitude"]), "cities")
+    table(places.drop(columns=["latitude", "longitude"]), "places")
 
     st.subheader("By country")
-    countries = (cities.groupby("country", as_index=False)[["user_days", "sessions", "page_views", "events"]]
+    countries = (places.groupby("country", as_index=False)[["user_days", "sessions", "page_views", "events"]]
                  .sum().sort_values(["sessions", "country"], ascending=[False, True]))
     countries["share_of_sessions"] = countries["sessions"] / countries["sessions"].sum()
     table(countries, "countries", column_config={

@@ -8,20 +8,18 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from dashboard.data import SITES, live_query, newest_live_minute, quoted
+from clickstream.settings import SITES
+from dashboard.data import live_active_users, live_alerts, live_windows, newest_live_minute
 from dashboard.ui import ALL, load, no_data, pct, since_text, table
 
 REFRESH_S = 5
 HISTORY = timedelta(minutes=60)
 STALE = timedelta(minutes=5)
+RECENT = timedelta(minutes=15)  # the top pages and sections
 
 st.title("Live")
 app = st.sidebar.selectbox("Site", [ALL, *SITES], key="live_app")
 APPS = tuple(SITES) if app == ALL else (app,)
-
-
-def ts(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M:%S")
 
 
 def leaders(windows: pd.DataFrame, dim: str, name: str, **totals: tuple[str, str]) -> pd.DataFrame:
@@ -46,26 +44,12 @@ def live() -> None:
     if age > STALE:
         st.warning(f"No new events for {since_text(age)}: this is the last state the stream saw. "
                    "Is the simulation running?", icon=":material/schedule:")
-    since = newest - HISTORY
-    days = f"dt BETWEEN '{since:%Y-%m-%d}' AND '{newest:%Y-%m-%d}'"
-    apps = f"app_id IN ({quoted(APPS)})"
-
     # One round trip for the hour per site and the last 15 minutes per page and per section.
-    recent = newest - timedelta(minutes=14)
-    windows = load(live_query, f"""
-        SELECT window_start, app_id, dim, key, users, events, page_views, errors, error_rate,
-               response_p95_ms, button_clicks,
-               section_views + section_clicks + section_scrolls + section_hovers AS interactions
-        FROM live_metrics_latest
-        WHERE {days} AND {apps} AND window_start >= '{ts(since)}'
-          AND (dim = 'app' OR (dim IN ('page', 'section') AND window_start >= '{ts(recent)}'))""")
+    windows = load(live_windows, APPS, newest, HISTORY, RECENT)
     minutes = (windows[windows["dim"] == "app"].sort_values(["window_start", "app_id"])
                [["window_start", "app_id", "users", "events", "page_views", "errors", "error_rate",
                  "response_p95_ms"]])
-    active = load(live_query, f"""
-        SELECT app_id, page, active_users FROM live_active_users_latest
-        WHERE {days} AND {apps} AND window_end = '{ts(newest + timedelta(minutes=1))}'
-        ORDER BY active_users DESC, app_id, page""")
+    active = load(live_active_users, APPS, newest, HISTORY)
 
     now = minutes[minutes["window_start"] == minutes["window_start"].max()]
     everyone = active[active["page"] == "*"]["active_users"].sum()
@@ -114,10 +98,7 @@ def live() -> None:
                   button_clicks=("button_clicks", "sum")), "top sections now")
 
     st.subheader("Alerts")
-    alerts = load(live_query, f"""
-        SELECT cast(window_start AS STRING) AS minute, app_id, kind, severity, subject, message
-        FROM live_alerts WHERE dt >= '{newest - timedelta(days=1):%Y-%m-%d}' AND {apps}
-        ORDER BY window_start DESC, kind LIMIT 50""")
+    alerts = load(live_alerts, APPS, newest)
     if alerts.empty:
         st.success("No alerts in the last day.", icon=":material/check_circle:")
     else:

@@ -6,7 +6,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from dashboard.data import batch_query
+from dashboard.data import funnel_steps, top_paths
 from dashboard.ui import DAILY_HINT, load, no_data, pct, sidebar_filters, table
 
 SANKEY_PATHS = 15  # more makes the diagram unreadable; the table below has the rest
@@ -15,10 +15,7 @@ f = sidebar_filters(with_page=False)
 st.title("Navigation")
 st.caption(f"{', '.join(f.apps)} · {f.start} to {f.end} (UTC)")
 
-paths = load(batch_query, f"""
-    SELECT app_id, step1, step2, step3, sum(occurrences) AS occurrences, sum(sessions) AS sessions
-    FROM daily_paths WHERE {f.where()}
-    GROUP BY app_id, step1, step2, step3""")
+paths = load(top_paths, f)
 
 
 def sankey(paths: pd.DataFrame) -> go.Figure:
@@ -49,10 +46,7 @@ if not no_data(paths, "navigation paths", DAILY_HINT):
     table(paths.head(50), "top paths")
 
 st.subheader("Funnels")
-funnels = load(batch_query, f"""
-    SELECT app_id, funnel, step, step_name, sum(users) AS users, sum(drop_off) AS drop_off
-    FROM daily_funnels WHERE {f.where()}
-    GROUP BY app_id, funnel, step, step_name ORDER BY app_id, funnel, step""")
+funnels = load(funnel_steps, f)
 if not no_data(funnels, "funnels", DAILY_HINT):
     for (app, name), steps in funnels.groupby(["app_id", "funnel"], sort=True):
         steps = steps.sort_values("step").reset_index(drop=True)

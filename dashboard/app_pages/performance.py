@@ -5,7 +5,7 @@ from __future__ import annotations
 import altair as alt
 import streamlit as st
 
-from dashboard.data import batch_query
+from dashboard.data import hour_profiles, page_performance, performance_summary
 from dashboard.ui import DAILY_HINT, HOURLY_HINT, load, no_data, pct, sidebar_filters, table
 
 TOP_PAGES = 8
@@ -14,11 +14,7 @@ f = sidebar_filters()
 st.title("Performance")
 st.caption(f"{', '.join(f.apps)} · {f.start} to {f.end} (UTC)" + (f" · {f.page}" if f.page else ""))
 
-summary = load(batch_query, f"""
-    SELECT app_id, sum(errors) AS errors, sum(page_views) AS page_views,
-           avg(peak_response_p95_ms) AS peak_p95_ms, avg(offpeak_response_p95_ms) AS offpeak_p95_ms,
-           avg(peak_slowdown) AS peak_slowdown
-    FROM daily_summary WHERE {f.where()} GROUP BY app_id ORDER BY app_id""")
+summary = load(performance_summary, f)
 if not no_data(summary, "daily performance", DAILY_HINT):
     for column, (_, row) in zip(st.columns(len(summary)), summary.iterrows(), strict=True):
         column.metric(f"{row['app_id']}: p95 at peak vs off-peak", f"{row['peak_p95_ms']:,.0f} ms",
@@ -27,10 +23,7 @@ if not no_data(summary, "daily performance", DAILY_HINT):
         column.caption(f"error rate {pct(row['errors'] / row['page_views'] if row['page_views'] else None)}")
 
 st.subheader("Response time and error rate per page, by hour")
-pages = load(batch_query, f"""
-    SELECT concat(dt, ' ', lpad(cast(hr AS STRING), 2, '0'), ':00') AS hour, app_id, page, page_views,
-           response_p50_ms, response_p95_ms, errors, error_rate
-    FROM hourly_pages WHERE {f.where(page_column='page')} AND page_views > 0""")
+pages = load(page_performance, f)
 if not no_data(pages, "hourly page performance", HOURLY_HINT):
     busiest = (pages.groupby(["app_id", "page"])["page_views"].sum().nlargest(TOP_PAGES).index)
     shown = pages.set_index(["app_id", "page"]).loc[busiest].reset_index()
@@ -50,9 +43,7 @@ if not no_data(pages, "hourly page performance", HOURLY_HINT):
     table(shown.drop(columns="series").sort_values(["hour", "app_id", "page"]), "page performance by hour")
 
 st.subheader("Load and latency by hour of day")
-hours = load(batch_query, f"""
-    SELECT dt AS day, app_id, hr AS hour, page_views, response_p50_ms, response_p95_ms, error_rate, is_peak
-    FROM daily_hours WHERE {f.where()} ORDER BY day, app_id, hour""")
+hours = load(hour_profiles, f)
 if not no_data(hours, "hourly profiles", DAILY_HINT):
     correlation = hours[["page_views", "response_p95_ms"]].corr().iloc[0, 1]
     st.markdown(f"Correlation between an hour's page views and its p95 response time: **{correlation:.2f}** "

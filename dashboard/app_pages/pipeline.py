@@ -8,7 +8,16 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from dashboard.data import DataError, batch_query, last_dag_runs, live_query, newest_live_minute, quoted
+from dashboard.data import (
+    DataError,
+    last_dag_runs,
+    ledger,
+    newest_live_minute,
+    newest_progress,
+    progress_since,
+    reconciliation,
+    rejections,
+)
 from dashboard.ui import load, load_section, no_data, pct, sidebar_filters, since_text, table
 
 f = sidebar_filters(with_page=False)
@@ -17,26 +26,18 @@ st.caption(f"{', '.join(f.apps)} · {f.start} to {f.end} (UTC)")
 
 # --- Ingestion: the simulators' ledger (ground truth) ---------------------------------------
 st.subheader("Events generated, accepted and rejected")
-ledger = load_section(batch_query, f"""
-    SELECT dt AS day, app AS app_id, sum(generated) AS generated, sum(sent) AS sent,
-           sum(accepted) AS accepted, sum(rejected) AS rejected
-    FROM sim_ledger WHERE dt BETWEEN '{f.days[0]}' AND '{f.days[1]}' AND app IN ({quoted(f.apps)})
-    GROUP BY dt, app ORDER BY day, app_id""")
-if ledger is not None and not no_data(ledger, "simulator counts", "The simulators write their ledger as "
+counts = load_section(ledger, f)
+if counts is not None and not no_data(counts, "simulator counts", "The simulators write their ledger as "
                                        "they send; the hourly DAG registers its partitions."):
-    total = ledger[["generated", "accepted", "rejected"]].sum()
+    total = counts[["generated", "accepted", "rejected"]].sum()
     c1, c2, c3, c4 = st.columns(4)
     c1.metric("Generated", f"{total['generated']:,}")
     c2.metric("Accepted", f"{total['accepted']:,}")
     c3.metric("Rejected (dead-letter topic)", f"{total['rejected']:,}")
     handled = total["accepted"] + total["rejected"]
     c4.metric("DLQ rate", pct(total["rejected"] / handled if handled else None))
-    table(ledger, "ledger by day")
-    reasons = load(batch_query, f"""
-        SELECT reason, sum(n) AS rejected FROM sim_ledger
-        LATERAL VIEW explode(rejected_by_reason) r AS reason, n
-        WHERE dt BETWEEN '{f.days[0]}' AND '{f.days[1]}' AND app IN ({quoted(f.apps)})
-        GROUP BY reason ORDER BY rejected DESC, reason""")
+    table(counts, "ledger by day")
+    reasons = load(rejections, f)
     if not reasons.empty:
         st.altair_chart(alt.Chart(reasons).mark_bar().encode(
             x=alt.X("rejected:Q", title="events rejected"), y=alt.Y("reason:N", sort="-x", title=None),
@@ -46,12 +47,7 @@ if ledger is not None and not no_data(ledger, "simulator counts", "The simulator
 # --- Streaming: lag and freshness --------------------------------------------------------
 st.subheader("Streaming lag and freshness")
 now = datetime.now(UTC)
-progress = load_section(live_query, f"""
-    SELECT query, cast(ts AS STRING) AS ts, input_rps, processed_rps, batch_ms, offsets_behind,
-           cast(watermark AS STRING) AS watermark
-    FROM (SELECT p.*, row_number() OVER (PARTITION BY query ORDER BY ts DESC) AS newest
-          FROM stream_progress p WHERE dt >= '{now - timedelta(days=1):%Y-%m-%d}' AND NOT idle) v
-    WHERE newest = 1 ORDER BY query""")
+progress = load_section(newest_progress, (now - timedelta(days=1)).date())
 if progress is not None and not no_data(progress, "streaming progress in the last day",
                                          "Start the `clickstream_streaming` DAG."):
     newest = load_section(newest_live_minute, f.apps)
@@ -67,12 +63,7 @@ if progress is not None and not no_data(progress, "streaming progress in the las
                                         for t in progress["ts"]]
     table(progress, "streaming queries")
     since = datetime.fromisoformat(max(progress["ts"])) - timedelta(hours=1)
-    history = load(live_query, f"""
-        SELECT cast(ts AS STRING) AS ts, query, input_rps, processed_rps, offsets_behind, batch_ms
-        FROM stream_progress WHERE dt >= '{since:%Y-%m-%d}' AND NOT idle
-        AND ts >= '{since:%Y-%m-%d %H:%M:%S}' ORDER BY ts""")
-    # Hive prints a timestamp's fraction only when it has one: "…:40" and "…:40.123" in one column.
-    history["ts"] = pd.to_datetime(history["ts"], format="ISO8601")
+    history = load(progress_since, since)
     left, right = st.columns(2)
     left.caption("Rows read per second, last hour of reports")
     left.altair_chart(alt.Chart(history).mark_line().encode(
@@ -102,11 +93,7 @@ else:
 # --- Reconciliation ------------------------------------------------------------------------
 st.subheader("Reconciliation")
 try:
-    checks = batch_query(f"""
-        SELECT dt AS day, hr AS hour, app_id, generated, accepted, rejected, dead_lettered, archived,
-               aggregated, status, message
-        FROM reconciliation WHERE dt BETWEEN '{f.days[0]}' AND '{f.days[1]}'
-        AND app_id IN ({quoted(f.apps)}) ORDER BY day DESC, hour DESC, app_id""")
+    checks = reconciliation(f)
 except DataError:
     checks = None
 if checks is None or checks.empty:

@@ -5,19 +5,14 @@ from __future__ import annotations
 import altair as alt
 import streamlit as st
 
-from dashboard.data import batch_query
+from dashboard.data import section_engagement
 from dashboard.ui import DAILY_HINT, load, no_data, sidebar_filters, table
 
 f = sidebar_filters()
 st.title("Sections")
 st.caption(f"{', '.join(f.apps)} · {f.start} to {f.end} (UTC)" + (f" · {f.page}" if f.page else ""))
 
-sections = load(batch_query, f"""
-    SELECT app_id, page, section, sum(interactions) AS interactions, sum(section_views) AS views,
-           sum(section_clicks) AS clicks, sum(section_scrolls) AS scrolls, sum(section_hovers) AS hovers,
-           sum(button_clicks) AS button_clicks, sum(unique_users) AS user_days
-    FROM daily_sections WHERE {f.where(page_column='page')}
-    GROUP BY app_id, page, section""")
+sections = load(section_engagement, f)
 
 if not no_data(sections, "section engagement", DAILY_HINT):
     sections = sections.sort_values(["interactions", "app_id", "page", "section"],

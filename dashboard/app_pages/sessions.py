@@ -5,7 +5,13 @@ from __future__ import annotations
 import altair as alt
 import streamlit as st
 
-from dashboard.data import batch_query
+from dashboard.data import (
+    channels,
+    new_and_returning,
+    pages_per_session,
+    session_durations,
+    session_summary,
+)
 from dashboard.ui import DAILY_HINT, load, no_data, pct, sidebar_filters, table
 
 # Upper bounds (seconds) of the duration buckets; the last bucket is open-ended.
@@ -18,12 +24,7 @@ st.title("Sessions")
 st.caption(f"{', '.join(f.apps)} · {f.start} to {f.end} (UTC) · "
            "a session ends after 30 minutes without events")
 
-summary = load(batch_query, f"""
-    SELECT sum(sessions) AS sessions, sum(avg_session_s * sessions) / sum(sessions) AS avg_session_s,
-           sum(pages_per_session * sessions) / sum(sessions) AS pages_per_session,
-           sum(bounce_rate * sessions) / sum(sessions) AS bounce_rate,
-           sum(new_users) AS new_users, sum(returning_users) AS returning_users
-    FROM daily_summary WHERE {f.where()}""")
+summary = load(session_summary, f)
 if not no_data(summary.dropna(subset=["sessions"]), "sessions", DAILY_HINT):
     row = summary.iloc[0]
     c1, c2, c3, c4 = st.columns(4)
@@ -32,15 +33,10 @@ if not no_data(summary.dropna(subset=["sessions"]), "sessions", DAILY_HINT):
     c3.metric("Pages per session", f"{row['pages_per_session']:.2f}")
     c4.metric("Bounce rate", pct(row["bounce_rate"]))
 
-    case = " ".join(f"WHEN duration_s < {bound} THEN {i}" for i, (bound, _) in enumerate(BUCKETS))
-    durations = load(batch_query, f"""
-        SELECT CASE {case} ELSE {len(BUCKETS)} END AS bucket, count(*) AS sessions
-        FROM sessions WHERE {f.where()} GROUP BY 1 ORDER BY 1""")
+    durations = load(session_durations, f, tuple(bound for bound, _ in BUCKETS))
     labels = [label for _, label in BUCKETS] + ["≥ 60 min"]
     durations["duration"] = durations["bucket"].map(lambda i: labels[int(i)])
-    per_page = load(batch_query, f"""
-        SELECT least(page_views, {MAX_PAGES}) AS pages, count(*) AS sessions
-        FROM sessions WHERE {f.where()} GROUP BY 1 ORDER BY 1""")
+    per_page = load(pages_per_session, f, MAX_PAGES)
     per_page["pages"] = per_page["pages"].map(lambda n: f"{n}+" if n == MAX_PAGES else str(n))
 
     left, right = st.columns(2)
@@ -60,9 +56,7 @@ if not no_data(summary.dropna(subset=["sessions"]), "sessions", DAILY_HINT):
     left, right = st.columns(2)
     with left:
         st.subheader("New vs returning users")
-        users = load(batch_query, f"""
-            SELECT dt AS day, sum(new_users) AS new_users, sum(returning_users) AS returning_users
-            FROM daily_summary WHERE {f.where()} GROUP BY dt ORDER BY dt""")
+        users = load(new_and_returning, f)
         long = users.melt("day", var_name="users", value_name="count")
         st.altair_chart(alt.Chart(long).mark_bar().encode(
             x=alt.X("day:O", title=None), y=alt.Y("count:Q", title="users", stack=True),
@@ -70,13 +64,9 @@ if not no_data(summary.dropna(subset=["sessions"]), "sessions", DAILY_HINT):
         table(users, "new and returning users")
     with right:
         st.subheader("Channels")
-        channels = load(batch_query, f"""
-            SELECT channel, sum(sessions) AS sessions,
-                   sum(bounce_rate * sessions) / sum(sessions) AS bounce_rate,
-                   sum(conversions) AS conversions, sum(revenue) AS revenue
-            FROM daily_channels WHERE {f.where()} GROUP BY channel ORDER BY sessions DESC, channel""")
-        channels["conversion_rate"] = channels["conversions"] / channels["sessions"]
-        table(channels, "channels", column_config={
+        by_channel = load(channels, f)
+        by_channel["conversion_rate"] = by_channel["conversions"] / by_channel["sessions"]
+        table(by_channel, "channels", column_config={
             "bounce_rate": st.column_config.NumberColumn(format="percent"),
             "conversion_rate": st.column_config.NumberColumn(format="percent"),
             "revenue": st.column_config.NumberColumn(format="dollar")})

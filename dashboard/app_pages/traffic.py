@@ -5,7 +5,7 @@ from __future__ import annotations
 import altair as alt
 import streamlit as st
 
-from dashboard.data import batch_query, daily_page_traffic
+from dashboard.data import daily_page_traffic, daily_totals, hourly_traffic, peak_hours
 from dashboard.ui import DAILY_HINT, HOURLY_HINT, load, no_data, pct, sidebar_filters, table
 
 f = sidebar_filters()
@@ -14,9 +14,7 @@ st.caption(f"{', '.join(f.apps)} · {f.start} to {f.end} (UTC)" + (f" · {f.page
 
 # Each query is a HiveServer2 round trip: the totals come from the per-day rows, and the
 # per-page rows are the sidebar's (filtered to the chosen page here).
-daily = load(batch_query, f"""
-    SELECT dt AS day, app_id, events, page_views, unique_users, sessions, bot_events
-    FROM daily_summary WHERE {f.where()} ORDER BY day, app_id""")
+daily = load(daily_totals, f)
 pages = load(daily_page_traffic, f.apps, *f.days)
 if f.page:
     pages = pages[pages["page"] == f.page]
@@ -49,11 +47,7 @@ if not no_data(pages, "daily page traffic", DAILY_HINT):
                                                          min_value=0, max_value=1)})
 
 st.subheader("Page views by hour")
-hourly = load(batch_query, f"""
-    SELECT concat(dt, ' ', lpad(cast(hr AS STRING), 2, '0'), ':00') AS hour, app_id,
-           sum(page_views) AS page_views, sum(unique_users) AS page_user_hours
-    FROM hourly_pages WHERE {f.where(page_column='page')}
-    GROUP BY dt, hr, app_id ORDER BY hour, app_id""")
+hourly = load(hourly_traffic, f)
 if not no_data(hourly, "hourly traffic", HOURLY_HINT):
     st.altair_chart(
         alt.Chart(hourly).mark_line(point=True).encode(
@@ -80,10 +74,7 @@ with left:
         table(daily, "daily totals")
 with right:
     st.subheader("Peak hours")
-    hours = load(batch_query, f"""
-        SELECT app_id, hr AS hour, sum(page_views) AS page_views, sum(CASE WHEN is_peak THEN 1 ELSE 0 END)
-               AS days_in_top_3
-        FROM daily_hours WHERE {f.where()} GROUP BY app_id, hr ORDER BY app_id, hour""")
+    hours = load(peak_hours, f)
     if not no_data(hours, "hourly profiles", DAILY_HINT):
         hours["peak"] = hours["days_in_top_3"] > 0
         st.altair_chart(
