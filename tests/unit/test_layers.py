@@ -102,3 +102,11 @@ def test_dag_files_are_wiring():
             if isinstance(node, ast.FunctionDef) and node.name != path.stem and len(body) > 2:
                 problems.append((path.name, node.lineno, f"task {node.name} has logic"))
     assert problems == []
+
+
+def test_dashboard_pages_hold_no_sql():
+    """Every query is a loader of dashboard/data.py."""
+    found = [(path.name, node.lineno) for path in python_files("dashboard/app_pages")
+             for node in ast.walk(ast.parse(path.read_text()))
+             if isinstance(node, ast.Constant) and isinstance(node.value, str) and SQL.search(node.value)]
+    assert found == []
