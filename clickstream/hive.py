@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from clickstream.settings import REPO_ROOT, Settings
 
 
@@ -29,6 +31,23 @@ def execute(settings: Settings, *statements: str, database: str | None = "") -> 
         return rows
     finally:
         conn.close()
+
+
+def wait_until_answering(settings: Settings, timeout_s: float) -> float:
+    """Wait until HiveServer2 runs a query; return the seconds waited, or raise the last error.
+
+    For a client that starts together with HiveServer2 (the streaming application after `make run`):
+    a connection refused while HiveServer2 starts is waited out instead of failing the client.
+    """
+    started = time.monotonic()
+    while True:
+        try:
+            execute(settings, "SELECT 1", database=None)
+            return time.monotonic() - started
+        except Exception:  # noqa: BLE001 - refused, reset, not ready: all mean "not yet"
+            if time.monotonic() - started > timeout_s:
+                raise
+            time.sleep(1)
 
 
 HQL_DIR = REPO_ROOT / "include" / "hql"

@@ -233,8 +233,10 @@ def all_services(settings: Settings) -> list[Service]:
         ),
         Service(
             "airflow-scheduler", 2, _airflow_cmd("scheduler"), airflow_component("scheduler"),
-            # The DAGs' tasks use the broker and HiveServer2: nothing is scheduled before they answer.
-            requires=(*metadb, "airflow-api-server", "broker", "hiveserver2"),
+            # The streaming application reads the topics: nothing is scheduled before they exist. It
+            # waits for HiveServer2 itself, so the scheduler and the application's JVM start while
+            # HiveServer2 does (the longest start of the stack).
+            requires=(*metadb, "airflow-api-server", "broker"),
         ),
         Service(
             "airflow-dag-processor", 2, _airflow_cmd("dag-processor"),

@@ -41,6 +41,7 @@ import time
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from clickstream.hive import wait_until_answering
 from clickstream.settings import Settings, get_settings
 from clickstream.streaming.alerts import ALERT_COLUMNS, AlertEvaluator, publish
 from clickstream.streaming.archive import (
@@ -72,6 +73,7 @@ log = logging.getLogger("clickstream.streaming")
 DEDUP_WATERMARK = "10 minutes"
 FEED_RETENTION_S = 6 * 3600
 PRUNE_EVERY = 100  # ingest batches
+HIVE_WAIT_S = 180  # HiveServer2's start timeout in the embedded stack
 # Scheduler pools (spark.scheduler.mode=FAIR). `fresh` (the live metrics) carries the freshness of
 # the live tables: while it has tasks waiting and runs fewer than minShare, its tasks go first.
 # `background` (ingest, active users, paths) takes what is left.
@@ -335,6 +337,10 @@ def run(args: argparse.Namespace) -> None:
         problem = lost_offsets_error(spark, readers, bounds)
         if problem:
             raise DataLossError(problem)
+    # Started with the stack, the application may be up before HiveServer2 (its tables' metastore).
+    waited = wait_until_answering(settings, HIVE_WAIT_S)
+    if waited > 1:
+        log.info("waited %.0f s for HiveServer2", waited)
     warehouse.hive.ensure_tables()
     recorder = ProgressRecorder(
         settings.table_path("stream_progress"),

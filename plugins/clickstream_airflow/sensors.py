@@ -33,8 +33,25 @@ class StreamArchivedSensor(BaseSensorOperator):
 
         end = context["data_interval_end"] + timedelta(hours=int(self.margin_hours)) + STREAM_GRACE
         after = end.astimezone(UTC).replace(tzinfo=None)
-        rows = HiveServer2Hook(hiveserver2_conn_id=self.hiveserver2_conn_id).get_records(
-            caught_up_sql(self.database, after))
+        try:
+            rows = HiveServer2Hook(hiveserver2_conn_id=self.hiveserver2_conn_id).get_records(
+                caught_up_sql(self.database, after))
+        except Exception as exc:
+            if not _unreachable(exc):
+                raise
+            # HiveServer2 starting (it starts last in the embedded stack) or restarting: not yet.
+            why = f"HiveServer2 does not answer ({type(exc).__name__}: {exc}); poking again later"
+            self.log.warning(why)
+            return PokeReturnValue(is_done=False, xcom_value=why)
         done, why = archived_past(rows, after)
         self.log.info(why)
         return PokeReturnValue(is_done=done, xcom_value=why)
+
+
+def _unreachable(exc: BaseException) -> bool:
+    """Whether an error means the server did not answer (refused, reset), not that the query failed."""
+    while exc is not None:
+        if isinstance(exc, OSError) or type(exc).__name__ == "TTransportException":
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False

@@ -1,0 +1,44 @@
+"""The Airflow-side helpers of plugins/clickstream_airflow that need no service."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from clickstream_airflow.checks import read_checks
+from clickstream_airflow.sensors import _unreachable
+
+CHECKS = Path(__file__).resolve().parents[2] / "include" / "hql" / "checks"
+
+
+def test_the_checks_files_name_their_table_partition_and_checks():
+    hourly = read_checks(CHECKS / "hourly.sql")
+    assert hourly.table == "{{ clickstream_db }}.hourly_pages"
+    assert hourly.partition_clause.startswith("dt = ") and "hr = " in hourly.partition_clause
+    assert list(hourly.checks) == ["events_reconcile_with_raw", "no_null_keys",
+                                   "page_views_and_errors_fit_events", "section_sums_fit_page_sums"]
+    assert hourly.checks["no_null_keys"] == "COUNT(*) = COUNT(app_id) AND COUNT(*) = COUNT(page)"
+    daily = read_checks(CHECKS / "daily.sql")
+    assert len(daily.checks) == 7 and "raw_events" in daily.checks["events_reconcile_with_raw"]
+
+
+def test_a_checks_file_without_its_headers_or_checks_is_refused(tmp_path):
+    path = tmp_path / "bad.sql"
+    path.write_text("-- table: t\n-- check: empty\n")
+    with pytest.raises(ValueError, match="partition"):
+        read_checks(path)
+    path.write_text("-- table: t\n-- partition: dt = 'x'\nCOUNT(*) > 0\n")
+    with pytest.raises(ValueError, match="before the first"):
+        read_checks(path)
+
+
+def test_only_an_unanswered_connection_counts_as_hiveserver2_not_there_yet():
+    class TTransportException(Exception):  # noqa: N818 - Thrift's name, matched by name
+        pass
+
+    refused = RuntimeError("could not connect")
+    refused.__cause__ = ConnectionRefusedError(111, "Connection refused")
+    assert _unreachable(refused)
+    assert _unreachable(TTransportException("TSocket read 0 bytes"))
+    assert not _unreachable(RuntimeError("[TABLE_OR_VIEW_NOT_FOUND] stream_progress"))
