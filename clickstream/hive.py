@@ -33,6 +33,12 @@ def execute(settings: Settings, *statements: str, database: str | None = "") -> 
         conn.close()
 
 
+def create_database_sql(settings: Settings) -> str:
+    """Return the idempotent DDL of the platform's Hive database, over its warehouse location."""
+    return (f"CREATE DATABASE IF NOT EXISTS {settings.hive_database} "
+            f"LOCATION '{settings.warehouse_uri.rstrip('/')}/{settings.hive_database}'")
+
+
 def wait_until_answering(settings: Settings, timeout_s: float) -> float:
     """Wait until HiveServer2 runs a query; return the seconds waited, or raise the last error.
 

@@ -113,11 +113,9 @@ def ensure_batch_start(settings: Settings) -> None:
 
 def create_hive_database(settings: Settings) -> None:
     """Create the platform's Hive database over its warehouse location."""
-    from clickstream.hive import execute
+    from clickstream.hive import create_database_sql, execute
 
-    execute(settings, f"CREATE DATABASE IF NOT EXISTS {settings.hive_database} "
-                      f"LOCATION '{settings.warehouse_uri.rstrip('/')}/{settings.hive_database}'",
-            database=None)
+    execute(settings, create_database_sql(settings), database=None)
 
 
 def start_lifecycle(settings: Settings, dag_ids: list[str], start_simulation: bool) -> None:

@@ -20,7 +20,7 @@ from pyspark.sql.types import (
     TimestampType,
 )
 
-from clickstream.hive import execute
+from clickstream.hive import create_database_sql, execute
 from clickstream.settings import Settings
 from clickstream.streaming.events import archived_struct
 
@@ -80,7 +80,9 @@ class HivePartitions:
         HiveServer2 instead of a dozen statements (each a metastore transaction).
         """
         if self._tables is None:
-            rows = execute(self.settings, f"SHOW TABLES IN {self.settings.hive_database}")
+            # The database too: the application may start before the stack's bootstrap creates it.
+            rows = execute(self.settings, create_database_sql(self.settings),
+                           f"SHOW TABLES IN {self.settings.hive_database}", database=None)
             self._tables = {row[1].lower() for row in rows}
         return name.lower() in self._tables
 
