@@ -59,9 +59,16 @@ def wait_until_answering(settings: Settings, timeout_s: float) -> float:
 HQL_DIR = REPO_ROOT / "include" / "hql"
 
 
-def hql_macros(settings: Settings) -> dict[str, str]:
-    """Return the names the HQL files use besides Airflow's own (DAGs pass them as user_defined_macros)."""
-    return {"clickstream_db": settings.hive_database, "warehouse_uri": settings.warehouse_uri.rstrip("/")}
+def hql_macros(settings: Settings) -> dict:
+    """Return the names the HQL files use besides Airflow's own (DAGs pass them as user_defined_macros).
+
+    The tables come from the catalog (clickstream/catalog.py): their DDL, and which the daily job writes.
+    """
+    from clickstream import catalog
+
+    return {"clickstream_db": settings.hive_database, "warehouse_uri": settings.warehouse_uri.rstrip("/"),
+            "batch_tables_ddl": catalog.batch_tables_ddl(settings),
+            "hourly_tables": catalog.names(catalog.HOURLY), "daily_tables": catalog.names(catalog.DAILY)}
 
 
 def render_hql(name: str, settings: Settings, **context: object) -> str:

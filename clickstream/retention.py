@@ -29,7 +29,9 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from pyarrow import fs
 
-RAW_TABLES = ("raw_events", "bad_events")
+from clickstream import catalog
+
+RAW_TABLES = catalog.names(catalog.ARCHIVE)
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,7 @@ from airflow.providers.apache.hive.operators.hive import HiveOperator
 from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
 from airflow.sdk import CronDataIntervalTimetable, Param, chain, dag
 
+from clickstream import catalog
 from clickstream.hive import hql_macros
 from clickstream.settings import get_settings
 from clickstream_airflow.checks import table_check
@@ -59,10 +60,6 @@ EPOCH, CATCHUP = batch_epoch(SETTINGS)
 # The day of the first start is processed too, partial as it is: its results appear after the next
 # midnight instead of a day later.
 START = EPOCH.start_of("day")
-DAILY_TABLES = ("sessions", "daily_pages", "daily_sections", "daily_paths", "daily_funnels", "daily_geo",
-                "daily_channels", "daily_devices", "daily_hours", "daily_summary")
-REPORTS = ("report_page_traffic", "report_section_engagement", "report_sessions", "report_errors",
-           "report_headlines")
 
 
 @dag(
@@ -103,12 +100,12 @@ def clickstream_daily():
             "--funnel-window-minutes", "{{ params.funnel_window_minutes }}",
             "--top-paths", "{{ params.top_paths }}",
         ],
-        outlets=table_assets(SETTINGS, DAILY_TABLES),
+        outlets=table_assets(SETTINGS, catalog.names(catalog.DAILY)),
     )
     register = HiveOperator(task_id="register_partitions", hql="add_daily_partitions.hql",
                             hive_cli_conn_id="hive_cli_default")
     check = table_check("check_daily", INCLUDE / "hql" / "checks" / "daily.sql")
-    reports = hive_reports(SETTINGS, REPORTS)
+    reports = hive_reports(SETTINGS, catalog.names(catalog.REPORT))
     chain(wait_for_hours, create_tables, daily_job, register, check, reports)
 
 

@@ -32,6 +32,7 @@ from airflow.providers.apache.hive.operators.hive import HiveOperator
 from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
 from airflow.sdk import CronDataIntervalTimetable, chain, dag
 
+from clickstream import catalog
 from clickstream.hive import hql_macros
 from clickstream.settings import get_settings
 from clickstream_airflow.checks import table_check
@@ -71,7 +72,7 @@ def clickstream_hourly():
         **spark_options(SETTINGS),
         application_args=["--start", "{{ data_interval_start.isoformat() }}",
                           "--end", "{{ data_interval_end.isoformat() }}"],
-        outlets=table_assets(SETTINGS, ("hourly_pages", "hourly_sections")),
+        outlets=table_assets(SETTINGS, catalog.names(catalog.HOURLY)),
     )
     register = HiveOperator(task_id="register_partitions", hql="add_hourly_partitions.hql",
                             hive_cli_conn_id="hive_cli_default")

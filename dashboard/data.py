@@ -19,7 +19,7 @@ from datetime import UTC, date, datetime, timedelta
 import pandas as pd
 import streamlit as st
 
-from clickstream import hive
+from clickstream import catalog, hive
 from clickstream.airflow_api import AirflowApi, AirflowApiError
 from clickstream.settings import Settings, get_settings
 
@@ -36,8 +36,7 @@ class MissingTable(DataError):
 
 
 # Tables the streaming application creates when it starts; the batch DAGs create the others.
-STREAMING_TABLES = ("raw_events", "bad_events", "live_metrics", "live_metrics_latest", "live_active_users",
-                    "live_active_users_latest", "live_paths", "live_alerts", "stream_progress")
+STREAMING_TABLES = catalog.streaming_names()
 
 
 def missing_table_message(error: str) -> str:

@@ -15,6 +15,7 @@ from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from clickstream import catalog
 from clickstream.batch.daily import (
     place_slots,
     response_histogram,
@@ -47,23 +48,6 @@ from clickstream.settings import Settings
 
 log = logging.getLogger("clickstream.batch")
 
-# table -> sort key of its one file (the table's natural key), in the order the tables are started.
-# Several Spark jobs write tables at once (--parallel-tables): the single-task stages of one (the sort
-# into one file, an aggregation skewed to one key) leave a core idle that the others' tasks take.
-# Sessions first: it takes longest; the five tables that read what it caches come last.
-DAILY_TABLES = {
-    "sessions": ["app_id", "start_ts", "session_id"],
-    "daily_sections": ["app_id", "page", "section"],
-    "daily_funnels": ["app_id", "funnel", "step"],
-    "daily_geo": ["app_id", "country", "city"],
-    "daily_hours": ["app_id", "hr"],
-    "daily_pages": ["app_id", "page"],
-    "daily_paths": ["app_id", "rank_in_app", "step1", "step2", "step3"],
-    "daily_channels": ["app_id", "channel"],
-    "daily_devices": ["app_id", "device_type", "browser"],
-    "daily_summary": ["app_id"],
-}
-
 # The columns of raw_events the daily tables read: the rest is never carried through the sort.
 INPUT_COLUMNS = ("app_id", "event_id", "event_type", "event_ts", "user_id", "visit_number", "page", "section",
                  "element", "time_on_page_ms", "response_time_ms", "http_status", "referrer", "utm_medium",
@@ -71,10 +55,7 @@ INPUT_COLUMNS = ("app_id", "event_id", "event_type", "event_ts", "user_id", "vis
                  "value")
 
 
-HOURLY_TABLES = {
-    "hourly_pages": (transform_hourly_pages, ["app_id", "page"]),
-    "hourly_sections": (transform_hourly_sections, ["app_id", "page", "section"]),
-}
+HOURLY_TRANSFORMS = {"hourly_pages": transform_hourly_pages, "hourly_sections": transform_hourly_sections}
 
 
 def run_hours(spark: SparkSession, settings: Settings, start: datetime, end: datetime) -> None:
@@ -82,8 +63,9 @@ def run_hours(spark: SparkSession, settings: Settings, start: datetime, end: dat
     for hour in hours_between(start, end):
         events = read_raw_hours(spark, settings, [hour]).cache()
         partition = {"dt": f"{hour:%Y-%m-%d}", "hr": hour.hour}
-        for table, (transform, sort_key) in HOURLY_TABLES.items():
-            overwrite_partition(transform(events), settings, table, sort_key, **partition)
+        for table in catalog.names(catalog.HOURLY):
+            written = HOURLY_TRANSFORMS[table](events)
+            overwrite_partition(written, settings, table, catalog.table(table).sort_key, **partition)
         log.info("hour %s: %d events", f"{hour:%Y-%m-%d %H}:00", events.count())
         events.unpersist()
 
@@ -134,9 +116,12 @@ def run_day(spark: SparkSession, settings: Settings, day: date, *, spill_hours: 
     tables = transform_day(events, day, funnel_window_s=funnel_window_s, top_paths=top_paths)
 
     def write(table: str) -> str:
-        path = overwrite_partition(tables[table], settings, table, DAILY_TABLES[table], dt=day.isoformat())
+        path = overwrite_partition(tables[table], settings, table, catalog.table(table).sort_key,
+                                   dt=day.isoformat())
         log.info("%s: wrote dt=%s", table, day)
         return path
 
+    # In the catalog's order: the tables that take longest start first.
+    daily = catalog.names(catalog.DAILY)
     with ThreadPoolExecutor(max_workers=max(1, parallel_tables), thread_name_prefix="daily") as pool:
-        return dict(zip(DAILY_TABLES, pool.map(write, DAILY_TABLES), strict=True))
+        return dict(zip(daily, pool.map(write, daily), strict=True))

@@ -275,15 +275,15 @@ def ensure_live_tables(warehouse: Warehouse, metrics: DataFrame, active: DataFra
     """Create the live tables (columns from the queries' schemas) and their latest-version views."""
     settings, hive = warehouse.settings, warehouse.hive
     versioned = [("batch_id", "BIGINT")]
-    hive.ensure_table("live_metrics", columns_of(metrics.schema, ("dt",)) + versioned, ("dt",),
+    hive.ensure_table("live_metrics", columns_of(metrics.schema) + versioned,
                       live_metrics_latest=latest_view(settings, "live_metrics",
                                                       "window_start, app_id, dim, key"))
-    hive.ensure_table("live_active_users", columns_of(active.schema, ("dt",)) + versioned, ("dt",),
+    hive.ensure_table("live_active_users", columns_of(active.schema) + versioned,
                       live_active_users_latest=latest_view(settings, "live_active_users",
                                                            "window_start, app_id, page"))
-    hive.ensure_table("live_paths", columns_of(PATHS_SCHEMA, ("dt",)), ("dt",))
-    hive.ensure_table("live_alerts", ALERT_COLUMNS, ("dt",))
-    hive.ensure_table("stream_progress", PROGRESS_COLUMNS, ("dt",))
+    hive.ensure_table("live_paths", columns_of(PATHS_SCHEMA))
+    hive.ensure_table("live_alerts", ALERT_COLUMNS)
+    hive.ensure_table("stream_progress", PROGRESS_COLUMNS)
 
 
 def pools_file() -> str:

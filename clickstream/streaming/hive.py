@@ -20,6 +20,7 @@ from pyspark.sql.types import (
     TimestampType,
 )
 
+from clickstream import catalog
 from clickstream.hive import create_database_sql, execute
 from clickstream.settings import Settings
 from clickstream.streaming.events import archived_struct
@@ -34,7 +35,7 @@ def _hive_type(data_type: DataType) -> str:
     return _HIVE_TYPES[data_type]
 
 
-def columns_of(schema: StructType, partitions: tuple[str, ...]) -> list[tuple[str, str]]:
+def columns_of(schema: StructType, partitions: tuple[str, ...] = ()) -> list[tuple[str, str]]:
     """Return the Hive columns of a DataFrame schema, without its partition columns."""
     return [(f.name, _hive_type(f.dataType)) for f in schema.fields if f.name not in partitions]
 
@@ -48,22 +49,10 @@ BAD_EVENTS_COLUMNS = [("raw", "STRING"), ("reason", "STRING"), ("topic", "STRING
                       ("partition", "INT"), ("offset", "BIGINT"), ("timestamp", "TIMESTAMP")]
 
 
-def create_table_sql(settings: Settings, table: str, columns: list[tuple[str, str]],
-                     partitions: list[tuple[str, str]]) -> str:
-    """Return the idempotent DDL of an external Parquet table under the warehouse."""
-    cols = ",\n  ".join(f"`{name}` {kind}" for name, kind in columns)
-    parts = ", ".join(f"`{name}` {kind}" for name, kind in partitions)
-    return (f"CREATE EXTERNAL TABLE IF NOT EXISTS {settings.hive_database}.{table} (\n  {cols}\n)\n"
-            f"PARTITIONED BY ({parts})\nSTORED AS PARQUET\nLOCATION '{settings.table_path(table)}'")
-
-
 class HivePartitions:
     """Creates the streaming tables and registers the partitions each batch touched."""
 
-    TABLES = {
-        "raw_events": (raw_events_columns, [("dt", "STRING"), ("hr", "INT")]),
-        "bad_events": (lambda: BAD_EVENTS_COLUMNS, [("dt", "STRING")]),
-    }
+    ARCHIVE_COLUMNS = {"raw_events": raw_events_columns, "bad_events": lambda: BAD_EVENTS_COLUMNS}
 
     def __init__(self, settings: Settings):
         self.settings = settings
@@ -93,14 +82,14 @@ class HivePartitions:
 
     def ensure_tables(self) -> None:
         """Create the streaming job's archive tables if they do not exist."""
-        for table, (columns, partitions) in self.TABLES.items():
-            self._create(table, create_table_sql(self.settings, table, columns(), partitions))
+        for table in catalog.names(catalog.ARCHIVE):
+            self.ensure_table(table, self.ARCHIVE_COLUMNS[table]())
 
-    def ensure_table(self, table: str, columns: list[tuple[str, str]], partitions: tuple[str, ...],
-                     **views: str) -> None:
+    def ensure_table(self, table: str, columns: list[tuple[str, str]], **views: str) -> None:
         """Create a table (partitioned by STRING columns) and views over it (name: DDL) if missing."""
-        partition_columns = [(p, "STRING") for p in partitions]
-        self._create(table, create_table_sql(self.settings, table, columns, partition_columns))
+        spec = catalog.table(table)  # its partitions and location
+        data = tuple((name, kind) for name, kind in columns if name not in spec.partition_names)
+        self._create(table, catalog.create_table_sql(self.settings, spec, data))
         for name, ddl in views.items():
             self._create(name, ddl)
 

@@ -25,8 +25,8 @@ FORBIDDEN = {
 # Inside clickstream, one way: contracts and settings -> transforms -> jobs. The jobs (what a Spark
 # main runs) are imported by nothing in the library.
 JOBS = {"clickstream.batch.jobs", "clickstream.streaming.app"}
-BASE = {"clickstream.settings", "clickstream.contracts", "clickstream.topics", "clickstream.hive",
-        "clickstream.funnels"}
+BASE = {"clickstream.settings", "clickstream.contracts", "clickstream.catalog", "clickstream.topics",
+        "clickstream.hive", "clickstream.funnels"}
 SQL = re.compile(r"\b(SELECT|INSERT|CREATE|ALTER|DROP|REFRESH|MSCK)\b")
 
 

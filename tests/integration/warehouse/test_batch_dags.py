@@ -19,6 +19,7 @@ import pyarrow.parquet as pq
 import pytest
 from pyarrow import fs as pafs
 
+from clickstream import catalog
 from clickstream.hive import execute, hql_macros
 from clickstream.retention import replace_parquet
 from clickstream.settings import REPO_ROOT
@@ -26,10 +27,8 @@ from tests.support.batch_day import DAY, MIDNIGHT, content_hash, run_dag, states
 
 pytestmark = pytest.mark.integration
 
-DAILY = ("sessions", "daily_pages", "daily_sections", "daily_paths", "daily_funnels", "daily_geo",
-         "daily_channels", "daily_devices", "daily_hours", "daily_summary")
-REPORTS = ("report_page_traffic", "report_section_engagement", "report_sessions", "report_errors",
-           "report_headlines")
+DAILY = catalog.names(catalog.DAILY)
+REPORTS = catalog.names(catalog.REPORT)
 
 
 def test_daily_dag_produces_every_table_and_reruns_identically(archived_day, daily_run):

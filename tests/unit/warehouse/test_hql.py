@@ -10,6 +10,7 @@ import pytest
 import sqlglot
 from sqlglot import exp
 
+from clickstream import catalog
 from clickstream.hive import HQL_DIR, render_hql, split_statements
 from clickstream.reconcile import COLUMNS as RECONCILIATION_COLUMNS
 from clickstream.streaming.hive import _hive_type
@@ -40,14 +41,14 @@ def test_hql_parses_as_hive(name, settings):
 
 def test_ddl_columns_are_what_the_jobs_write(spark, settings):
     from clickstream.batch.hourly import transform_hourly_pages, transform_hourly_sections
-    from clickstream.batch.jobs import DAILY_TABLES, transform_day
+    from clickstream.batch.jobs import transform_day
     from clickstream.streaming.events import archived_struct
 
     empty = spark.createDataFrame([], archived_struct())
     written = {"hourly_pages": transform_hourly_pages(empty),
                "hourly_sections": transform_hourly_sections(empty),
                **transform_day(empty, date(2026, 11, 20), funnel_window_s=3600, top_paths=10)}
-    assert set(written) == {"hourly_pages", "hourly_sections", *DAILY_TABLES}
+    assert set(written) == set(catalog.names(catalog.HOURLY, catalog.DAILY))
     declared = declared_tables(settings)
     for table, df in written.items():
         assert declared[table] == [(f.name, _hive_type(f.dataType)) for f in df.schema.fields], table
