@@ -18,10 +18,12 @@ import time
 from clickstream.settings import get_settings
 from embedded import streaming_app
 from embedded.environment import VENV_BIN, stack_env
+from embedded.lock import StackBusy, StackLock, describe
 from embedded.stack import ServiceStatus, Stack, StackError
 
 STREAMING_APP = "streaming-app"
 STREAMING_START_S = 180.0
+LOCK_WAIT_S = 900.0  # a `make run` waits this long for the stack to be its own (its own start takes ≤ 5 min)
 
 
 def _row(name: str, width: int, state: str, healthy: bool, pid: int | None, text: str) -> None:
@@ -73,6 +75,9 @@ def cmd_up(stack: Stack, only: list[str] | None) -> int:
 
 def cmd_status(stack: Stack, only: list[str] | None) -> int:
     """Print state and health of every service and of the streaming application; exit 1 unless all are up."""
+    busy = StackLock(stack.settings.run_dir).holder()
+    if busy:
+        print(f"In progress: {describe(busy)}.")
     if not stack.supervisor_running():
         print("Embedded stack is not running (start it with `make run`).")
         return 3
@@ -111,7 +116,16 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("pyhive").setLevel(logging.WARNING)
     only = args.only.split(",") if args.only else None
     stack = Stack(get_settings())
-    return {"up": cmd_up, "status": cmd_status, "down": cmd_down}[args.command](stack, only)
+    if args.command == "status":
+        return cmd_status(stack, only)
+    # One `make run` or `make stop` at a time: the second waits for the first.
+    command = {"up": "run", "down": "stop"}[args.command]
+    try:
+        with StackLock(stack.settings.run_dir).hold(command, LOCK_WAIT_S):
+            return {"up": cmd_up, "down": cmd_down}[args.command](stack, only)
+    except StackBusy as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":
