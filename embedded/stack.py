@@ -69,6 +69,7 @@ class Stack:
         self.by_name = {svc.name: svc for svc in self.services}
         self.conf_path = settings.run_dir / "supervisord.conf"
         self.sock_path = settings.run_dir / "supervisor.sock"
+        self.healthy_at: dict[str, float] = {}  # service -> when the last up() saw it healthy (epoch s)
 
     def closure(self, names: list[str] | None) -> list[Service]:
         """Return the named services plus everything they require, in start order."""
@@ -182,6 +183,7 @@ class Stack:
                     raise StackError(f"{name} failed to start: {self._tail(name)}")
                 if state == "RUNNING" and svc.healthy(self.settings):
                     log.info("%s healthy after %.1fs", name, time.monotonic() - since)
+                    self.healthy_at[name] = time.time()
                     if name in started:
                         self._after_healthy(name)
                     ready.add(name)
