@@ -7,7 +7,9 @@ For each app and UTC hour of event time, five counts from four places must agree
   ``accepted`` (events topic) or ``rejected`` (dead-letter topic), per reason;
 - the dead-letter topic itself: ``dead_lettered``, per reason, each record counted under
   the hour the ledger uses (``clickstream.contracts.hour_key`` of its event's time, else
-  of its receive time);
+  of its receive time). Requests the collector refused whole (reason ``request:…``) have
+  a record there too and a count in the ledger's reasons: they are compared per reason,
+  but are no events, so ``dead_lettered`` leaves them out;
 - ``raw_events``: what the streaming job ``archived``;
 - ``hourly_pages``: what the hourly job ``aggregated`` (sum of ``events``).
 
@@ -30,6 +32,7 @@ from clickstream.contracts import hour_key, parse_time
 # How long before an hour the dead-letter scan starts: records are produced when the collector
 # receives them, which for an hour's events is after the hour starts, give or take clock skew.
 DLQ_LOOKBACK = timedelta(hours=1)
+REQUEST_REASON = "request:"  # the reasons of whole requests the collector refused (simulators/collector.py)
 COUNTS = ("generated", "sent", "accepted", "rejected", "dead_lettered", "archived", "aggregated")
 COLUMNS = [("app_id", "STRING"), *[(c, "BIGINT") for c in COUNTS], ("status", "STRING"),
            ("message", "STRING"), ("checked_at", "TIMESTAMP")]  # fmt: skip
@@ -127,7 +130,8 @@ def hour_counts(query: Callable[[str], list[tuple]], database: str, hour: dateti
         app(name).aggregated = int(n or 0)
     for (name, reason), n in dead_letters.items():
         row = app(name)
-        row.dead_lettered += n
+        if not reason.startswith(REQUEST_REASON):  # a refused request is no event: only its reason counts
+            row.dead_lettered += n
         row.dead_lettered_by_reason[reason] += n
     return [apps[name] for name in sorted(apps)]
 

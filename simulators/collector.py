@@ -1,12 +1,23 @@
-"""`POST /collect`: validate, enrich and produce events; `GET /schema`: the contract."""
+"""`POST /collect`: validate, enrich and produce events; `GET /schema`: the contract.
+
+Bad input loses nothing and leaves a trace. A rejected *event* goes to the dead-letter topic with
+its reason (``invalid:…``), the rest of its request is taken. A rejected *request* — malformed
+JSON, not an array, too many events, a body over the limit, a content type other than JSON or
+text — is answered 4xx and also recorded there, once, with reason ``request:<kind>``, the site,
+the client's truncated address, the body's size and its first 4 KB; the ledger counts it per
+reason (``rejected_requests``, and ``rejected_by_reason``). Requests gunicorn itself refuses (a
+request line or headers over its limits) never reach the application and are not recorded.
+"""
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from datetime import UTC, datetime
 
 import orjson
 from flask import Blueprint, Response, current_app, jsonify, request
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from clickstream.contracts import event_schema, hour_key, rejection_reason
 from simulators.enrich import enrichment
@@ -14,10 +25,37 @@ from simulators.journey import iso
 from simulators.sink import Outgoing
 
 bp = Blueprint("collector", __name__)
+log = logging.getLogger(__name__)
+
+BODY_KEPT = 4096  # bytes of a rejected request's body kept in its dead-letter record
+# navigator.sendBeacon sends a string as text/plain: a browser tracker's batches may come as either.
+CONTENT_TYPES = ("application/json", "text/plain")
 
 
 def _error(status: int, message: str, **extra) -> tuple[Response, int]:
     return jsonify(error=message, **extra), status
+
+
+def _reject_request(status: int, kind: str, message: str, head: bytes, size: int | None,
+                    **extra) -> tuple[Response, int]:
+    """Answer a bad request 4xx and record it in the dead-letter topic (reason ``request:<kind>``)."""
+    cfg = current_app.config
+    now = datetime.now(UTC)
+    reason = f"request:{kind}"
+    received = iso(now)
+    record = {
+        "reason": reason, "app_id": cfg["SITE"], "received_time": received,
+        "ip": enrichment(request.remote_addr, "", received)["ip"],
+        "user_agent": request.headers.get("User-Agent", ""), "content_type": request.content_type,
+        "size": size, "body": head[:BODY_KEPT].decode("utf-8", errors="replace"),
+        "body_truncated": size is None or size > BODY_KEPT, "message": message,
+    }  # fmt: skip
+    out = Outgoing(cfg["TOPIC_DLQ"], None, orjson.dumps(record), hour_key(None, now), "rejected_requests",
+                   reason)
+    if not current_app.extensions["clickstream.sink"].try_send([out]):
+        # The broker is not taking records: the client still learns what was wrong with its request.
+        log.warning("dead-letter topic unavailable; rejected request not recorded: %s", record)
+    return _error(status, message, **extra)
 
 
 @bp.get("/schema")
@@ -30,15 +68,20 @@ def schema():
 def collect():
     """Take a JSON array of events; answer the counts accepted and rejected per reason."""
     cfg = current_app.config
-    body = request.get_data(cache=False)  # MAX_CONTENT_LENGTH answers 413 before this
+    if request.mimetype not in CONTENT_TYPES:
+        body = request.get_data(cache=False)
+        return _reject_request(415, "content_type", f"expected Content-Type application/json, not "
+                               f"{request.content_type or 'none'}", body, len(body))
+    body = request.get_data(cache=False)  # over MAX_CONTENT_LENGTH: RequestEntityTooLarge, below
     try:
         events = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
-        return _error(400, f"malformed JSON: {exc}")
+        return _reject_request(400, "malformed_json", f"malformed JSON: {exc}", body, len(body))
     if not isinstance(events, list):
-        return _error(400, "expected a JSON array of events")
+        return _reject_request(400, "not_an_array", "expected a JSON array of events", body, len(body))
     if len(events) > cfg["MAX_EVENTS_PER_REQUEST"]:
-        return _error(413, f"at most {cfg['MAX_EVENTS_PER_REQUEST']} events per request")
+        return _reject_request(413, "too_many_events",
+                               f"at most {cfg['MAX_EVENTS_PER_REQUEST']} events per request", body, len(body))
 
     now = datetime.now(UTC)
     received = iso(now)
@@ -73,3 +116,15 @@ def collect():
         return resp, status
     return jsonify(accepted=len(events) - len(rejected_events), rejected=len(rejected_events),
                    reasons=dict(reasons), rejected_events=rejected_events)
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def body_too_large(exc: RequestEntityTooLarge):
+    """A body over MAX_CONTENT_LENGTH: 413, recorded with the first 4 KB (read past Flask's limit)."""
+    try:
+        head = request.environ["wsgi.input"].read(BODY_KEPT)
+    except (OSError, ValueError):
+        head = b""
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    return _reject_request(413, "body_too_large", f"the body is over {limit} bytes", head,
+                           request.content_length)

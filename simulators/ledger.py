@@ -23,7 +23,9 @@ from pyarrow import fs
 
 log = logging.getLogger(__name__)
 
-METRICS = ("generated", "sent", "accepted", "rejected")
+# Events: generated and sent (the simulated users), accepted and rejected (the collector, on the
+# broker's ack). Requests the collector refused whole (malformed JSON, too large…): rejected_requests.
+METRICS = ("generated", "sent", "accepted", "rejected", "rejected_requests")
 
 LEDGER_SCHEMA = pa.schema([
     ("hr", pa.int32()),
@@ -32,6 +34,7 @@ LEDGER_SCHEMA = pa.schema([
     ("sent", pa.int64()),
     ("accepted", pa.int64()),
     ("rejected", pa.int64()),
+    ("rejected_requests", pa.int64()),
     ("rejected_by_reason", pa.map_(pa.string(), pa.int64())),
 ])  # fmt: skip
 

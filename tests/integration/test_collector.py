@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import random
 from datetime import UTC, date, datetime, timedelta
 
@@ -92,17 +93,46 @@ def test_valid_events_go_to_events_topic_and_invalid_to_dlq_with_reasons(collect
     assert all(r["value"]["app_id"] == "shop" and r["value"]["ip"] == "49.207.12.0" for r in dlq)
 
 
-def test_bad_requests_get_4xx_and_produce_nothing(collector):
-    app, _, _ = collector
+def test_bad_requests_get_4xx_and_are_kept_in_the_dlq_with_their_reason(collector):
+    """No event is produced; each refused request is one dead-letter record and one ledger count."""
+    app, events_topic, dlq_topic = collector
     client = app.test_client()
-    sink = app.extensions["clickstream.sink"]
-    before = sink.produced
-    assert post(client, b"{not json").status_code == 400
-    assert "malformed JSON" in post(client, b"[1,").get_json()["error"]
-    assert post(client, {"event_id": "x"}).status_code == 400  # not an array
-    assert post(client, b"x" * (1024 * 1024 + 1)).status_code == 413
-    assert post(client, [{}] * 1001).status_code == 413
-    assert sink.produced == before
+    ledger = app.extensions["clickstream.ledger"]
+    before_events = len(read_topic(app.config["KAFKA_BOOTSTRAP"], events_topic))
+    before = ledger.totals()
+    huge = b"[" + b'"x",' * 300_000 + b'"x"]'  # 1.2 MB: over the 1 MiB limit
+    sent = [
+        (post(client, b"{not json"), 400, "request:malformed_json", b"{not json"),
+        (post(client, {"event_id": "x"}), 400, "request:not_an_array", b'{"event_id":"x"}'),
+        (post(client, [{}] * 1001), 413, "request:too_many_events", orjson.dumps([{}] * 1001)),
+        (post(client, huge), 413, "request:body_too_large", huge),
+        (client.post("/collect", data=b"a=1", content_type="application/x-www-form-urlencoded",
+                     headers={"User-Agent": UA, "X-Forwarded-For": "49.207.12.34"}),
+         415, "request:content_type", b"a=1"),
+    ]
+    for resp, status, _, _ in sent:
+        assert resp.status_code == status, resp.get_data(as_text=True)
+        assert resp.get_json()["error"]
+    assert "malformed JSON" in sent[0][0].get_json()["error"]
+    assert app.extensions["clickstream.sink"].flush(15) == 0
+
+    assert len(read_topic(app.config["KAFKA_BOOTSTRAP"], events_topic)) == before_events
+    # The earlier tests' dead letters are rejected events; these are the only refused requests.
+    records = {r["value"]["reason"]: r["value"] for r in read_topic(app.config["KAFKA_BOOTSTRAP"], dlq_topic)
+               if r["value"]["reason"].startswith("request:")}
+    assert sorted(records) == sorted(reason for *_, reason, _ in sent)
+    for _, _, reason, body in sent:
+        record = records[reason]
+        assert (record["app_id"], record["ip"], record["user_agent"]) == ("shop", "49.207.12.0", UA)
+        assert record["size"] == len(body)
+        assert record["body"] == body[:4096].decode()  # the first 4 KB, as sent
+        assert record["body_truncated"] == (len(body) > 4096)
+        assert record["received_time"].endswith("Z") and "event" not in record
+    after = ledger.totals()
+    assert after["rejected_requests"] - before["rejected_requests"] == len(sent)
+    assert after["rejected"] == before["rejected"]  # no event was rejected: requests were
+    for _, _, reason, _ in sent:
+        assert after[f"reason:{reason}"] - before.get(f"reason:{reason}", 0) == 1, reason
 
 
 def test_events_of_another_site_are_rejected(collector):
@@ -158,7 +188,7 @@ def test_fuzzed_payloads_never_5xx(collector, payload):
     app, _, _ = collector
     resp = post(app.test_client(), payload)
     assert resp.status_code < 500, resp.get_data(as_text=True)
-    assert resp.status_code in (200, 400, 413)
+    assert resp.status_code in (200, 400, 413, 415)
 
 
 def test_after_fuzzing_only_valid_events_are_on_the_events_topic(collector):
@@ -177,3 +207,86 @@ def test_after_fuzzing_only_valid_events_are_on_the_events_topic(collector):
         assert validator.is_valid(client_part), client_part
         assert rejection_reason(client_part) is None
     assert date.fromisoformat(records[0]["value"]["event_time"][:10]) <= datetime.now(UTC).date()
+
+
+@pytest.fixture(scope="module")
+def gunicorn_site(broker, tmp_path_factory):
+    """The shop site as `make run` serves it (gunicorn, simulators.wsgi), on private topics, a free port."""
+    import subprocess
+
+    import requests
+
+    from embedded.environment import VENV_BIN
+    from embedded.local_app import wait_for
+    from embedded.ports import free_ports
+
+    events_topic, dlq_topic = create_topics(broker, 6, 1)
+    ledger_dir = tmp_path_factory.mktemp("gunicorn-ledger")
+    (port,) = free_ports(1)
+    env = {**os.environ, "CLICKSTREAM_TOPIC_EVENTS": events_topic, "CLICKSTREAM_TOPIC_DLQ": dlq_topic,
+           "CLICKSTREAM_SITE_LEDGER_URI": ledger_dir.as_uri(), "CLICKSTREAM_SITE_SPILL_DIR": str(ledger_dir),
+           "CLICKSTREAM_SITE_LATENCY_SCALE": "0"}
+    proc = subprocess.Popen([str(VENV_BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", "1",
+                             "--threads", "4", "simulators.wsgi:create_app(site='shop')"],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+
+    def up() -> bool:
+        try:
+            return requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200
+        except requests.RequestException:
+            return False
+
+    try:
+        wait_for(up, 60, 0.5, "gunicorn serving the shop site")
+        yield port, events_topic, dlq_topic
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
+CONTENT_TYPES = st.sampled_from(["application/json", "application/json; charset=utf-8", "text/plain",
+                                 "text/plain;charset=UTF-8", "application/x-www-form-urlencoded",
+                                 "multipart/form-data; boundary=x", "", "application/json; charset=latin-1",
+                                 "*/*", "application/jsonx"])
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(payload=st.one_of(
+    st.binary(max_size=300),
+    json_values.map(_dumps),
+    st.lists(near_valid_events(FUZZ_BASE), min_size=1, max_size=5).map(_dumps),
+), content_type=CONTENT_TYPES, chunked=st.booleans())
+def test_fuzzed_requests_through_gunicorn_never_5xx(gunicorn_site, payload, content_type, chunked):
+    """Gunicorn's HTTP parsing, then Flask's: bodies, content types, chunked or sized."""
+    import http.client
+
+    port, _, _ = gunicorn_site
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        headers = {"User-Agent": UA, **({"Content-Type": content_type} if content_type else {})}
+        if chunked:
+            conn.request("POST", "/collect", body=iter([payload]), headers=headers, encode_chunked=True)
+        else:
+            conn.request("POST", "/collect", body=payload, headers=headers)
+        resp = conn.getresponse()
+        text = resp.read().decode(errors="replace")
+    finally:
+        conn.close()
+    assert resp.status in (200, 400, 413, 415), (resp.status, text)
+
+
+def test_every_refused_request_through_gunicorn_is_in_the_dlq(gunicorn_site, broker):
+    """Runs after the gunicorn fuzz (file order): its refused requests are dead letters, nothing else is."""
+    _, events_topic, dlq_topic = gunicorn_site
+    records = [r["value"] for r in read_topic(broker, dlq_topic)]
+    reasons = {r["reason"] for r in records}
+    assert reasons & {"request:malformed_json", "request:content_type"}, reasons
+    assert all(r.startswith(("request:", "invalid", "missing:", "unknown_field", "not_an_object",
+                             "event_time_in_future")) for r in reasons), reasons
+    for r in records:
+        if r["reason"].startswith("request:"):
+            # The first 4 KB of the body (each undecodable byte shown as U+FFFD, 3 bytes in UTF-8).
+            assert r["app_id"] == "shop" and len(r["body"]) <= 4096 and r["size"] is not None
+    for value in (r["value"] for r in read_topic(broker, events_topic)):
+        assert rejection_reason({k: v for k, v in value.items() if k not in event_schema()["x-enrichment"]}) \
+            is None

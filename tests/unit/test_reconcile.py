@@ -67,3 +67,26 @@ def test_an_empty_hour_still_writes_a_row_and_quotes_are_escaped():
     assert sql.startswith("INSERT OVERWRITE TABLE db.reconciliation PARTITION (dt = '2026-11-23', hr = 9)")
     assert "('o\\'brien', 1, 0, 0, 0, 0, 0, 0, 'mismatch', 'o\\'brien: the simulators generated 1 events " \
            "but sent 0 (+1 never reached the collector)', TIMESTAMP '2026-11-23 12:05:07')" in sql
+
+
+def test_a_refused_request_is_compared_by_reason_but_counted_as_no_event():
+    """The collector's record of a refused request: in both reason maps, not in the event counts."""
+    from clickstream.reconcile import hour_counts
+
+    def query(sql: str) -> list[tuple]:
+        if "explode(rejected_by_reason)" in sql:
+            return [("shop", "missing:page", 2), ("shop", "request:malformed_json", 1)]
+        if "sim_ledger" in sql:
+            return [("shop", 10, 10, 8, 2)]
+        return [("shop", 8)]  # raw_events and hourly_pages
+
+    dlq = Counter({("shop", "missing:page"): 2, ("shop", "request:malformed_json"): 1})
+    (hour,) = hour_counts(query, "db", datetime(2026, 11, 23, 12, tzinfo=UTC), dlq)
+    assert (hour.rejected, hour.dead_lettered) == (2, 2)
+    assert hour.dead_lettered_by_reason == Counter({"missing:page": 2, "request:malformed_json": 1})
+    assert hour.problems() == []
+    # A refused request the dead-letter topic lost is a mismatch, named.
+    (lost,) = hour_counts(query, "db", datetime(2026, 11, 23, 12, tzinfo=UTC),
+                          Counter({("shop", "missing:page"): 2}))
+    assert lost.problems() == ["shop: the ledger rejected 2 events (missing:page 2, "
+                               "request:malformed_json 1) but the dead-letter topic holds 2 (missing:page 2)"]
