@@ -65,10 +65,6 @@ def run_dag(dag_id: str, logical_date: datetime, mark_success_pattern: str | Non
     if retries is not None:
         for task in bag.dags[dag_id].tasks:
             task.retries = retries
-    # Airflow 3.3's dag.test() cannot finish a run of a DAG with deadline alerts (it looks the
-    # alerts up by id, but holds their definitions: psycopg2 "can't adapt type 'dict'"). The
-    # scheduler's path stores and prunes them; tests/test_dag_integrity.py checks the definitions.
-    bag.dags[dag_id].deadline = None
     DagBundlesManager().sync_bundles_to_db()
     sync_bag_to_db(bag, "dags-folder", None)
     return bag.dags[dag_id].test(logical_date=logical_date, mark_success_pattern=mark_success_pattern,
