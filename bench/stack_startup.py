@@ -123,11 +123,12 @@ def main() -> None:
         stack.up(lifecycle=True)
         cold = time.perf_counter() - t0
         _archived_since(settings, datetime.now(UTC) - timedelta(hours=1), 600)
-        stops, warms, lives, timelines = [], [], [], []
+        stops, warms, lives, timelines, stop_steps = [], [], [], [], []
         for _ in range(args.cycles):
             t0 = time.perf_counter()
             left = stack.down()
             stops.append(time.perf_counter() - t0)
+            steps_of_stop = dict(stack.stop_steps)
             assert not left, f"processes left after stop: {left}"
             t0, since = time.perf_counter(), datetime.now(UTC)
             stack.up(lifecycle=True)
@@ -135,7 +136,8 @@ def main() -> None:
             _archived_since(settings, since, 600)
             lives.append(time.perf_counter() - t0)
             timelines.append(_timeline(stack, since))
-            print(f"cycle {len(lives)}: stop {stops[-1]:.1f} s, up {warms[-1]:.1f} s, "
+            stop_steps.append(steps_of_stop)
+            print(f"cycle {len(lives)}: stop {stops[-1]:.1f} s {stop_steps[-1]}, up {warms[-1]:.1f} s, "
                   f"live {lives[-1]:.1f} s; timeline (s): {timelines[-1]}", flush=True)
         stop, warm, live = max(stops), max(warms), max(lives)
         time.sleep(args.idle_s)
@@ -149,6 +151,7 @@ def main() -> None:
         "warm_start_s": [round(v, 1) for v in warms],
         "live_again_s": [round(v, 1) for v in lives],
         "timelines_s": timelines,
+        "stop_steps_s": stop_steps,
         "targets_s": {"stop": STOP_TARGET_S, "warm_start": WARM_TARGET_S, "live_again": LIVE_TARGET_S},
         "idle_memory": memory,
         "idle_rss_target_gib": 6,
@@ -168,7 +171,8 @@ def main() -> None:
     ], Plot("Start-up time", "seconds", ["cold start", "warm start", "live again", "stop"],
             {"seconds": [round(cold, 1), round(warm, 1), round(live, 1), round(stop, 1)]}),
         notes=f"Per cycle (s): {each}. Where the slowest start went (s from `make run`): "
-              f"{timelines[lives.index(live)]}. Largest processes after {args.idle_s:g} s "
+              f"{timelines[lives.index(live)]}; the slowest stop: {stop_steps[stops.index(stop)]}. "
+              f"Largest processes after {args.idle_s:g} s "
               f"(RSS MiB): {memory['largest_rss_mib']}")
 
 

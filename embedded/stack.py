@@ -70,6 +70,7 @@ class Stack:
         self.conf_path = settings.run_dir / "supervisord.conf"
         self.sock_path = settings.run_dir / "supervisor.sock"
         self.healthy_at: dict[str, float] = {}  # service -> when the last up() saw it healthy (epoch s)
+        self.stop_steps: dict[str, float] = {}  # step of the last down() -> seconds since it began
 
     def closure(self, names: list[str] | None) -> list[Service]:
         """Return the named services plus everything they require, in start order."""
@@ -254,6 +255,13 @@ class Stack:
 
     def down(self, timeout: float = 90) -> list[int]:
         """Stop every process of the stack and return PIDs still alive (none when clean)."""
+        began = time.monotonic()
+        self.stop_steps = {}
+
+        def step(name: str) -> None:
+            self.stop_steps[name] = round(time.monotonic() - began, 1)
+            log.info("stop: %s after %.1fs", name, self.stop_steps[name])
+
         tree = {**self._recorded_handles(), **self._tree_handles()}
         if self.supervisor_running():
             rpc = self._rpc()
@@ -263,11 +271,13 @@ class Stack:
                 if svc.phase == 2 and svc.name not in AIRFLOW_CORE:
                     self._request_stop(rpc, svc)
             streaming_app.stop_gracefully(self.settings)
+            step("streaming application stopped")
             # Stop in reverse phase order, clients before the services they use; a phase's services
             # stop together.
             for phase in sorted({svc.phase for svc in self.services}, reverse=True):
                 tree.update(self._tree_handles())  # e.g. tasks Airflow started meanwhile
                 self._stop_phase(rpc, [svc for svc in self.services if svc.phase == phase])
+                step(f"phase {phase} stopped ({'clients' if phase == 2 else 'services'})")
             try:
                 rpc.shutdown()
             except (OSError, Fault):
@@ -286,6 +296,7 @@ class Stack:
         while alive and time.monotonic() < deadline:
             time.sleep(0.3)
             alive = [p for p in alive if _alive(p)]
+        step(f"every process gone ({len(survivors)} outlived their service)")
         if not alive:
             self._forget_pids()
         return [p.pid for p in alive]
