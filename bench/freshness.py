@@ -17,8 +17,9 @@ free ports, a temporary data directory) with the streaming application running a
   (so a slow poll counts against freshness, as it would on the dashboard).
 
 No sample is dropped: an event never seen by the end counts as the run's length. Printed: p50, p95
-and max overall and p95 per ``--slice-minutes`` slice (drift shows as rising slices). Target: p95
-≤ 3 s and no upward drift. Left out: the simulated users' think time (the sender is paced).
+and max overall and p95 per ``--slice-minutes`` slice (drift shows as rising slices; judged from the
+first slice after start-up, the first one holding the cold start's catch-up). Target: p95 ≤ 3 s and
+no upward drift. Left out: the simulated users' think time (the sender is paced).
 """
 
 from __future__ import annotations
@@ -196,14 +197,18 @@ def main() -> None:
                "max_s": round(values[-1], 2), "p95_by_slice_s": per_slice,
                "poll_s_median": round(statistics.median(poller.polls), 2), "polls": len(poller.polls)}
     print(json.dumps(figures, indent=2))
-    first, last = list(per_slice.values())[0], list(per_slice.values())[-1]
+    # Drift is judged from the first slice after start-up: the first holds the application's catch-up
+    # after its cold start, which every later slice would look good against.
+    names, p95s = list(per_slice), list(per_slice.values())
+    first, last = p95s[0], p95s[-1]
+    warm, warm_name = (p95s[1], names[1]) if len(p95s) > 2 else (first, names[0])
     record("freshness", f"Live view freshness at {args.rate:,.0f} events/s through the collectors",
            "python -m bench.freshness", [
         Figure("freshness p50", figures["p50_s"], "s"),
         Figure(f"freshness p95 over {args.minutes:g} minutes", figures["p95_s"], "s", first,
                "p95 of the first slice", f"≤ {TARGET_P95_S:g} s", figures["p95_s"] <= TARGET_P95_S),
-        Figure("freshness p95, last slice", last, "s", first, "first slice", "no upward drift",
-               last <= max(first * 1.25, first + 0.5)),
+        Figure("freshness p95, last slice", last, "s", warm, f"p95 of the {warm_name} slice",
+               "no upward drift", last <= max(warm * 1.25, warm + 0.5)),
         Figure("freshness max", figures["max_s"], "s"),
     ], Plot("Freshness p95 per slice", "seconds", list(per_slice), {"p95": list(per_slice.values())}),
         notes=f"{len(samples):,} events, {never} never visible, HiveServer2 poll median "
