@@ -130,6 +130,7 @@ class Service:
     url: Callable[[Settings], str] | None = None
     user: Callable[[], str | None] = lambda: None
     requires: tuple[str, ...] = ()  # services that must be healthy (and set up) before it starts
+    after: tuple[str, ...] = ()  # services that must have been launched (their preparation done) first
     start_timeout: float = 120.0
     stop_wait: int = 20
 
@@ -234,9 +235,10 @@ def all_services(settings: Settings) -> list[Service]:
         Service(
             "airflow-scheduler", 2, _airflow_cmd("scheduler"), airflow_component("scheduler"),
             # The streaming application reads the topics: nothing is scheduled before they exist. It
-            # waits for HiveServer2 itself, so the scheduler and the application's JVM start while
-            # HiveServer2 does (the longest start of the stack).
-            requires=(*metadb, "airflow-api-server", "broker"),
+            # waits for HiveServer2 itself. The scheduler talks to the metadata DB, not to the
+            # api-server: it starts once the api-server's launch has migrated the DB, and both start
+            # together (a task's runner retries the execution API until the api-server answers).
+            requires=(*metadb, "broker"), after=("airflow-api-server",),
         ),
         Service(
             "airflow-dag-processor", 2, _airflow_cmd("dag-processor"),

@@ -14,6 +14,7 @@ import json
 import logging
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from xmlrpc.client import Fault, ServerProxy
 
@@ -156,11 +157,13 @@ class Stack:
         elif name == "hiveserver2":
             bootstrap.create_hive_database(s)
 
-    def _start(self, services: list[Service], started: set[str]) -> None:
+    def _start(self, services: list[Service], started: set[str],
+               on_ready: Callable[[set[str]], None] | None = None) -> None:
         """Start each service as soon as what it requires is healthy and set up; wait until all are.
 
         Services in ``started`` were not running: they get their one-shot set-up steps. The others
-        were set up when they started, and are only waited for.
+        were set up when they started, and are only waited for. ``on_ready`` is called with the
+        services ready so far each time one more is.
         """
         rpc = self._rpc()
         names = {svc.name for svc in services}
@@ -169,7 +172,8 @@ class Stack:
         ready: set[str] = set()
         while waiting or launched:
             for svc in list(waiting):
-                if all(r in ready or r not in names for r in svc.requires):
+                if (all(r in ready or r not in names for r in svc.requires)
+                        and all(a in launched or a in ready or a not in names for a in svc.after)):
                     if svc.name in started:
                         self._before_start(svc.name)
                         log.info("starting %s", svc.name)
@@ -189,6 +193,8 @@ class Stack:
                         self._after_healthy(name)
                     ready.add(name)
                     del launched[name]
+                    if on_ready:
+                        on_ready(ready)
                 elif time.monotonic() - since > svc.start_timeout:
                     raise StackError(f"{name} not healthy after {svc.start_timeout:.0f}s "
                                      f"(state {state}): {self._tail(name)}")
@@ -212,11 +218,22 @@ class Stack:
                    if info.get(svc.name, {}).get("statename") not in ("RUNNING", "STARTING")}
         if started & {"streamlit", *(svc.name for svc in selected if svc.name.startswith("airflow-"))}:
             bootstrap.ensure_batch_start(s)  # read by the DAGs and the dashboard when they start
-        self._start(selected, started)
+        # The lifecycle DAGs are unpaused (the streaming application submitted) as soon as Airflow
+        # can run them, not once the last service is healthy: the application's start is the
+        # longest way to a live platform.
+        due = lifecycle and "airflow-scheduler" in started
+        sites = {f"site-{site}" for site in s.sites}
+        needs = {"airflow-api-server", "airflow-scheduler"} | (sites if sites <= started else set())
+
+        def start_lifecycle(ready: set[str]) -> None:
+            nonlocal due
+            if due and needs <= ready:
+                due = False
+                bootstrap.start_lifecycle(s, LIFECYCLE_DAGS, start_simulation=sites <= started)
+
+        self._start(selected, started, on_ready=start_lifecycle)
         self._record_pids()
-        if lifecycle and "airflow-scheduler" in started:
-            sites = all(f"site-{site}" in started for site in s.sites)
-            bootstrap.start_lifecycle(s, LIFECYCLE_DAGS, start_simulation=sites)
+        start_lifecycle(needs)  # if it was not due while starting (nothing of it was selected)
         return self.status(names)
 
     def _record_pids(self) -> None:
@@ -276,8 +293,8 @@ class Stack:
             # stop together.
             for phase in sorted({svc.phase for svc in self.services}, reverse=True):
                 tree.update(self._tree_handles())  # e.g. tasks Airflow started meanwhile
-                self._stop_phase(rpc, [svc for svc in self.services if svc.phase == phase])
-                step(f"phase {phase} stopped ({'clients' if phase == 2 else 'services'})")
+                slowest = self._stop_phase(rpc, [svc for svc in self.services if svc.phase == phase])
+                step(f"phase {phase} stopped ({'clients' if phase == 2 else 'services'}; last: {slowest})")
             try:
                 rpc.shutdown()
             except (OSError, Fault):
@@ -308,18 +325,24 @@ class Stack:
         except Fault:
             pass  # not running, or already stopping
 
-    def _stop_phase(self, rpc, services: list[Service]) -> None:
-        """Ask supervisord to stop these services at once, then wait until each has stopped."""
+    def _stop_phase(self, rpc, services: list[Service]) -> str:
+        """Ask supervisord to stop these services at once, wait until each has stopped; name the slowest."""
+        began = time.monotonic()
         for svc in services:
             self._request_stop(rpc, svc)
         # supervisord kills a service that outlives its stopwaitsecs; allow for that and a margin.
-        deadline = time.monotonic() + max((svc.stop_wait for svc in services), default=0) + 10
+        deadline = began + max((svc.stop_wait for svc in services), default=0) + 10
         pending = {svc.name for svc in services}
+        slowest = ""
         while pending and time.monotonic() < deadline:
             time.sleep(0.2)
             info = self._process_info()
-            pending = {name for name in pending
-                       if info.get(name, {}).get("statename") in ("RUNNING", "STOPPING", "STARTING")}
+            still = {name for name in pending
+                     if info.get(name, {}).get("statename") in ("RUNNING", "STOPPING", "STARTING")}
+            if still != pending:
+                slowest = f"{sorted(pending - still)[0]} {time.monotonic() - began:.1f}s"
+            pending = still
+        return slowest
 
     def _tree_handles(self) -> dict[int, psutil.Process]:
         """Return psutil handles of supervisord and its descendants (safe against PID reuse)."""
