@@ -77,7 +77,7 @@ class Probe(threading.Thread):
         self.url = url
         sessions = day_sessions(SITES["shop"], datetime.now(UTC).date(), 5, random.Random(1),
                                 malformed_share=0)
-        self.template = sessions[0].events[0]
+        self.template = next(iter(sessions)).events[0]
         self.stop = threading.Event()
         self.first_accepted: float | None = None
 
