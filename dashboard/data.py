@@ -136,9 +136,14 @@ class HiveSession:
         raise AssertionError("unreachable")
 
 
-@st.cache_resource(show_spinner=False)
 def session() -> HiveSession:
-    """The dashboard's HiveServer2 session (one per dashboard process)."""
+    """The dashboard's HiveServer2 session: one per process and HiveServer2 address and database."""
+    s = settings()
+    return _session(s.hive_host, s.hive_port, s.hive_database)
+
+
+@st.cache_resource(show_spinner=False)
+def _session(host: str, port: int, database: str) -> HiveSession:
     return HiveSession(settings())
 
 

@@ -24,9 +24,14 @@ DAG_IDS = sorted(p.stem for p in (REPO_ROOT / "dags").glob("clickstream_*.py"))
 DAY = datetime(2026, 12, 2, tzinfo=UTC)
 
 
+# The simulation DAG maps its HTTP calls over what plan_requests returns: that task and the one
+# listing the sites run for real (no service needed); the calls to the sites are marked.
+MARKED = {"clickstream_simulation": "^(call_sites|is_backfill|wait_for_backfills|flush_ledgers)$"}
+
+
 @pytest.mark.parametrize("dag_id", DAG_IDS)
 def test_dag_test_finishes_a_run_of_every_dag(airflow_db, dag_id):
-    run = run_dag(dag_id, DAY, mark_success_pattern=".*")
+    run = run_dag(dag_id, DAY, mark_success_pattern=MARKED.get(dag_id, ".*"))
     assert run.state == "success", {ti.task_id: ti.state for ti in run.get_task_instances()}
 
 

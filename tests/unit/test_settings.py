@@ -16,7 +16,10 @@ _VARS = ["CLICKSTREAM_DATA_DIR", "CLICKSTREAM_WAREHOUSE_URI", "CLICKSTREAM_KAFKA
 
 @pytest.fixture
 def clean_env(monkeypatch):
-    for var in _VARS:
+    """No CLICKSTREAM_* variable at all: neither the run's private ones nor any a fixture left set."""
+    import os
+
+    for var in [*_VARS, *(v for v in os.environ if v.startswith("CLICKSTREAM_"))]:
         monkeypatch.delenv(var, raising=False)
     return monkeypatch
 
