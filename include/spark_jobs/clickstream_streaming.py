@@ -5,30 +5,11 @@ Usage:
         [--trigger-seconds 1] [--ingest-trigger-seconds 5] [--slow-trigger-seconds 10] \\
         [--max-offsets-per-trigger N] [--mode continuous|available-now] [--[no-]fail-on-data-loss]
 
-Queries (docs/streaming.md, clickstream/streaming/app.py):
-- ``ingest`` reads the events topic once: it validates every record, drops
-  duplicate event ids within a 10-minute watermark on the broker timestamp,
-  and per micro-batch writes, exactly once, valid events to ``raw_events``
-  (dt/hr of event time), rejected records to ``bad_events`` (dt of arrival),
-  and the batch's valid events as one file to the internal feed
-  ``_feed/events``;
-- ``live_metrics`` reads the topic itself (one hop: its freshness does not
-  wait for ingest's batch), validates the same way, counts each event id once
-  within its watermark, and writes 1-minute metrics per breakdown, plus alerts
-  into ``live_alerts`` and the alerts topic;
-- ``live_active_users`` and ``live_paths`` stream that feed — the archived,
-  de-duplicated events — into 5-minute sliding active users and
-  prev → current → next navigation triples;
-- the progress of every query goes to ``stream_progress``.
-
-Every table is registered in Hive through HiveServer2 as it gets new
-partitions. Configuration comes from the CLICKSTREAM_* environment
-(clickstream/settings.py). Kafka is read with Spark's own connector
-(``format("kafka")``, its jars passed with ``--jars``) in both runtimes. A
-query whose offsets are no longer in the topic (retention deleted them, or
-the broker's log was reset) stops it before it starts, naming the partitions
-and why, rather than skip them; an operator who accepts the loss restarts it
-once with ``--no-fail-on-data-loss``.
+Four queries read the events topic with Spark's own Kafka connector and write the raw archive
+(exactly once), the live metrics and alerts, active users and navigation paths, and the progress of
+every query (clickstream/streaming/app.py describes each; docs/streaming.md the whole). A query whose
+offsets are no longer in the topic stops the application before it starts, naming the partitions;
+an operator who accepts the loss restarts it once with ``--no-fail-on-data-loss``.
 
 The application records where it runs and stops between micro-batches, exiting 0, when a stop is
 requested (``make stop`` does; clickstream/streaming/lifecycle.py).

@@ -16,12 +16,18 @@ def _hold(run_dir, command, seconds, ready):
         time.sleep(seconds)
 
 
-def test_a_second_command_waits_for_the_first_and_says_what_it_waits_for(tmp_path):
+def start_holder(run_dir, command: str, seconds: float):
+    """Another process holding the stack for `seconds`, as `make <command>` would; started and holding."""
     ctx = multiprocessing.get_context("spawn")
     ready = ctx.Event()
-    first = ctx.Process(target=_hold, args=(tmp_path, "stop", 2.0, ready))
-    first.start()
+    proc = ctx.Process(target=_hold, args=(run_dir, command, seconds, ready))
+    proc.start()
     assert ready.wait(30)
+    return proc
+
+
+def test_a_second_command_waits_for_the_first_and_says_what_it_waits_for(tmp_path):
+    first = start_holder(tmp_path, "stop", 2.0)
     lock = StackLock(tmp_path)
     holder = lock.holder()
     assert holder["command"] == "stop" and holder["pid"] == first.pid
@@ -38,11 +44,7 @@ def test_a_second_command_waits_for_the_first_and_says_what_it_waits_for(tmp_pat
 
 
 def test_a_holder_that_dies_releases_the_lock(tmp_path):
-    ctx = multiprocessing.get_context("spawn")
-    ready = ctx.Event()
-    first = ctx.Process(target=_hold, args=(tmp_path, "run", 600, ready))
-    first.start()
-    assert ready.wait(30)
+    first = start_holder(tmp_path, "run", 600)
     first.kill()
     first.join(10)
     with StackLock(tmp_path).hold("run", wait_s=5, say=lambda _: None):
@@ -50,12 +52,8 @@ def test_a_holder_that_dies_releases_the_lock(tmp_path):
 
 
 def test_waiting_gives_up_with_a_clear_error(tmp_path):
-    ctx = multiprocessing.get_context("spawn")
-    ready = ctx.Event()
-    first = ctx.Process(target=_hold, args=(tmp_path, "run", 30, ready))
-    first.start()
+    first = start_holder(tmp_path, "run", 30)
     try:
-        assert ready.wait(30)
         with pytest.raises(StackBusy, match=r"`make run` \(pid \d+, since .*\) is still running after 1 s"):
             with StackLock(tmp_path).hold("stop", wait_s=1, say=lambda _: None):
                 pass
