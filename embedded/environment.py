@@ -73,7 +73,9 @@ def airflow_admin_password(settings: Settings) -> str:
 
 def stack_api(settings: Settings) -> AirflowApi:
     """Return the Airflow REST API of the embedded stack, logged in as its admin."""
-    return AirflowApi(settings.airflow_api_url, settings.airflow_api_user, airflow_admin_password(settings))
+    # The stack's own calls come while it starts or stops, when the api-server may be slow to answer.
+    return AirflowApi(settings.airflow_api_url, settings.airflow_api_user, airflow_admin_password(settings),
+                      timeout=30)
 
 
 def airflow_connections(settings: Settings) -> dict[str, str]:

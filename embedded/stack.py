@@ -14,7 +14,6 @@ import json
 import logging
 import subprocess
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from xmlrpc.client import Fault, ServerProxy
 
@@ -157,13 +156,11 @@ class Stack:
         elif name == "hiveserver2":
             bootstrap.create_hive_database(s)
 
-    def _start(self, services: list[Service], started: set[str],
-               on_ready: Callable[[set[str]], None] | None = None) -> None:
+    def _start(self, services: list[Service], started: set[str]) -> None:
         """Start each service as soon as what it requires is healthy and set up; wait until all are.
 
         Services in ``started`` were not running: they get their one-shot set-up steps. The others
-        were set up when they started, and are only waited for. ``on_ready`` is called with the
-        services ready so far each time one more is.
+        were set up when they started, and are only waited for.
         """
         rpc = self._rpc()
         names = {svc.name for svc in services}
@@ -193,8 +190,6 @@ class Stack:
                         self._after_healthy(name)
                     ready.add(name)
                     del launched[name]
-                    if on_ready:
-                        on_ready(ready)
                 elif time.monotonic() - since > svc.start_timeout:
                     raise StackError(f"{name} not healthy after {svc.start_timeout:.0f}s "
                                      f"(state {state}): {self._tail(name)}")
@@ -218,22 +213,13 @@ class Stack:
                    if info.get(svc.name, {}).get("statename") not in ("RUNNING", "STARTING")}
         if started & {"streamlit", *(svc.name for svc in selected if svc.name.startswith("airflow-"))}:
             bootstrap.ensure_batch_start(s)  # read by the DAGs and the dashboard when they start
-        # The lifecycle DAGs are unpaused (the streaming application submitted) as soon as Airflow
-        # can run them, not once the last service is healthy: the application's start is the
-        # longest way to a live platform.
-        due = lifecycle and "airflow-scheduler" in started
-        sites = {f"site-{site}" for site in s.sites}
-        needs = {"airflow-api-server", "airflow-scheduler"} | (sites if sites <= started else set())
-
-        def start_lifecycle(ready: set[str]) -> None:
-            nonlocal due
-            if due and needs <= ready:
-                due = False
-                bootstrap.start_lifecycle(s, LIFECYCLE_DAGS, start_simulation=sites <= started)
-
-        self._start(selected, started, on_ready=start_lifecycle)
+        self._start(selected, started)
         self._record_pids()
-        start_lifecycle(needs)  # if it was not due while starting (nothing of it was selected)
+        # After every service is healthy: unpausing as soon as the scheduler was, the api-server, still
+        # busy with the dag-processor's and triggerer's start on two cores, timed out on a restart.
+        if lifecycle and "airflow-scheduler" in started:
+            sites = all(f"site-{site}" in started for site in s.sites)
+            bootstrap.start_lifecycle(s, LIFECYCLE_DAGS, start_simulation=sites)
         return self.status(names)
 
     def _record_pids(self) -> None:
