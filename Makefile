@@ -55,7 +55,18 @@ SPARK_CDS := $(VENV)/share/clickstream/spark-classes.jsa
 $(SPARK_CDS): $(VENV)/.installed | system-deps
 	$(PY) -m embedded.cds
 
-install: system-deps $(VENV)/.installed $(JVM_LIB)/.installed $(SPARK_CDS)
+# The Spark jobs' Python environment for YARN containers in cluster mode (CLICKSTREAM_CLUSTER=yarn):
+# docker/airflow/job-requirements.txt in a virtualenv packed with venv-pack, as the production image
+# packs it. The stack puts it on HDFS once; every job then ships it with --archives …#environment.
+JOBENV := build/jobenv.tar.gz
+
+$(JOBENV): docker/airflow/job-requirements.txt $(VENV)/.installed
+	rm -rf build/jobenv $@
+	$(UV) venv --quiet --python $(PYTHON_BIN) build/jobenv
+	$(UV) pip install --quiet --python build/jobenv/bin/python -r docker/airflow/job-requirements.txt
+	$(VENV)/bin/venv-pack --quiet -p build/jobenv -o $@
+
+install: system-deps $(VENV)/.installed $(JVM_LIB)/.installed $(SPARK_CDS) $(JOBENV)
 
 system-deps:
 	@missing=""; \
@@ -69,8 +80,9 @@ system-deps:
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 
+# CLUSTER=yarn: HDFS and YARN too, every Spark job a YARN application (docs/cluster-mode.md).
 run: install
-	@$(STACK) up
+	@$(if $(CLUSTER),CLICKSTREAM_CLUSTER=$(CLUSTER) )$(STACK) up
 
 stop:
 	@if [ -x $(PY) ]; then $(STACK) down; else echo "Nothing installed, nothing running."; fi

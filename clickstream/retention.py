@@ -29,7 +29,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from pyarrow import fs
 
-from clickstream import catalog
+from clickstream import catalog, storage
 
 RAW_TABLES = catalog.names(catalog.ARCHIVE)
 
@@ -78,7 +78,7 @@ def drop_partitions_sql(database: str, table: str, specs: list[dict[str, str]]) 
 
 def delete_days(table_uri: str, days: set[str]) -> int:
     """Delete the dt=<day> directories of a table; return how many existed."""
-    filesystem, root = fs.FileSystem.from_uri(table_uri)
+    filesystem, root = storage.from_uri(table_uri)
     deleted = 0
     for day in sorted(days):
         folder = f"{root}/dt={day}"
@@ -112,7 +112,7 @@ def replace_parquet(filesystem: fs.FileSystem, path: str, table: pa.Table) -> No
 
 def forget(table_uri: str, where: UserColumn, user_id: str) -> tuple[int, int]:
     """Rewrite every file of a table that holds the user's rows without them; return (files, rows)."""
-    filesystem, root = fs.FileSystem.from_uri(table_uri)
+    filesystem, root = storage.from_uri(table_uri)
     files = rows = 0
     for path in _data_files(filesystem, root):
         with filesystem.open_input_file(path) as f:

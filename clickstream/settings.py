@@ -7,7 +7,15 @@ and the production cluster differ only in environment variables.
 | variable | default | meaning |
 |---|---|---|
 | ``CLICKSTREAM_DATA_DIR`` | ``<repo>/data`` | embedded stack state: logs, PIDs, metastore, warehouse |
-| ``CLICKSTREAM_WAREHOUSE_URI`` | ``file://<data dir>/warehouse`` | root of every Hive table (HDFS in prod) |
+| ``CLICKSTREAM_CLUSTER`` | ``local`` | ``local``: Spark ``local[*]``, files; ``yarn``: HDFS + YARN |
+| ``CLICKSTREAM_WAREHOUSE_URI`` | ``file://<data dir>/warehouse`` | root of every Hive table (HDFS on yarn) |
+| ``CLICKSTREAM_NAMENODE_PORT`` | ``8020`` | HDFS NameNode RPC (cluster mode) |
+| ``CLICKSTREAM_NAMENODE_HTTP_PORT`` | ``9870`` | its web UI and WebHDFS |
+| ``CLICKSTREAM_DATANODE_PORTS`` | ``9866,9876`` | the two DataNodes' data transfer ports (cluster mode) |
+| ``CLICKSTREAM_YARN_PORT`` | ``8032`` | YARN ResourceManager RPC (cluster mode) |
+| ``CLICKSTREAM_YARN_WEB_PORT`` | ``8088`` | its web UI and REST API |
+| ``CLICKSTREAM_YARN_SCHEDULER_PORT`` … | ``8030``, ``8031``, ``8033`` | its scheduler, tracker, admin |
+| ``CLICKSTREAM_WEBHDFS_URL`` | ``http://127.0.0.1:<namenode http>`` | how Python reaches ``hdfs://`` |
 | ``CLICKSTREAM_KAFKA_BOOTSTRAP`` | ``127.0.0.1:<broker port>`` | Kafka bootstrap servers |
 | ``CLICKSTREAM_BROKER_PORT`` | ``9092`` | port of the embedded broker (Apache Kafka) |
 | ``CLICKSTREAM_KAFKA_CONTROLLER_PORT`` | ``9093`` | its KRaft controller listener |
@@ -20,7 +28,7 @@ and the production cluster differ only in environment variables.
 | ``CLICKSTREAM_PG_PORT`` | ``5433`` | embedded PostgreSQL (off the default 5432 to avoid a system cluster) |
 | ``CLICKSTREAM_STREAMLIT_PORT`` | ``8501`` | dashboard |
 | ``CLICKSTREAM_SIM_PORTS`` | ``5001,5002,5003`` | the three simulated sites (shop, news, saas) |
-| ``CLICKSTREAM_SPARK_MASTER`` | ``local[*]`` | master of spark-submit in the embedded runtime |
+| ``CLICKSTREAM_SPARK_MASTER`` | ``local[*]`` (``yarn`` on yarn) | master of spark-submit, embedded runtime |
 | ``CLICKSTREAM_TOPIC_EVENTS`` | ``clickstream.events`` | main events topic (6 partitions, keyed by session) |
 | ``CLICKSTREAM_TOPIC_DLQ`` | ``clickstream.events.dlq`` | rejected events with their reason |
 | ``CLICKSTREAM_TOPIC_ALERTS`` | ``clickstream.alerts`` | real-time and DAG-failure alerts |
@@ -49,6 +57,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 SITES = ("shop", "news", "saas")
+CLUSTERS = ("local", "yarn")
 
 
 def _env(name: str, default: str) -> str:
@@ -62,6 +71,17 @@ def _int(name: str, default: int) -> int:
         return int(raw)
     except ValueError as exc:
         raise ValueError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+def _ports(name: str, default: str, n: int) -> tuple[int, ...]:
+    raw = _env(name, default)
+    try:
+        ports = tuple(int(p) for p in raw.split(",") if p.strip())
+    except ValueError as exc:
+        raise ValueError(f"{name} must be {n} comma-separated ports, got {raw!r}") from exc
+    if len(ports) != n:
+        raise ValueError(f"{name} needs {n} ports, got {ports}")
+    return ports
 
 
 @dataclass(frozen=True)
@@ -99,7 +119,22 @@ class Settings:
     spark_py_files: str = ""
     spark_python: str = ""
     raw_retention_days: int = 30
+    cluster: str = "local"
+    namenode_port: int = 8020
+    namenode_http_port: int = 9870
+    datanode_ports: tuple[int, ...] = (9866, 9876)
+    yarn_port: int = 8032
+    yarn_scheduler_port: int = 8030
+    yarn_tracker_port: int = 8031
+    yarn_admin_port: int = 8033
+    yarn_web_port: int = 8088
+    webhdfs_url: str = ""
     repo_root: Path = field(default=REPO_ROOT)
+
+    @property
+    def on_yarn(self) -> bool:
+        """Whether the embedded runtime runs HDFS and YARN (cluster mode)."""
+        return self.cluster == "yarn"
 
     @property
     def run_dir(self) -> Path:
@@ -149,11 +184,7 @@ def load_settings() -> Settings:
     """Build settings from the current environment (uncached)."""
     data_dir = Path(_env("CLICKSTREAM_DATA_DIR", str(REPO_ROOT / "data"))).resolve()
     broker_port = _int("CLICKSTREAM_BROKER_PORT", 9092)
-    sim_ports = tuple(
-        int(p) for p in _env("CLICKSTREAM_SIM_PORTS", "5001,5002,5003").split(",") if p.strip()
-    )
-    if len(sim_ports) != len(SITES):
-        raise ValueError(f"CLICKSTREAM_SIM_PORTS needs {len(SITES)} ports, got {sim_ports}")
+    sim_ports = _ports("CLICKSTREAM_SIM_PORTS", "5001,5002,5003", len(SITES))
     airflow_db = _env("CLICKSTREAM_AIRFLOW_DB", "postgres")
     if airflow_db not in ("postgres", "sqlite"):
         raise ValueError(f"CLICKSTREAM_AIRFLOW_DB must be postgres or sqlite, got {airflow_db!r}")
@@ -161,16 +192,42 @@ def load_settings() -> Settings:
     batch_start = _env("CLICKSTREAM_BATCH_START",
                        epoch_file.read_text().strip() if epoch_file.is_file() else "")
     airflow_port = _int("CLICKSTREAM_AIRFLOW_PORT", 8080)
+    # A data directory keeps the mode it was created in (embedded/bootstrap.py records it), so that
+    # `make status` and `make stop` after `make run CLUSTER=yarn` need no variable.
+    mode_file = data_dir / "cluster"
+    cluster = _env("CLICKSTREAM_CLUSTER", mode_file.read_text().strip() if mode_file.is_file() else "local")
+    if cluster not in CLUSTERS:
+        raise ValueError(f"CLICKSTREAM_CLUSTER must be one of {', '.join(CLUSTERS)}, got {cluster!r}")
+    namenode_port = _int("CLICKSTREAM_NAMENODE_PORT", 8020)
+    namenode_http_port = _int("CLICKSTREAM_NAMENODE_HTTP_PORT", 9870)
+    on_yarn = cluster == "yarn"
+    hdfs = f"hdfs://127.0.0.1:{namenode_port}"
+    warehouse = f"{hdfs}/warehouse" if on_yarn else (data_dir / "warehouse").as_uri()
+    yarn = {"archives": f"{hdfs}/apps/clickstream/jobenv.tar.gz#environment",
+            "py_files": str(data_dir / "run" / "clickstream.zip"), "python": "./environment/bin/python"}
+    if not on_yarn:
+        yarn = dict.fromkeys(yarn, "")
     return Settings(
+        cluster=cluster,
+        namenode_port=namenode_port,
+        namenode_http_port=namenode_http_port,
+        datanode_ports=_ports("CLICKSTREAM_DATANODE_PORTS", "9866,9876", 2),
+        yarn_port=_int("CLICKSTREAM_YARN_PORT", 8032),
+        yarn_scheduler_port=_int("CLICKSTREAM_YARN_SCHEDULER_PORT", 8030),
+        yarn_tracker_port=_int("CLICKSTREAM_YARN_TRACKER_PORT", 8031),
+        yarn_admin_port=_int("CLICKSTREAM_YARN_ADMIN_PORT", 8033),
+        yarn_web_port=_int("CLICKSTREAM_YARN_WEB_PORT", 8088),
+        webhdfs_url=_env("CLICKSTREAM_WEBHDFS_URL", f"http://127.0.0.1:{namenode_http_port}"),
         batch_start=batch_start,
         airflow_api_url=_env("CLICKSTREAM_AIRFLOW_API_URL", f"http://127.0.0.1:{airflow_port}"),
         airflow_api_user=_env("CLICKSTREAM_AIRFLOW_API_USER", "admin"),
         spark_jars=_env("CLICKSTREAM_SPARK_JARS", _installed_jars("spark-kafka")),
-        spark_archives=_env("CLICKSTREAM_SPARK_ARCHIVES", ""),
-        spark_py_files=_env("CLICKSTREAM_SPARK_PY_FILES", ""),
-        spark_python=_env("CLICKSTREAM_SPARK_PYTHON", ""),
+        # Cluster mode ships Python to YARN containers as production does (clickstream_airflow/spark.py).
+        spark_archives=_env("CLICKSTREAM_SPARK_ARCHIVES", yarn["archives"]),
+        spark_py_files=_env("CLICKSTREAM_SPARK_PY_FILES", yarn["py_files"]),
+        spark_python=_env("CLICKSTREAM_SPARK_PYTHON", yarn["python"]),
         data_dir=data_dir,
-        warehouse_uri=_env("CLICKSTREAM_WAREHOUSE_URI", (data_dir / "warehouse").as_uri()),
+        warehouse_uri=_env("CLICKSTREAM_WAREHOUSE_URI", warehouse),
         kafka_bootstrap=_env("CLICKSTREAM_KAFKA_BOOTSTRAP", f"127.0.0.1:{broker_port}"),
         broker_port=broker_port,
         hive_host=_env("CLICKSTREAM_HIVE_HOST", "127.0.0.1"),
@@ -181,7 +238,7 @@ def load_settings() -> Settings:
         pg_port=_int("CLICKSTREAM_PG_PORT", 5433),
         streamlit_port=_int("CLICKSTREAM_STREAMLIT_PORT", 8501),
         sim_ports=sim_ports,
-        spark_master=_env("CLICKSTREAM_SPARK_MASTER", "local[*]"),
+        spark_master=_env("CLICKSTREAM_SPARK_MASTER", "yarn" if on_yarn else "local[*]"),
         topic_events=_env("CLICKSTREAM_TOPIC_EVENTS", "clickstream.events"),
         topic_dlq=_env("CLICKSTREAM_TOPIC_DLQ", "clickstream.events.dlq"),
         topic_alerts=_env("CLICKSTREAM_TOPIC_ALERTS", "clickstream.alerts"),
@@ -234,4 +291,14 @@ def settings_env(settings: Settings) -> dict[str, str]:
         "CLICKSTREAM_SPARK_ARCHIVES": settings.spark_archives,
         "CLICKSTREAM_SPARK_PY_FILES": settings.spark_py_files,
         "CLICKSTREAM_SPARK_PYTHON": settings.spark_python,
+        "CLICKSTREAM_CLUSTER": settings.cluster,
+        "CLICKSTREAM_NAMENODE_PORT": str(settings.namenode_port),
+        "CLICKSTREAM_NAMENODE_HTTP_PORT": str(settings.namenode_http_port),
+        "CLICKSTREAM_DATANODE_PORTS": ",".join(str(p) for p in settings.datanode_ports),
+        "CLICKSTREAM_YARN_PORT": str(settings.yarn_port),
+        "CLICKSTREAM_YARN_SCHEDULER_PORT": str(settings.yarn_scheduler_port),
+        "CLICKSTREAM_YARN_TRACKER_PORT": str(settings.yarn_tracker_port),
+        "CLICKSTREAM_YARN_ADMIN_PORT": str(settings.yarn_admin_port),
+        "CLICKSTREAM_YARN_WEB_PORT": str(settings.yarn_web_port),
+        "CLICKSTREAM_WEBHDFS_URL": settings.webhdfs_url,
     }

@@ -111,6 +111,26 @@ def ensure_batch_start(settings: Settings) -> None:
         epoch.write_text(datetime.now(UTC).replace(minute=0, second=0, microsecond=0).isoformat() + "\n")
 
 
+def record_cluster_mode(settings: Settings) -> None:
+    """Record the data directory's mode (local or yarn) at its first start; refuse to switch it later.
+
+    The warehouse of one mode is local files, of the other HDFS, and the metastore points at one of
+    them: a data directory cannot change mode. `make status` and `make stop` read the recorded mode.
+    """
+    path = settings.data_dir / "cluster"
+    if path.is_file():
+        recorded = path.read_text().strip()
+        if recorded != settings.cluster:
+            raise ValueError(
+                f"{settings.data_dir} was created in {recorded} mode and cannot run in {settings.cluster} "
+                f"mode (its warehouse and metastore are those of {recorded}): `make run CLUSTER={recorded}`, "
+                f"or give the other mode its own data directory (CLICKSTREAM_DATA_DIR=...)"
+            )
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(settings.cluster + "\n")
+
+
 def create_hive_database(settings: Settings) -> None:
     """Create the platform's Hive database over its warehouse location."""
     from clickstream.hive import create_database_sql, execute

@@ -80,8 +80,11 @@ def stack_api(settings: Settings) -> AirflowApi:
 
 def airflow_connections(settings: Settings) -> dict[str, str]:
     """Return the AIRFLOW_CONN_* variables of the embedded runtime."""
+    spark = {"conn_type": "spark", "host": settings.spark_master}
+    if settings.spark_master == "yarn":  # cluster mode: as production submits (docker-compose.yml)
+        spark["extra"] = {"deploy-mode": "cluster", "queue": "default"}
     conns = {
-        "spark_default": {"conn_type": "spark", "host": settings.spark_master},
+        "spark_default": spark,
         "hive_cli_default": {
             "conn_type": "hive_cli",
             "host": settings.hive_host,
@@ -181,4 +184,9 @@ def stack_env(settings: Settings) -> dict[str, str]:
     env.update(spark_env(env))
     env["PYTHONPATH"] = str(settings.repo_root)
     env["CLICKSTREAM_AIRFLOW_API_PASSWORD"] = airflow_admin_password(settings)
+    if settings.on_yarn:  # HADOOP_CONF_DIR, JAVA_HOME, SPARK_CONF_DIR; `hdfs` and `yarn` on the PATH
+        from embedded import hadoop
+
+        env.update(hadoop.client_env(settings))
+        env["PATH"] = f"{hadoop.home(settings) / 'bin'}{os.pathsep}{env['PATH']}"
     return env

@@ -13,6 +13,13 @@ PORT_VARS = (
     "CLICKSTREAM_PG_PORT",
     "CLICKSTREAM_STREAMLIT_PORT",
     "CLICKSTREAM_SMTP_PORT",
+    "CLICKSTREAM_NAMENODE_PORT",
+    "CLICKSTREAM_NAMENODE_HTTP_PORT",
+    "CLICKSTREAM_YARN_PORT",
+    "CLICKSTREAM_YARN_SCHEDULER_PORT",
+    "CLICKSTREAM_YARN_TRACKER_PORT",
+    "CLICKSTREAM_YARN_ADMIN_PORT",
+    "CLICKSTREAM_YARN_WEB_PORT",
 )
 
 
@@ -30,8 +37,9 @@ def free_ports(n: int) -> list[int]:
 
 
 def private_ports() -> dict[str, str]:
-    """Return a CLICKSTREAM_* port variable for every port of a stack (sites included), all free now."""
-    ports = free_ports(len(PORT_VARS) + 3)
+    """Return a CLICKSTREAM_* port variable for every port of a stack (sites, DataNodes), all free now."""
+    ports = free_ports(len(PORT_VARS) + 5)
     env = {var: str(port) for var, port in zip(PORT_VARS, ports, strict=False)}
-    env["CLICKSTREAM_SIM_PORTS"] = ",".join(str(p) for p in ports[-3:])
+    env["CLICKSTREAM_SIM_PORTS"] = ",".join(str(p) for p in ports[-5:-2])
+    env["CLICKSTREAM_DATANODE_PORTS"] = ",".join(str(p) for p in ports[-2:])
     return env

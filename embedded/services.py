@@ -14,6 +14,7 @@ from pathlib import Path
 import requests
 
 from clickstream.settings import SITES, Settings
+from embedded import hadoop
 from embedded.environment import VENV_BIN, spark_home
 from embedded.kafka import broker_command
 
@@ -201,9 +202,35 @@ def _site_cmd(site: str) -> Callable[[Settings], list[str]]:
     return cmd
 
 
+def hadoop_services() -> list[Service]:
+    """Return HDFS (a NameNode, two DataNodes) and YARN (a ResourceManager, a NodeManager): cluster mode."""
+    services = [
+        # Healthy once out of safe mode, which needs the DataNodes' block reports: they start right after it.
+        Service("hdfs-namenode", 1, hadoop.daemon_command("namenode"), hadoop.namenode_healthy,
+                url=lambda s: f"http://127.0.0.1:{s.namenode_http_port}", start_timeout=180),
+    ]
+    for index in range(1, hadoop.DATANODES + 1):
+        services.append(Service(
+            f"hdfs-datanode-{index}", 1, hadoop.daemon_command("datanode", index),
+            hadoop.datanode_healthy(index), after=("hdfs-namenode",), start_timeout=180,
+        ))
+    services += [
+        Service("yarn-resourcemanager", 1, hadoop.daemon_command("resourcemanager"),
+                hadoop.resourcemanager_healthy, url=lambda s: f"http://127.0.0.1:{s.yarn_web_port}"),
+        # Stopping it kills the containers it runs: the streaming application is stopped before (stack.down).
+        Service("yarn-nodemanager", 1, hadoop.daemon_command("nodemanager"), hadoop.nodemanager_healthy,
+                requires=("yarn-resourcemanager",)),
+    ]
+    return services
+
+
+CLUSTER = ("hdfs-namenode", "yarn-nodemanager")  # what jobs and HiveServer2 need in cluster mode
+
+
 def all_services(settings: Settings) -> list[Service]:
     """Return every service of the embedded stack, in start order."""
-    services: list[Service] = []
+    services: list[Service] = hadoop_services() if settings.on_yarn else []
+    cluster = CLUSTER if settings.on_yarn else ()
     metadb = ("postgres",) if settings.airflow_db == "postgres" else ()
     if metadb:
         services.append(
@@ -224,7 +251,7 @@ def all_services(settings: Settings) -> list[Service]:
         ),
         Service(
             "hiveserver2", 1, _hiveserver2_cmd, hiveserver2_healthy,
-            url=lambda s: s.hive_jdbc_url, start_timeout=180,
+            url=lambda s: s.hive_jdbc_url, start_timeout=180, requires=cluster[:1],
         ),
         Service(
             "airflow-api-server", 2, _airflow_cmd("api-server"),
@@ -237,7 +264,7 @@ def all_services(settings: Settings) -> list[Service]:
             # The streaming application reads the topics: nothing is scheduled before they exist. It
             # waits for HiveServer2 itself, so the scheduler need not. The scheduler does wait for the
             # api-server: started together on two cores, both took 40 s instead of 21 s and 31 s.
-            requires=(*metadb, "airflow-api-server", "broker"),
+            requires=(*metadb, "airflow-api-server", "broker", *cluster),
         ),
         Service(
             "airflow-dag-processor", 2, _airflow_cmd("dag-processor"),

@@ -22,7 +22,7 @@ from supervisor.xmlrpc import SupervisorTransport
 
 from clickstream.settings import Settings
 from clickstream.topics import ensure_topics
-from embedded import bootstrap, kafka, streaming_app
+from embedded import bootstrap, hadoop, kafka, streaming_app
 from embedded.environment import VENV_BIN, airflow_admin_password, stack_env
 from embedded.services import Service, all_services, supervisord_conf
 
@@ -145,6 +145,9 @@ class Stack:
                 raise StackError(f"broker: {exc}") from exc
         elif name == "airflow-api-server":  # the first Airflow process: its metadata DB must be ready
             bootstrap.migrate_airflow(s)
+        elif name == "airflow-scheduler" and s.on_yarn:  # what the jobs ship to YARN containers
+            hadoop.build_py_files(s)
+            hadoop.publish_jobenv(s)
 
     def _after_healthy(self, name: str) -> None:
         """Create what a service holds for the platform, once it answers."""
@@ -204,6 +207,12 @@ class Stack:
         """
         s = self.settings
         selected = self.closure(names)
+        try:
+            bootstrap.record_cluster_mode(s)
+            if s.on_yarn:
+                hadoop.prepare(s)
+        except (ValueError, hadoop.HadoopSetupError, subprocess.CalledProcessError) as exc:
+            raise StackError(str(exc)) from exc
         if not self.supervisor_running():
             self._start_supervisord()
         # Bootstrap only what starts now: a running service was bootstrapped when it started, so a

@@ -13,14 +13,15 @@ import logging
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
-from urllib.parse import urlparse
 
 import psutil
 
+from clickstream import storage
 from clickstream.airflow_api import AirflowApiError
 from clickstream.settings import Settings
 from clickstream.streaming import monitor
+from clickstream.streaming.lifecycle import STOP_FILE
+from embedded import hadoop
 from embedded.environment import stack_api
 
 log = logging.getLogger(__name__)
@@ -30,26 +31,56 @@ TASK_ID = "run_streaming_app"
 STOP_WAIT_S = 40.0  # the application's between-batches wait (10 s) plus flushing and Spark's own stop
 
 
-def _local(uri: str) -> Path | None:
-    parsed = urlparse(uri)
-    return Path(parsed.path) if parsed.scheme in ("", "file") else None
+YARN_LIVE = ("NEW", "NEW_SAVING", "SUBMITTED", "ACCEPTED", "RUNNING")
 
 
-def process(settings: Settings, record: dict | None = None) -> psutil.Process | None:
-    """Return the driver process of the streaming application on this machine, if it is running.
+@dataclass(frozen=True)
+class Application:
+    """The running streaming application: a local driver process, or a YARN application (cluster mode)."""
+
+    app_id: str
+    started: datetime
+    proc: psutil.Process | None = None  # the driver, when it runs on this machine outside YARN
+
+    def wait(self, settings: Settings, timeout: float) -> bool:
+        """Wait until the application has ended; return whether it did within timeout."""
+        if self.proc is not None:
+            try:
+                self.proc.wait(timeout)
+                return True
+            except psutil.TimeoutExpired:
+                return False
+        deadline = time.monotonic() + timeout
+        while hadoop.application(settings, self.app_id).get("state") in YARN_LIVE:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.5)
+        return True
+
+
+def running(settings: Settings, record: dict | None = None) -> Application | None:
+    """Return the streaming application if it is running (its driver here, or its YARN application).
 
     record: what the application recorded when it started (read from its control directory if None).
     """
     record = record or monitor.application(settings)
-    if not record or not record.get("pid"):
+    if not record or not record.get("app_id"):
         return None
     try:
+        started = datetime.fromisoformat(record["started"])
+    except (KeyError, ValueError):
+        return None
+    if str(record["app_id"]).startswith("application_"):
+        state = hadoop.application(settings, record["app_id"]).get("state") if settings.on_yarn else None
+        return Application(record["app_id"], started) if state in YARN_LIVE else None
+    try:
         proc = psutil.Process(int(record["pid"]))
-        started = datetime.fromisoformat(record["started"]).timestamp()
         # The same process, not a later one with its PID: it started before it wrote its record.
-        if proc.create_time() <= started + 1 and "clickstream_streaming" in " ".join(proc.cmdline()):
-            return proc if proc.status() != psutil.STATUS_ZOMBIE else None
-    except (psutil.Error, ValueError, KeyError):
+        if (proc.create_time() <= started.timestamp() + 1
+                and "clickstream_streaming" in " ".join(proc.cmdline())
+                and proc.status() != psutil.STATUS_ZOMBIE):
+            return Application(record["app_id"], started, proc)
+    except (psutil.Error, ValueError, KeyError, TypeError):
         return None
     return None
 
@@ -60,7 +91,7 @@ class StreamingStatus:
 
     running: bool
     app_id: str | None
-    pid: int | None
+    pid: int | None  # of the driver, when it runs on this machine (not on YARN)
     last_progress: datetime | None
     lag: int | None  # records of the events topic ingest has yet to commit
 
@@ -80,17 +111,16 @@ class StreamingStatus:
 
 def status(settings: Settings) -> StreamingStatus:
     """Return whether the streaming application runs, its id, its newest progress and its lag."""
-    record = monitor.application(settings)
-    proc = process(settings, record)
-    progress = monitor.newest_progress(settings) if proc else None
+    app = running(settings)
+    progress = monitor.newest_progress(settings) if app else None
     try:
-        lag = monitor.lag(settings) if proc else None
+        lag = monitor.lag(settings) if app else None
     except Exception:  # noqa: BLE001 - the broker being down makes the lag unknown, not the status fail
         lag = None
     return StreamingStatus(
-        running=proc is not None,
-        app_id=record.get("app_id") if proc else None,
-        pid=proc.pid if proc else None,
+        running=app is not None,
+        app_id=app.app_id if app else None,
+        pid=app.proc.pid if app and app.proc else None,
         last_progress=progress["ts"] if progress else None,
         lag=sum(lag.values()) if lag is not None else None,
     )
@@ -98,11 +128,11 @@ def status(settings: Settings) -> StreamingStatus:
 
 def processing(settings: Settings) -> bool:
     """Return whether the application runs and has reported progress since it started."""
-    record = monitor.application(settings)
-    if process(settings, record) is None:
+    app = running(settings)
+    if app is None:
         return False
     progress = monitor.newest_progress(settings)
-    return bool(progress and progress["ts"] >= datetime.fromisoformat(record["started"]))
+    return bool(progress and progress["ts"] >= app.started)
 
 
 def wait_running(settings: Settings, timeout: float) -> bool:
@@ -116,12 +146,15 @@ def wait_running(settings: Settings, timeout: float) -> bool:
 
 
 def request_stop(settings: Settings) -> bool:
-    """Write a stop request for the application; return False when the warehouse is not local."""
-    control = _local(settings.streaming_control_uri)
-    if control is None:
+    """Write a stop request into the application's control directory (local or HDFS); say if it was."""
+    filesystem, control = storage.from_uri(settings.streaming_control_uri, settings)
+    try:
+        filesystem.create_dir(control, recursive=True)
+        with filesystem.open_output_stream(f"{control}/{STOP_FILE}") as out:
+            out.write(f"requested by make stop at {datetime.now(UTC).isoformat()}\n".encode())
+    except OSError as exc:
+        log.warning("could not write the stop request: %s", exc)
         return False
-    control.mkdir(parents=True, exist_ok=True)
-    (control / "stop").write_text(f"requested by make stop at {datetime.now(UTC).isoformat()}\n")
     return True
 
 
@@ -131,7 +164,7 @@ def stop_gracefully(settings: Settings, timeout: float = STOP_WAIT_S) -> bool:
     Return whether the application ended by itself (False: it was not running, or did not stop in
     time and is left to the stack's stop, which kills it).
     """
-    proc = process(settings)
+    app = running(settings)
     api = stack_api(settings)
     runs: list[dict] = []
     try:
@@ -139,14 +172,14 @@ def stop_gracefully(settings: Settings, timeout: float = STOP_WAIT_S) -> bool:
         runs = api.dag_runs(DAG_ID, limit=5, state=["running"])
     except AirflowApiError as exc:
         log.warning("could not pause %s: %s", DAG_ID, exc)
-    if proc is None or not request_stop(settings):
+    if app is None or not request_stop(settings):
         return False
-    log.info("stopping the streaming application (%s) between micro-batches", proc.pid)
+    log.info("stopping the streaming application (%s) between micro-batches", app.app_id)
     deadline = time.monotonic() + timeout
-    try:
-        proc.wait(timeout)
-    except psutil.TimeoutExpired:
+    if not app.wait(settings, timeout):
         log.warning("the streaming application did not stop within %.0f s", timeout)
+        if app.proc is None:  # a YARN application outlives the stack's processes: kill it there
+            hadoop.tool(settings, "application", "-kill", app.app_id, check=False)
         return False
     # The task reports its success to the api-server once spark-submit has exited.
     for run in runs:

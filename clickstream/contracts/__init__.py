@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 from functools import cache
-from pathlib import Path
+from importlib import resources
 from typing import Any
 
 import jsonschema_rs
 
-SCHEMA_PATH = Path(__file__).with_name("event_v1.schema.json")
+# Read as a package resource: the jobs import this package from the --py-files zip on YARN.
+SCHEMA_RESOURCE = resources.files(__package__) / "event_v1.schema.json"
 SCHEMA_VERSION = 1
 # Client clocks drift; an event stamped further ahead of the collector is rejected.
 MAX_CLOCK_SKEW = timedelta(minutes=5)
@@ -19,7 +20,7 @@ MAX_CLOCK_SKEW = timedelta(minutes=5)
 @cache
 def event_schema() -> dict[str, Any]:
     """Return the Event v1 JSON Schema."""
-    return json.loads(SCHEMA_PATH.read_text())
+    return json.loads(SCHEMA_RESOURCE.read_text())
 
 
 @cache

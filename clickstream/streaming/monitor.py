@@ -20,6 +20,7 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 from pyarrow import fs as pafs
 
+from clickstream import storage
 from clickstream.settings import Settings
 from clickstream.topics import log_bounds
 
@@ -28,7 +29,7 @@ QUERIES = ("ingest", "live_metrics", "live_active_users", "live_paths")  # the a
 
 
 def _read_text(uri: str) -> str | None:
-    filesystem, path = pafs.FileSystem.from_uri(uri)
+    filesystem, path = storage.from_uri(uri)
     try:
         with filesystem.open_input_stream(path) as stream:
             return stream.read().decode()
@@ -37,7 +38,7 @@ def _read_text(uri: str) -> str | None:
 
 
 def _names(uri: str) -> list[str]:
-    filesystem, path = pafs.FileSystem.from_uri(uri)
+    filesystem, path = storage.from_uri(uri)
     try:
         infos = filesystem.get_file_info(pafs.FileSelector(path, allow_not_found=True))
     except OSError:
@@ -62,7 +63,7 @@ def newest_progress(settings: Settings) -> dict | None:
         directory = f"{root}/dt={day:%Y-%m-%d}"
         files = sorted(n for n in _names(directory) if n.endswith(".parquet"))
         if files:
-            filesystem, path = pafs.FileSystem.from_uri(f"{directory}/{files[-1]}")
+            filesystem, path = storage.from_uri(f"{directory}/{files[-1]}")
             rows = pq.read_table(path, filesystem=filesystem).to_pylist()
             if rows:
                 return max(rows, key=lambda r: r["ts"])
@@ -109,7 +110,7 @@ def lag(settings: Settings) -> dict[int, int] | None:
 
 def read_progress(settings: Settings) -> list[dict]:
     """Return every row of stream_progress written so far, oldest first."""
-    filesystem, root = pafs.FileSystem.from_uri(settings.table_path("stream_progress"))
+    filesystem, root = storage.from_uri(settings.table_path("stream_progress"))
     try:
         if filesystem.get_file_info(root).type == pafs.FileType.NotFound:
             return []

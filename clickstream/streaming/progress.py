@@ -19,8 +19,9 @@ from datetime import UTC, datetime
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from pyarrow import fs as pafs
 from pyspark.sql.streaming import StreamingQueryListener
+
+from clickstream import storage
 
 log = logging.getLogger("clickstream.progress")
 
@@ -133,7 +134,7 @@ class ProgressRecorder(StreamingQueryListener):
         if not rows:
             return
         try:
-            filesystem, root = pafs.FileSystem.from_uri(self.table_uri)
+            filesystem, root = storage.from_uri(self.table_uri)
             by_day: dict[str, list[dict]] = {}
             for row in rows:
                 by_day.setdefault(row["ts"].strftime("%Y-%m-%d"), []).append(row)

@@ -33,7 +33,10 @@ def spark_options(settings: Settings, **conf: str) -> dict[str, Any]:
     if settings.spark_py_files:
         options["py_files"] = settings.spark_py_files
     if settings.spark_python:
-        env = {"PYSPARK_PYTHON": settings.spark_python, **settings_env(settings)}
+        # The driver's too: in cluster mode it runs in the application master's container, and spark-submit
+        # would otherwise hand it the submitting machine's PYSPARK_DRIVER_PYTHON.
+        env = {"PYSPARK_PYTHON": settings.spark_python, "PYSPARK_DRIVER_PYTHON": settings.spark_python,
+               **settings_env(settings)}
         for name, value in env.items():
             options["conf"][f"spark.yarn.appMasterEnv.{name}"] = value
             options["conf"][f"spark.executorEnv.{name}"] = value

@@ -1,0 +1,408 @@
+"""HDFS and YARN for the embedded runtime's cluster mode (``CLICKSTREAM_CLUSTER=yarn``).
+
+The same daemons production runs, each a process of its own under supervisord: a NameNode,
+two DataNodes (``dfs.replication=2``), a ResourceManager and a NodeManager. Their code is
+Hadoop 3.5.0 from ``jvm/hadoop/pom.xml`` (the version the pinned pyspark bundles); their
+configuration is production's site files (``docker/config/hadoop/*.xml``) with the few
+values a single machine must change — addresses on the loopback interface, directories
+under ``<data dir>/hadoop``, the DataNodes' own ports. One source for both runtimes.
+
+Hadoop's "CLI MiniCluster" (``MiniHadoopClusterManager``) was tried first and set aside: it
+formats HDFS at every start, so the warehouse would not survive ``make stop``, and its
+DataNodes live in one JVM, so none of them can fail alone (docs/decisions/cluster-mode.md).
+
+Everything the cluster keeps lives in ``<data dir>/hadoop``:
+
+| path | what |
+|---|---|
+| ``conf/`` | core-, hdfs-, yarn-site.xml and capacity-scheduler.xml, written at every start |
+| ``namenode/`` | the NameNode's image and edits (formatted once) |
+| ``datanode-1/``, ``datanode-2/`` | the blocks |
+| ``nm-local/``, ``nm-logs/`` | the NodeManager's container directories and logs |
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+import requests
+
+from clickstream.settings import REPO_ROOT, Settings
+
+JVM_LIB = REPO_ROOT / "jvm" / "lib" / "hadoop"
+PRODUCTION_CONF = REPO_ROOT / "docker" / "config" / "hadoop"
+PRODUCTION_SPARK_CONF = REPO_ROOT / "docker" / "config" / "spark"
+SITE_FILES = ("core-site.xml", "hdfs-site.xml", "yarn-site.xml", "capacity-scheduler.xml")
+DATANODES = 2
+HDFS_USER = "hadoop"  # production's hadoop.http.staticuser.user: who owns the warehouse files
+
+# Heaps sized for a laptop: the daemons hold metadata of a few thousand files, not data.
+HEAP = {"namenode": "384m", "datanode": "192m", "resourcemanager": "384m", "nodemanager": "256m"}
+MAIN_CLASS = {
+    "namenode": "org.apache.hadoop.hdfs.server.namenode.NameNode",
+    "datanode": "org.apache.hadoop.hdfs.server.datanode.DataNode",
+    "resourcemanager": "org.apache.hadoop.yarn.server.resourcemanager.ResourceManager",
+    "nodemanager": "org.apache.hadoop.yarn.server.nodemanager.NodeManager",
+}
+# Command-line tools, as `hdfs …` and `yarn …` run them in production: <data dir>/hadoop/bin/{hdfs,yarn}.
+TOOL_CLASS = {
+    "dfs": "org.apache.hadoop.fs.FsShell",
+    "fsck": "org.apache.hadoop.hdfs.tools.DFSck",
+    "dfsadmin": "org.apache.hadoop.hdfs.tools.DFSAdmin",
+    "application": "org.apache.hadoop.yarn.client.cli.ApplicationCLI",
+    "applicationattempt": "org.apache.hadoop.yarn.client.cli.ApplicationCLI",
+    "container": "org.apache.hadoop.yarn.client.cli.ApplicationCLI",
+    "node": "org.apache.hadoop.yarn.client.cli.NodeCLI",
+    "logs": "org.apache.hadoop.yarn.client.cli.LogsCLI",
+}
+APPLICATION_CLI = ("application", "applicationattempt", "container")
+TOOLS = {"hdfs": ("dfs", "fsck", "dfsadmin"),
+         "yarn": ("application", "applicationattempt", "container", "node", "logs")}
+# The jobs' packed Python environment (`make install`): put on HDFS once (settings.spark_archives), from
+# where YARN localizes it on each node.
+JOBENV_LOCAL = REPO_ROOT / "build" / "jobenv.tar.gz"
+# Java 17 closes the JDK internals Hadoop's RPC and web layers reach into, as Hadoop's own scripts open them.
+JAVA_OPENS = [f"--add-opens=java.base/{pkg}=ALL-UNNAMED" for pkg in (
+    "java.lang", "java.lang.reflect", "java.io", "java.net", "java.nio", "java.util",
+    "java.util.concurrent", "java.util.concurrent.atomic", "sun.nio.ch", "sun.nio.cs", "sun.security.action",
+    "sun.util.calendar",
+)]
+
+
+class HadoopSetupError(RuntimeError):
+    """The cluster cannot be set up here; the message says what to do."""
+
+
+def home(settings: Settings) -> Path:
+    """Return the directory holding everything the embedded cluster keeps."""
+    return settings.data_dir / "hadoop"
+
+
+def conf_dir(settings: Settings) -> Path:
+    """Return HADOOP_CONF_DIR of the embedded cluster (and of every client of it)."""
+    return home(settings) / "conf"
+
+
+def production_properties(name: str) -> dict[str, str]:
+    """Return the properties of one of production's site files, in file order."""
+    path = PRODUCTION_CONF / name
+    if not path.is_file():
+        return {}
+    root = ET.parse(path).getroot()
+    return {p.findtext("name", "").strip(): p.findtext("value", "").strip() for p in root.iter("property")}
+
+
+def local_overrides(settings: Settings) -> dict[str, dict[str, str]]:
+    """Return what one machine changes in production's site files: addresses, directories, sizes."""
+    h, lo = home(settings), "127.0.0.1"
+    return {
+        "core-site.xml": {
+            "fs.defaultFS": f"hdfs://{lo}:{settings.namenode_port}",
+            "hadoop.tmp.dir": str(h / "tmp"),
+        },
+        "hdfs-site.xml": {
+            "dfs.namenode.rpc-address": f"{lo}:{settings.namenode_port}",
+            "dfs.namenode.http-address": f"{lo}:{settings.namenode_http_port}",
+            "dfs.namenode.name.dir": (h / "namenode").as_uri(),
+            # Each DataNode gets its directory and its ports on its command line (datanode_command).
+            "dfs.datanode.data.dir": (h / "datanode-1").as_uri(),
+            # Containers reach DataNodes by name in production; here every daemon is on loopback.
+            "dfs.client.use.datanode.hostname": "false",
+            "dfs.datanode.use.datanode.hostname": "false",
+            # Out of safe mode 3 s after the blocks are reported, not 30 s: a restart is not a failover.
+            "dfs.namenode.safemode.extension": "3000",
+        },
+        "yarn-site.xml": {
+            "yarn.resourcemanager.hostname": lo,
+            "yarn.resourcemanager.address": f"{lo}:{settings.yarn_port}",
+            "yarn.resourcemanager.scheduler.address": f"{lo}:{settings.yarn_scheduler_port}",
+            "yarn.resourcemanager.resource-tracker.address": f"{lo}:{settings.yarn_tracker_port}",
+            "yarn.resourcemanager.admin.address": f"{lo}:{settings.yarn_admin_port}",
+            "yarn.resourcemanager.webapp.address": f"{lo}:{settings.yarn_web_port}",
+            "yarn.nodemanager.address": f"{lo}:0",
+            "yarn.nodemanager.localizer.address": f"{lo}:0",
+            "yarn.nodemanager.webapp.address": f"{lo}:0",
+            "yarn.nodemanager.local-dirs": str(h / "nm-local"),
+            "yarn.nodemanager.log-dirs": str(h / "nm-logs"),
+            # No history server here: `yarn logs` reads the aggregated logs from HDFS.
+            "yarn.log.server.url": "",
+            # One NodeManager offers what two of production's do: the streaming application, an hourly
+            # and the daily job at once. Their JVMs use less than YARN reserves for them.
+            "yarn.nodemanager.resource.memory-mb": "12288",
+            "yarn.scheduler.maximum-allocation-mb": "12288",
+            # The NodeManager checks its disks; a laptop's nearly full disk must not take it out of service.
+            "yarn.nodemanager.disk-health-checker.max-disk-utilization-per-disk-percentage": "99",
+        },
+        "capacity-scheduler.xml": {},
+    }
+
+
+def site_files(settings: Settings) -> dict[str, dict[str, str]]:
+    """Return every site file's properties: production's, with the local overrides applied."""
+    overrides = local_overrides(settings)
+    files = {}
+    for name in SITE_FILES:
+        props = production_properties(name)
+        props.update(overrides[name])
+        files[name] = {k: v for k, v in props.items() if v != ""}
+    return files
+
+
+def render(properties: Mapping[str, str]) -> str:
+    """Render a Hadoop configuration file."""
+    root = ET.Element("configuration")
+    for name, value in properties.items():
+        prop = ET.SubElement(root, "property")
+        ET.SubElement(prop, "name").text = name
+        ET.SubElement(prop, "value").text = value
+    ET.indent(root)
+    return '<?xml version="1.0"?>\n<!-- Written by embedded/hadoop.py from docker/config/hadoop. -->\n' + \
+        ET.tostring(root, encoding="unicode") + "\n"
+
+
+def write_conf(settings: Settings) -> Path:
+    """Write the cluster's (and its clients') configuration directory; return it."""
+    directory = conf_dir(settings)
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, props in site_files(settings).items():
+        (directory / name).write_text(render(props))
+    (directory / "log4j.properties").write_text(LOG4J)
+    return directory
+
+
+LOG4J = """\
+log4j.rootLogger=INFO,console
+log4j.appender.console=org.apache.log4j.ConsoleAppender
+log4j.appender.console.target=System.err
+log4j.appender.console.layout=org.apache.log4j.PatternLayout
+log4j.appender.console.layout.ConversionPattern=%d{ISO8601} %p %c{2}: %m%n
+log4j.logger.org.apache.hadoop.hdfs.StateChange=WARN
+log4j.logger.org.apache.hadoop.hdfs.server.datanode.DataNode.clienttrace=WARN
+log4j.logger.org.apache.hadoop.hdfs.server.namenode.FSNamesystem.audit=WARN
+log4j.logger.org.apache.hadoop.ipc.Server=WARN
+log4j.logger.org.eclipse.jetty=WARN
+"""
+
+
+def java_command(settings: Settings, main_class: str, heap: str, *args: str) -> list[str]:
+    """Return the java command line of one Hadoop daemon or tool, configured by conf_dir."""
+    if not JVM_LIB.is_dir():
+        raise HadoopSetupError(f"Hadoop's jars are missing ({JVM_LIB}): run `make install`")
+    classpath = f"{conf_dir(settings)}:{JVM_LIB}/*"
+    return ["java", f"-Xmx{heap}", *JAVA_OPENS, f"-Dhadoop.log.dir={settings.log_dir}",
+            f"-DHADOOP_USER_NAME={HDFS_USER}", "-cp", classpath, main_class, *args]
+
+
+def datanode_overrides(settings: Settings, index: int) -> list[str]:
+    """Return one DataNode's directory and ports: data transfer as set (its identity), others ephemeral."""
+    return [
+        "-D", f"dfs.datanode.data.dir={(home(settings) / f'datanode-{index}').as_uri()}",
+        "-D", f"dfs.datanode.address=127.0.0.1:{settings.datanode_ports[index - 1]}",
+        "-D", "dfs.datanode.http.address=127.0.0.1:0",
+        "-D", "dfs.datanode.ipc.address=127.0.0.1:0",
+    ]
+
+
+def daemon_command(role: str, index: int = 1) -> Callable[[Settings], list[str]]:
+    """Return the command of one daemon, for supervisord."""
+
+    def command(settings: Settings) -> list[str]:
+        args = datanode_overrides(settings, index) if role == "datanode" else []
+        return java_command(settings, MAIN_CLASS[role], HEAP[role], *args)
+
+    return command
+
+
+def tool(settings: Settings, name: str, *args: str, timeout: float = 120,
+         check: bool = True) -> subprocess.CompletedProcess:
+    """Run one of Hadoop's command-line tools (``hdfs dfs``, ``hdfs fsck``, ``yarn application`` …)."""
+    if name in APPLICATION_CLI:
+        args = (name, *args)  # ApplicationCLI reads which listing from its first argument, as `yarn` does
+    return subprocess.run(java_command(settings, TOOL_CLASS[name], "256m", *args), capture_output=True,
+                          text=True, timeout=timeout, check=check, env={**os.environ, **client_env(settings)})
+
+
+def client_env(settings: Settings) -> dict[str, str]:
+    """Return the variables every client of the cluster needs (spark-submit, the tools, the NodeManager)."""
+    return {"HADOOP_CONF_DIR": str(conf_dir(settings)), "YARN_CONF_DIR": str(conf_dir(settings)),
+            "HADOOP_USER_NAME": HDFS_USER, "JAVA_HOME": java_home(),
+            "SPARK_CONF_DIR": str(home(settings) / "spark-conf")}
+
+
+def java_home() -> str:
+    """Return the JDK that runs `java` here; YARN containers start their JVMs from it."""
+    java = shutil.which("java")
+    if not java:
+        raise HadoopSetupError("java not found: run `make system-deps`")
+    return str(Path(java).resolve().parent.parent)
+
+
+def spark_defaults() -> dict[str, str]:
+    """Return spark-defaults.conf of cluster mode: production's, with Spark's jars read in place."""
+    from embedded.environment import spark_home
+
+    lines = (PRODUCTION_SPARK_CONF / "spark-defaults.conf").read_text().splitlines()
+    conf = dict(line.split(None, 1) for line in lines if line.strip() and not line.startswith("#"))
+    # Spark's jars are on this machine: the containers read them in place instead of an upload of
+    # 450 MB per application (production's NodeManager image has no Spark).
+    conf["spark.yarn.jars"] = f"local:{spark_home() / 'jars'}/*"
+    return conf
+
+
+def write_tools(settings: Settings) -> Path:
+    """Write <data dir>/hadoop/bin/hdfs and …/yarn, production's command-line tools; return the directory."""
+    directory = home(settings) / "bin"
+    directory.mkdir(parents=True, exist_ok=True)
+    for command, subcommands in TOOLS.items():
+        cases = []
+        for sub in subcommands:
+            java = java_command(settings, TOOL_CLASS[sub], "256m")
+            first = f" {sub}" if sub in APPLICATION_CLI else ""
+            cases.append(f"  {sub}) shift; exec {shlex.join(java)}{first} \"$@\" ;;")
+        script = "\n".join([
+            "#!/bin/sh",
+            f"# `{command}` of the embedded cluster (written by embedded/hadoop.py).",
+            f"export HADOOP_CONF_DIR={shlex.quote(str(conf_dir(settings)))}",
+            f"export HADOOP_USER_NAME=${{HADOOP_USER_NAME:-{HDFS_USER}}}",
+            'case "$1" in', *cases,
+            f'  *) echo "usage: {command} {{{"|".join(subcommands)}}} ..." >&2; exit 2 ;;',
+            "esac", "",
+        ])
+        path = directory / command
+        path.write_text(script)
+        path.chmod(0o755)
+    return directory
+
+
+def prepare(settings: Settings) -> None:
+    """Write the configuration, the tools and spark-defaults.conf; format HDFS on a new data directory."""
+    write_conf(settings)
+    write_tools(settings)
+    spark_conf = home(settings) / "spark-conf"
+    spark_conf.mkdir(parents=True, exist_ok=True)
+    (spark_conf / "spark-defaults.conf").write_text(
+        "# Written by embedded/hadoop.py from docker/config/spark/spark-defaults.conf.\n"
+        + "".join(f"{k} {v}\n" for k, v in spark_defaults().items()))
+    format_namenode(settings)
+
+
+def publish_jobenv(settings: Settings) -> str:
+    """Put the jobs' packed Python environment on HDFS unless the same is there; return its URI."""
+    from clickstream import storage
+
+    if not JOBENV_LOCAL.is_file():
+        raise HadoopSetupError(f"{JOBENV_LOCAL} is missing: run `make install`")
+    uri = settings.spark_archives.split("#", 1)[0]
+    filesystem, path = storage.from_uri(uri, settings)
+    info = filesystem.get_file_info(path)
+    if info.size == JOBENV_LOCAL.stat().st_size and info.mtime and \
+            info.mtime.timestamp() >= JOBENV_LOCAL.stat().st_mtime:
+        return uri
+    filesystem.create_dir(path.rsplit("/", 1)[0], recursive=True)
+    with JOBENV_LOCAL.open("rb") as source, filesystem.open_output_stream(f"{path}.tmp") as target:
+        shutil.copyfileobj(source, target, 8 << 20)
+    filesystem.move(f"{path}.tmp", path)
+    return uri
+
+
+def build_py_files(settings: Settings) -> Path:
+    """Zip the library the jobs run (``clickstream`` alone) for --py-files; return the zip."""
+    import zipfile
+
+    target = settings.run_dir / "clickstream.zip"
+    tmp = target.with_suffix(".tmp")
+    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted((REPO_ROOT / "clickstream").rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                archive.write(path, path.relative_to(REPO_ROOT))
+    tmp.replace(target)
+    return target
+
+
+def format_namenode(settings: Settings) -> bool:
+    """Format HDFS once (a new data directory); return whether it was formatted now."""
+    if (home(settings) / "namenode" / "current" / "VERSION").is_file():
+        return False
+    write_conf(settings)
+    subprocess.run(
+        java_command(settings, MAIN_CLASS["namenode"], "256m", "-format", "-nonInteractive",
+                     "-clusterid", "clickstream"),
+        check=True, capture_output=True, text=True, timeout=120,
+    )
+    return True
+
+
+def _json(url: str) -> dict:
+    try:
+        response = requests.get(url, timeout=5)
+        return response.json() if response.status_code == 200 else {}
+    except (requests.RequestException, ValueError):
+        return {}
+
+
+def namenode_state(settings: Settings) -> dict:
+    """Return the NameNode's view of the file system: live DataNodes, safe mode, blocks."""
+    base = f"http://127.0.0.1:{settings.namenode_http_port}/jmx?qry=Hadoop:service=NameNode,name="
+    state = (_json(base + "FSNamesystemState").get("beans") or [{}])[0]
+    info = (_json(base + "NameNodeInfo").get("beans") or [{}])[0]
+    if not state:
+        return {}
+    return {"live_datanodes": state.get("NumLiveDataNodes", 0),
+            "dead_datanodes": state.get("NumDeadDataNodes", 0),
+            "under_replicated": state.get("UnderReplicatedBlocks", 0),
+            "files": state.get("FilesTotal", 0), "safe_mode": bool(info.get("Safemode"))}
+
+
+def namenode_healthy(settings: Settings) -> bool:
+    """Return whether the NameNode answers and has left safe mode (files can be written)."""
+    state = namenode_state(settings)
+    return bool(state) and not state["safe_mode"]
+
+
+def live_datanodes(settings: Settings) -> set[int]:
+    """Return the data transfer ports of the DataNodes the NameNode counts as live."""
+    url = f"http://127.0.0.1:{settings.namenode_http_port}/jmx?qry=Hadoop:service=NameNode,name=NameNodeInfo"
+    info = (_json(url).get("beans") or [{}])[0]
+    try:
+        nodes = json.loads(info.get("LiveNodes") or "{}")
+    except ValueError:
+        return set()
+    return {int(node["xferaddr"].rsplit(":", 1)[1]) for node in nodes.values() if "xferaddr" in node}
+
+
+def datanode_healthy(index: int) -> Callable[[Settings], bool]:
+    """Return a check that the NameNode counts DataNode `index` (by its data transfer port) as live."""
+
+    def check(settings: Settings) -> bool:
+        return settings.datanode_ports[index - 1] in live_datanodes(settings)
+
+    return check
+
+
+def yarn_nodes(settings: Settings) -> list[dict]:
+    """Return the NodeManagers the ResourceManager knows, with their state."""
+    body = _json(f"http://127.0.0.1:{settings.yarn_web_port}/ws/v1/cluster/nodes")
+    return ((body.get("nodes") or {}).get("node")) or []
+
+
+def resourcemanager_healthy(settings: Settings) -> bool:
+    """Return whether the ResourceManager has started."""
+    info = _json(f"http://127.0.0.1:{settings.yarn_web_port}/ws/v1/cluster/info").get("clusterInfo", {})
+    return info.get("state") == "STARTED"
+
+
+def nodemanager_healthy(settings: Settings) -> bool:
+    """Return whether a NodeManager is RUNNING in the ResourceManager's view."""
+    return any(node.get("state") == "RUNNING" for node in yarn_nodes(settings))
+
+
+def application(settings: Settings, app_id: str) -> dict:
+    """Return YARN's report of one application (state, final status, tracking URL), or {}."""
+    return _json(f"http://127.0.0.1:{settings.yarn_web_port}/ws/v1/cluster/apps/{app_id}").get("app", {})
