@@ -107,7 +107,7 @@ def replace_parquet(filesystem: fs.FileSystem, path: str, table: pa.Table) -> No
     crc = f"{folder}/.{name}.crc"
     if filesystem.get_file_info(crc).type == fs.FileType.File:
         filesystem.delete_file(crc)
-    filesystem.move(tmp, path)
+    storage.replace(filesystem, tmp, path)
 
 
 def forget(table_uri: str, where: UserColumn, user_id: str) -> tuple[int, int]:

@@ -31,3 +31,17 @@ def from_uri(uri: str, settings: Settings | None = None) -> tuple[pafs.FileSyste
     if uri.startswith("hdfs://"):
         return _webhdfs(settings or get_settings()), urlparse(uri).path or "/"
     return pafs.FileSystem.from_uri(uri)
+
+
+def replace(filesystem: pafs.FileSystem, source: str, target: str) -> None:
+    """Move source over target: one rename on a local disk; on HDFS, remove target first.
+
+    WebHDFS's rename never replaces an existing file (it answers false and changes nothing), so
+    there readers may find the target missing for the moment between the two calls.
+    """
+    missing = pafs.FileType.NotFound
+    if isinstance(filesystem, pafs.PyFileSystem) and filesystem.get_file_info(target).type != missing:
+        filesystem.delete_file(target)
+    filesystem.move(source, target)
+    if filesystem.get_file_info(source).type != missing:
+        raise OSError(f"could not move {source} to {target}")

@@ -82,7 +82,8 @@ def airflow_connections(settings: Settings) -> dict[str, str]:
     """Return the AIRFLOW_CONN_* variables of the embedded runtime."""
     spark = {"conn_type": "spark", "host": settings.spark_master}
     if settings.spark_master == "yarn":  # cluster mode: as production submits (docker-compose.yml)
-        spark["extra"] = {"deploy-mode": "cluster", "queue": "default"}
+        spark["extra"] = {"deploy-mode": "cluster", "queue": "default",
+                          "yarn_resourcemanager_webapp_address": f"http://127.0.0.1:{settings.yarn_web_port}"}
     conns = {
         "spark_default": spark,
         "hive_cli_default": {

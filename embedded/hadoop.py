@@ -18,6 +18,7 @@ Everything the cluster keeps lives in ``<data dir>/hadoop``:
 | ``conf/`` | core-, hdfs-, yarn-site.xml and capacity-scheduler.xml, written at every start |
 | ``namenode/`` | the NameNode's image and edits (formatted once) |
 | ``datanode-1/``, ``datanode-2/`` | the blocks |
+| ``rm-state/`` | the ResourceManager's applications, kept across restarts |
 | ``nm-local/``, ``nm-logs/`` | the NodeManager's container directories and logs |
 """
 
@@ -129,6 +130,8 @@ def local_overrides(settings: Settings) -> dict[str, dict[str, str]]:
             "yarn.nodemanager.address": f"{lo}:0",
             "yarn.nodemanager.localizer.address": f"{lo}:0",
             "yarn.nodemanager.webapp.address": f"{lo}:0",
+            # The ResourceManager's state on local disk: it starts beside HDFS, not after it.
+            "yarn.resourcemanager.fs.state-store.uri": (h / "rm-state").as_uri(),
             "yarn.nodemanager.local-dirs": str(h / "nm-local"),
             "yarn.nodemanager.log-dirs": str(h / "nm-logs"),
             # No history server here: `yarn logs` reads the aggregated logs from HDFS.
@@ -308,7 +311,7 @@ def publish_jobenv(settings: Settings) -> str:
     filesystem.create_dir(path.rsplit("/", 1)[0], recursive=True)
     with JOBENV_LOCAL.open("rb") as source, filesystem.open_output_stream(f"{path}.tmp") as target:
         shutil.copyfileobj(source, target, 8 << 20)
-    filesystem.move(f"{path}.tmp", path)
+    storage.replace(filesystem, f"{path}.tmp", path)
     return uri
 
 

@@ -318,7 +318,7 @@ def run(args: argparse.Namespace) -> None:
         .config("spark.sql.objectHashAggregate.sortBased.fallbackThreshold", "1000000")
         # Freshness first: ingest and live metrics take the cores before the other queries.
         .config("spark.scheduler.mode", "FAIR")
-        .config("spark.scheduler.allocation.file", pools)
+        .config("spark.scheduler.allocation.file", f"file://{pools}")  # local, not the default FS
         # A Python worker that crashes leaves its traceback (or the C stack) in the task's error.
         .config("spark.python.worker.faulthandler.enabled", "true")
         .getOrCreate()

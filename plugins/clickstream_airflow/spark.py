@@ -11,9 +11,10 @@ with ``deploy-mode`` in its extra), and these settings say what they carry:
 | ``CLICKSTREAM_SPARK_PY_FILES`` | empty | the platform's library, zipped (``clickstream``) |
 | ``CLICKSTREAM_SPARK_PYTHON`` | empty | interpreter in YARN containers, ``./environment/bin/python`` |
 
-On YARN the driver may run in the cluster (cluster mode), far from Airflow's
+On YARN the driver runs in the cluster (cluster mode), far from Airflow's
 environment, so every ``CLICKSTREAM_*`` setting is also handed to the
-application master and the executors as their environment.
+application master and the executors as their environment. The embedded
+runtime's cluster mode (``make run CLUSTER=yarn``) sets the same variables.
 """
 
 from __future__ import annotations
@@ -32,7 +33,15 @@ def spark_options(settings: Settings, **conf: str) -> dict[str, Any]:
         options["archives"] = settings.spark_archives
     if settings.spark_py_files:
         options["py_files"] = settings.spark_py_files
-    if settings.spark_python:
+    if settings.spark_python:  # on YARN, in cluster deploy mode
+        # The provider's tracking: spark-submit exits once YARN has the application, the task polls the
+        # ResourceManager's REST API (``yarn_resourcemanager_webapp_address`` in spark_default's extra),
+        # and a retried task (durable) finds the application it submitted instead of submitting another.
+        options["yarn_track_via_rm_api"] = True
+        options["status_poll_interval"] = 10
+        # spark-submit puts its own PYTHONPATH in front of the containers' (--py-files): the Airflow
+        # worker's source tree must not shadow the zip the application ships.
+        options["env_vars"] = {"PYTHONPATH": ""}
         # The driver's too: in cluster mode it runs in the application master's container, and spark-submit
         # would otherwise hand it the submitting machine's PYSPARK_DRIVER_PYTHON.
         env = {"PYSPARK_PYTHON": settings.spark_python, "PYSPARK_DRIVER_PYTHON": settings.spark_python,
