@@ -111,6 +111,8 @@ def local_overrides(settings: Settings) -> dict[str, dict[str, str]]:
         "hdfs-site.xml": {
             "dfs.namenode.rpc-address": f"{lo}:{settings.namenode_port}",
             "dfs.namenode.http-address": f"{lo}:{settings.namenode_http_port}",
+            "dfs.namenode.rpc-bind-host": lo,
+            "dfs.namenode.http-bind-host": lo,
             "dfs.namenode.name.dir": (h / "namenode").as_uri(),
             # Each DataNode gets its directory and its ports on its command line (datanode_command).
             "dfs.datanode.data.dir": (h / "datanode-1").as_uri(),
@@ -127,6 +129,7 @@ def local_overrides(settings: Settings) -> dict[str, dict[str, str]]:
             "yarn.resourcemanager.resource-tracker.address": f"{lo}:{settings.yarn_tracker_port}",
             "yarn.resourcemanager.admin.address": f"{lo}:{settings.yarn_admin_port}",
             "yarn.resourcemanager.webapp.address": f"{lo}:{settings.yarn_web_port}",
+            "yarn.resourcemanager.bind-host": lo,
             "yarn.nodemanager.address": f"{lo}:0",
             "yarn.nodemanager.localizer.address": f"{lo}:0",
             "yarn.nodemanager.webapp.address": f"{lo}:0",
@@ -409,3 +412,15 @@ def nodemanager_healthy(settings: Settings) -> bool:
 def application(settings: Settings, app_id: str) -> dict:
     """Return YARN's report of one application (state, final status, tracking URL), or {}."""
     return _json(f"http://127.0.0.1:{settings.yarn_web_port}/ws/v1/cluster/apps/{app_id}").get("app", {})
+
+
+def applications(settings: Settings) -> list[dict]:
+    """Return every application the ResourceManager knows (name, state, final status, …)."""
+    body = _json(f"http://127.0.0.1:{settings.yarn_web_port}/ws/v1/cluster/apps")
+    return ((body.get("apps") or {}).get("app")) or []
+
+
+def attempts(settings: Settings, app_id: str) -> list[dict]:
+    """Return the attempts (ApplicationMaster containers) YARN made of one application."""
+    body = _json(f"http://127.0.0.1:{settings.yarn_web_port}/ws/v1/cluster/apps/{app_id}/appattempts")
+    return ((body.get("appAttempts") or {}).get("appAttempt")) or []

@@ -313,6 +313,10 @@ class Stack:
             self._forget_pids()
         return [p.pid for p in alive]
 
+    def stop_service(self, name: str) -> None:
+        """Stop one service and wait until it has stopped (supervisord no longer restarts it)."""
+        self._stop_phase(self._rpc(), [self.by_name[name]])
+
     @staticmethod
     def _request_stop(rpc, svc: Service) -> None:
         try:

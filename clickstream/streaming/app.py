@@ -399,4 +399,11 @@ def run(args: argparse.Namespace) -> None:
             run_until_stopped(spark, StopRequest(spark, settings.streaming_control_uri, started))
     finally:
         producer.flush(10)
+        # No call from the JVM into this interpreter once it is finalizing: on YARN, where the driver JVM
+        # outlives Python, the listener bus calling the recorder then aborted Python (exit 134).
+        try:
+            spark.streams.removeListener(recorder)
+        except Exception:  # noqa: BLE001 - the JVM is gone already: nothing calls back any more
+            log.warning("could not remove the progress listener", exc_info=True)
         recorder.flush()
+        spark.stop()
