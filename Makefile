@@ -25,7 +25,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 help:
 	@echo "make run      start the embedded platform (installs what it needs)"
 	@echo "make test     run the test suite (installs what it needs)   make test-unit   the tests that start no service"
-	@echo "make test-restarts   three make stop / make run cycles under load (about 13 minutes)"
+	@echo "make test-restarts   the slow tests: make stop / make run cycles, the streaming app on YARN (about 18 min)"
 	@echo "make status   health of every service     make stop   stop everything"
 	@echo "make airflow CMD=\"dags list\"   any Airflow CLI command against the stack"
 	@echo "make lint     ruff (incl. AIR3)            make bench  run the benchmarks"
@@ -102,7 +102,8 @@ lint: $(VENV)/.installed
 test: install
 	$(VENV)/bin/pytest -m "not slow" $(PYTEST_ARGS)
 
-# Three make stop / make run cycles under load (about 13 minutes): outside make test's budget.
+# The slow tests (about 18 minutes), outside make test's budget: three make stop / make run cycles
+# under load, and the streaming application on YARN surviving its ApplicationMaster's death.
 test-restarts: install
 	$(VENV)/bin/pytest -m slow tests/integration $(PYTEST_ARGS)
 

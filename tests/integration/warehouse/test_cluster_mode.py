@@ -160,6 +160,9 @@ def am_process(app_id: str) -> psutil.Process | None:
     return None
 
 
+# About 4 minutes on two cores (the application's start on YARN, twice): with `make test-restarts`, outside
+# `make test`, whose 35-minute budget it would break. The batch tests above stay in `make test`.
+@pytest.mark.slow
 def test_the_streaming_application_survives_its_application_master_killed_exactly_once(cluster, broker):
     """Submitted as its DAG submits it; its AM SIGKILLed: YARN's second attempt resumes from checkpoints."""
     from airflow.dag_processing.dagbag import DagBag
