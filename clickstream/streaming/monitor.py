@@ -28,8 +28,8 @@ INGEST_CHECKPOINT = "ingest"
 QUERIES = ("ingest", "live_metrics", "live_active_users", "live_paths")  # the application's queries
 
 
-def _read_text(uri: str) -> str | None:
-    filesystem, path = storage.from_uri(uri)
+def _read_text(uri: str, settings: Settings | None = None) -> str | None:
+    filesystem, path = storage.from_uri(uri, settings)
     try:
         with filesystem.open_input_stream(path) as stream:
             return stream.read().decode()
@@ -37,8 +37,8 @@ def _read_text(uri: str) -> str | None:
         return None
 
 
-def _names(uri: str) -> list[str]:
-    filesystem, path = storage.from_uri(uri)
+def _names(uri: str, settings: Settings | None = None) -> list[str]:
+    filesystem, path = storage.from_uri(uri, settings)
     try:
         infos = filesystem.get_file_info(pafs.FileSelector(path, allow_not_found=True))
     except OSError:
@@ -48,7 +48,7 @@ def _names(uri: str) -> list[str]:
 
 def application(settings: Settings) -> dict | None:
     """Return what the streaming application recorded when it last started, or None."""
-    text = _read_text(f"{settings.streaming_control_uri}/application.json")
+    text = _read_text(f"{settings.streaming_control_uri}/application.json", settings)
     try:
         return json.loads(text) if text else None
     except ValueError:
@@ -61,26 +61,26 @@ def newest_progress(settings: Settings) -> dict | None:
     today = datetime.now(UTC).date()
     for day in (today, today - timedelta(days=1)):
         directory = f"{root}/dt={day:%Y-%m-%d}"
-        files = sorted(n for n in _names(directory) if n.endswith(".parquet"))
+        files = sorted(n for n in _names(directory, settings) if n.endswith(".parquet"))
         if files:
-            filesystem, path = storage.from_uri(f"{directory}/{files[-1]}")
+            filesystem, path = storage.from_uri(f"{directory}/{files[-1]}", settings)
             rows = pq.read_table(path, filesystem=filesystem).to_pylist()
             if rows:
                 return max(rows, key=lambda r: r["ts"])
     return None
 
 
-def committed_offsets(checkpoint_uri: str) -> dict[str, dict[int, int]]:
+def committed_offsets(checkpoint_uri: str, settings: Settings | None = None) -> dict[str, dict[int, int]]:
     """Return {topic: {partition: offset}} up to which the newest committed micro-batch read ({} if none).
 
     A checkpoint's ``commits/<n>`` marks batch n done; ``offsets/<n>`` holds "v1", the batch's
     metadata, then one line per source with where the batch ends (Spark's Kafka offset JSON).
     """
     root = checkpoint_uri.rstrip("/")
-    done = [int(n) for n in _names(f"{root}/commits") if n.isdigit()]
+    done = [int(n) for n in _names(f"{root}/commits", settings) if n.isdigit()]
     if not done:
         return {}
-    entry = offsets_entry(_read_text(f"{root}/offsets/{max(done)}") or "")
+    entry = offsets_entry(_read_text(f"{root}/offsets/{max(done)}", settings) or "")
     return {topic: {int(p): o for p, o in partitions.items() if p.isdigit()}
             for topic, partitions in entry.items()}
 
@@ -101,7 +101,7 @@ def offsets_entry(text: str) -> dict[str, dict[str, int]]:
 def lag(settings: Settings) -> dict[int, int] | None:
     """Return per partition of the events topic how many records ingest has yet to commit (None: unknown)."""
     topic = settings.topic_events
-    committed = committed_offsets(settings.checkpoint_path(INGEST_CHECKPOINT)).get(topic)
+    committed = committed_offsets(settings.checkpoint_path(INGEST_CHECKPOINT), settings).get(topic)
     if committed is None:
         return None
     bounds = log_bounds(settings, topic, timeout=5)
@@ -110,7 +110,7 @@ def lag(settings: Settings) -> dict[int, int] | None:
 
 def read_progress(settings: Settings) -> list[dict]:
     """Return every row of stream_progress written so far, oldest first."""
-    filesystem, root = storage.from_uri(settings.table_path("stream_progress"))
+    filesystem, root = storage.from_uri(settings.table_path("stream_progress"), settings)
     try:
         if filesystem.get_file_info(root).type == pafs.FileType.NotFound:
             return []
