@@ -25,7 +25,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 help:
 	@echo "make run      start the embedded platform (installs what it needs)"
 	@echo "make test     run the test suite (installs what it needs)   make test-unit   the tests that start no service"
-	@echo "make test-restarts   the slow tests: make stop / make run cycles, the streaming app on YARN (about 18 min)"
+	@echo "make test-restarts   the slow tests: make stop / make run cycles, hourly and streaming on YARN (about 20 min)"
 	@echo "make status   health of every service     make stop   stop everything"
 	@echo "make airflow CMD=\"dags list\"   any Airflow CLI command against the stack"
 	@echo "make lint     ruff (incl. AIR3)            make bench  run the benchmarks"
@@ -102,8 +102,8 @@ lint: $(VENV)/.installed
 test: install
 	$(VENV)/bin/pytest -m "not slow" $(PYTEST_ARGS)
 
-# The slow tests (about 18 minutes), outside make test's budget: three make stop / make run cycles
-# under load, and the streaming application on YARN surviving its ApplicationMaster's death.
+# The slow tests (about 20 minutes), outside make test's budget: three make stop / make run cycles
+# under load; on YARN, the hourly DAG and the streaming application surviving its ApplicationMaster's death.
 test-restarts: install
 	$(VENV)/bin/pytest -m slow tests/integration $(PYTEST_ARGS)
 

@@ -86,11 +86,10 @@ def read_table(settings: Settings, table: str, partition: str) -> pa.Table:
                          if not pa.types.is_nested(data.schema.field(name).type)])
 
 
-def put_tree(settings: Settings, local: Path, uri: str) -> None:
-    """Copy a local directory into HDFS at uri (`hdfs dfs -put`)."""
-    parent = uri.rsplit("/", 1)[0]
-    hadoop.tool(settings, "dfs", "-mkdir", "-p", parent)
-    hadoop.tool(settings, "dfs", "-put", "-f", str(local), uri, timeout=300)
+def put_trees(settings: Settings, sources: list[Path], uri: str) -> None:
+    """Copy local directories into the HDFS directory uri, in one `hdfs dfs -put`."""
+    hadoop.tool(settings, "dfs", "-mkdir", "-p", uri)
+    hadoop.tool(settings, "dfs", "-put", "-f", *map(str, sources), uri, timeout=300)
 
 
 def fsck(settings: Settings, path: str) -> str:

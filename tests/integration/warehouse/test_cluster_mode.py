@@ -8,9 +8,10 @@ with the same day built in local mode (the warehouse tests' day), row for row.
 
 from __future__ import annotations
 
-import os
 import shutil
 from datetime import date, timedelta
+from pathlib import Path
+from urllib.parse import urlparse
 
 import orjson
 import psutil
@@ -34,7 +35,7 @@ from tests.support.cluster import (
     cluster_settings,
     environment,
     fsck,
-    put_tree,
+    put_trees,
     read_table,
 )
 
@@ -63,11 +64,9 @@ def cluster(hiveserver2, airflow_db):
 def cluster_day(cluster, built_day):
     """The warehouse tests' day: its raw files copied to HDFS, with raw_events over them."""
     stack, settings, env = cluster
-    local_raw = built_day.table_path("raw_events").removeprefix("file://")
-    for day in (DAY - timedelta(days=1), DAY, DAY + timedelta(days=1)):
-        source = f"{local_raw}/dt={day:%Y-%m-%d}"
-        if os.path.isdir(source):
-            put_tree(settings, source, f"{settings.table_path('raw_events')}/dt={day:%Y-%m-%d}")
+    local_raw = Path(built_day.table_path("raw_events").removeprefix("file://"))
+    days = [local_raw / f"dt={DAY + timedelta(days=k):%Y-%m-%d}" for k in (-1, 0, 1)]
+    put_trees(settings, [d for d in days if d.is_dir()], settings.table_path("raw_events"))
     # For the DAGs' checks through HiveServer2.
     db, location = settings.hive_database, settings.table_path("raw_events")
     execute(settings, f"CREATE TABLE IF NOT EXISTS {db}.raw_events LIKE {built_day.hive_database}.raw_events "
@@ -92,7 +91,9 @@ def assert_same_rows(local, cluster, tables, partition):
         assert actual.equals(expected), f"{table} {partition}: YARN's rows differ from local mode's"
 
 
-def test_the_hourly_job_runs_on_yarn_writes_replicated_files_and_matches_local_mode(cluster_day, built_day):
+# About 90 s: with the slow tests (`make test-restarts`); `make test` keeps the daily DAG on YARN below.
+@pytest.mark.slow
+def test_the_hourly_job_runs_on_yarn_and_matches_local_mode(cluster_day, built_day):
     stack, settings, env = cluster_day
     run = run_on_cluster(env, "clickstream_hourly", HOUR + timedelta(hours=1),
                          marked="wait_for_stream|create_tables|register_partitions|check_hourly")
@@ -100,16 +101,15 @@ def test_the_hourly_job_runs_on_yarn_writes_replicated_files_and_matches_local_m
     apps = [a for a in hadoop.applications(settings) if a["name"].startswith("clickstream-hourly")]
     assert [(a["state"], a["finalStatus"]) for a in apps] == [("FINISHED", "SUCCEEDED")]
     assert_same_rows(built_day, settings, catalog.names(catalog.HOURLY), f"dt={DAY}/hr={HOUR.hour}")
-    # Every file the job wrote, and the raw day it read, has its blocks on both DataNodes.
-    report = fsck(settings, "/warehouse")
-    files = [line for line in report.splitlines() if ".parquet" in line and " bytes" in line]
-    assert files and all("replication=2" in line for line in files), report[-2000:]
-    assert "Under-replicated blocks:\t0 " in report or "Under replicated blocks:\t0" in report.replace(
-        "Under-replicated", "Under replicated"), report[-2000:]
 
 
 def test_the_daily_dag_runs_on_yarn_with_a_datanode_down_and_matches_local_mode(cluster_day, built_day):
     stack, settings, env = cluster_day
+    # Every block of the day's raw files is on both DataNodes before one of them stops.
+    report = fsck(settings, urlparse(settings.table_path("raw_events")).path)
+    files = [line for line in report.splitlines() if ".parquet" in line and " bytes" in line]
+    assert files and all("replication=2" in line for line in files), report[-2000:]
+    assert "Under-replicated blocks:\t0 " in report, report[-2000:]
     stack.stop_service("hdfs-datanode-2")
     try:
         run = run_on_cluster(env, "clickstream_daily", MIDNIGHT + timedelta(days=1),
