@@ -33,24 +33,7 @@ from datetime import UTC, datetime
 
 from bench.private import private_environment
 from bench.report import Figure, Plot, record
-
-GIB = 2**30
-
-
-def memory(root_pid: int) -> dict:
-    """RSS and PSS summed over a process tree."""
-    import psutil
-
-    procs = [psutil.Process(root_pid), *psutil.Process(root_pid).children(recursive=True)]
-    rss = pss = 0
-    for proc in procs:
-        try:
-            info = proc.memory_full_info()
-        except psutil.Error:
-            continue
-        rss += info.rss
-        pss += getattr(info, "pss", info.rss)
-    return {"processes": len(procs), "rss_gib": round(rss / GIB, 2), "pss_gib": round(pss / GIB, 2)}
+from bench.stack_startup import tree_memory
 
 
 def measure(mode: str, idle_s: float) -> dict:
@@ -73,7 +56,7 @@ def measure(mode: str, idle_s: float) -> dict:
         assert streaming_app.wait_running(settings, 600), "the streaming application did not start"
         figures["cold_streaming_s"] = round(time.perf_counter() - t0, 1)
         time.sleep(idle_s)
-        figures["idle"] = memory(stack.recorded_pids()["supervisord"])
+        figures["idle"] = tree_memory(stack.recorded_pids()["supervisord"])
         hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)  # the DAGs start at this hour
         t0 = time.perf_counter()
         task = subprocess.run([str(VENV_BIN / "airflow"), "tasks", "test", "clickstream_hourly", "hourly_job",

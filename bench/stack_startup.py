@@ -125,7 +125,8 @@ def _timeline(stack, since: datetime) -> dict[str, float]:
     return {k: round(v, 1) for k, v in sorted(steps.items(), key=lambda kv: kv[1])}
 
 
-def _memory(root_pid: int) -> dict:
+def tree_memory(root_pid: int) -> dict:
+    """RSS and PSS summed over a process tree (supervisord and everything below it), the largest by name."""
     root = psutil.Process(root_pid)
     procs = [root, *root.children(recursive=True)]
     rss = pss = 0
@@ -191,7 +192,7 @@ def main() -> None:
                   f"live {lives[-1]:.1f} s; timeline (s): {timelines[-1]}", flush=True)
         stop, warm, live = max(stops), max(warms), max(lives)
         time.sleep(args.idle_s)
-        memory = _memory(stack.recorded_pids()["supervisord"])
+        memory = tree_memory(stack.recorded_pids()["supervisord"])
     finally:
         stack.down()
         shutil.rmtree(data_dir, ignore_errors=True)

@@ -322,7 +322,8 @@ def build_py_files(settings: Settings) -> Path:
     """Zip the library the jobs run (``clickstream`` alone) for --py-files; return the zip."""
     import zipfile
 
-    target = settings.run_dir / "clickstream.zip"
+    target = Path(settings.spark_py_files)  # where the settings say the jobs find it
+    target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_suffix(".tmp")
     with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as archive:
         for path in sorted((REPO_ROOT / "clickstream").rglob("*")):

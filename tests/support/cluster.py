@@ -28,7 +28,7 @@ PORTS = ("CLICKSTREAM_NAMENODE_PORT", "CLICKSTREAM_NAMENODE_HTTP_PORT", "CLICKST
          "CLICKSTREAM_YARN_WEB_PORT")
 
 
-def cluster_environment(run: Settings, database: str, topic: str) -> dict[str, str]:
+def cluster_environment(database: str, topic: str) -> dict[str, str]:
     """Variables that put a cluster-mode stack beside the run's: own data dir and Hadoop ports."""
     ports = free_ports(len(PORTS) + 2)
     return {

@@ -45,7 +45,7 @@ HOUR = MIDNIGHT + timedelta(hours=12)
 @pytest.fixture(scope="module")
 def cluster(hiveserver2, airflow_db):
     """HDFS and YARN of a cluster-mode stack beside the run's; yields (stack, settings, environment)."""
-    variables = cluster_environment(get_settings(), database="cluster_e2e", topic="cluster_e2e.events")
+    variables = cluster_environment(database="cluster_e2e", topic="cluster_e2e.events")
     settings = cluster_settings(variables)
     stack = Stack(settings)
     try:
