@@ -110,3 +110,18 @@ def test_replace_moves_a_file_over_another(tmp_path):
     (tmp_path / "old").write_text("old")
     storage.replace(filesystem, str(tmp_path / "new"), str(tmp_path / "old"))
     assert (tmp_path / "old").read_text() == "new" and not (tmp_path / "new").exists()
+
+
+def test_the_jobs_zip_carries_the_library_and_its_event_schema(yarn_settings, tmp_path):
+    """Containers import clickstream from --py-files alone: the schema is read from inside the zip."""
+    import subprocess
+    import sys
+
+    archive = hadoop.build_py_files(yarn_settings)
+    probe = ("import clickstream.contracts as c; assert '.zip' in c.__file__, c.__file__; "
+             "print(len(c.client_fields()))")
+    out = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True,
+                         env={"PYTHONPATH": str(archive), "PATH": "/usr/bin:/bin"}, check=True)
+    from clickstream.contracts import client_fields
+
+    assert int(out.stdout) == len(client_fields())
