@@ -83,3 +83,30 @@ def split_statements(hql: str) -> list[str]:
     """Split rendered HQL into statements (no ';' inside string literals in this project's files)."""
     lines = [line for line in hql.splitlines() if not line.lstrip().startswith("--")]
     return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m clickstream.hive {ping,create-database}``: the production cluster's healthcheck and
+    hive-init (docker-compose.yml), against HiveServer2 as the settings name it."""
+    import argparse
+
+    from clickstream.settings import get_settings
+
+    parser = argparse.ArgumentParser(prog="python -m clickstream.hive", description=main.__doc__)
+    parser.add_argument("command", choices=("ping", "create-database"))
+    parser.add_argument("--wait", type=float, default=0, metavar="SECONDS",
+                        help="wait this long for HiveServer2 to answer first")
+    args = parser.parse_args(argv)
+    settings = get_settings()
+    if args.wait:
+        wait_until_answering(settings, args.wait)
+    if args.command == "ping":
+        execute(settings, "SELECT 1", database=None)
+    else:
+        execute(settings, create_database_sql(settings), database=None)
+        print(f"database {settings.hive_database} at {settings.warehouse_uri.rstrip('/')}/{settings.hive_database}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -3,7 +3,7 @@
 Usage: python3 docker/generate-secrets.py [--force]
 
 Every empty variable in .env.example is a secret and gets a new value (the Fernet
-key in Fernet's format); the others are copied. An existing .env is kept unless
+key in Fernet's format, Kafka's cluster id in Kafka's); the others are copied. An existing .env is kept unless
 --force is given, so rerunning never changes the passwords of a running cluster.
 Standard library only: runs before anything is installed.
 """
@@ -15,6 +15,7 @@ import base64
 import os
 import secrets
 import sys
+import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -24,6 +25,9 @@ def secret_for(name: str) -> str:
     """Return a new random value for the named secret."""
     if name == "AIRFLOW_FERNET_KEY":
         return base64.urlsafe_b64encode(os.urandom(32)).decode()
+    if name == "KAFKA_CLUSTER_ID":
+        # Kafka's Uuid.toString(): 16 random bytes, URL-safe base64 without padding (22 characters).
+        return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
     return secrets.token_urlsafe(32)
 
 

@@ -259,6 +259,9 @@ def spark_defaults() -> dict[str, str]:
     # Spark's jars are on this machine: the containers read them in place instead of an upload of
     # 450 MB per application (production's NodeManager image has no Spark).
     conf["spark.yarn.jars"] = f"local:{spark_home() / 'jars'}/*"
+    # No history server on one machine: no event logs for it (production's go to hdfs:///spark-logs).
+    conf["spark.eventLog.enabled"] = "false"
+    conf.pop("spark.eventLog.dir", None)
     return conf
 
 
