@@ -104,7 +104,8 @@ def main(argv: list[str] | None = None) -> int:
         execute(settings, "SELECT 1", database=None)
     else:
         execute(settings, create_database_sql(settings), database=None)
-        print(f"database {settings.hive_database} at {settings.warehouse_uri.rstrip('/')}/{settings.hive_database}")
+        location = f"{settings.warehouse_uri.rstrip('/')}/{settings.hive_database}"
+        print(f"database {settings.hive_database} at {location}")
     return 0
 
 

@@ -16,6 +16,7 @@ and the production cluster differ only in environment variables.
 | ``CLICKSTREAM_YARN_WEB_PORT`` | ``8088`` | its web UI and REST API |
 | ``CLICKSTREAM_YARN_SCHEDULER_PORT`` … | ``8030``, ``8031``, ``8033`` | its scheduler, tracker, admin |
 | ``CLICKSTREAM_WEBHDFS_URL`` | ``http://127.0.0.1:<namenode http>`` | how Python reaches ``hdfs://`` |
+| ``CLICKSTREAM_YARN_WEB_URL`` | ``http://127.0.0.1:<yarn web>`` | ResourceManager API (cluster health) |
 | ``CLICKSTREAM_KAFKA_BOOTSTRAP`` | ``127.0.0.1:<broker port>`` | Kafka bootstrap servers |
 | ``CLICKSTREAM_BROKER_PORT`` | ``9092`` | port of the embedded broker (Apache Kafka) |
 | ``CLICKSTREAM_KAFKA_CONTROLLER_PORT`` | ``9093`` | its KRaft controller listener |
@@ -129,6 +130,7 @@ class Settings:
     yarn_admin_port: int = 8033
     yarn_web_port: int = 8088
     webhdfs_url: str = ""
+    yarn_web_url: str = ""
     repo_root: Path = field(default=REPO_ROOT)
 
     @property
@@ -218,6 +220,8 @@ def load_settings() -> Settings:
         yarn_admin_port=_int("CLICKSTREAM_YARN_ADMIN_PORT", 8033),
         yarn_web_port=_int("CLICKSTREAM_YARN_WEB_PORT", 8088),
         webhdfs_url=_env("CLICKSTREAM_WEBHDFS_URL", f"http://127.0.0.1:{namenode_http_port}"),
+        yarn_web_url=_env("CLICKSTREAM_YARN_WEB_URL",
+                          f"http://127.0.0.1:{_int('CLICKSTREAM_YARN_WEB_PORT', 8088)}"),
         batch_start=batch_start,
         airflow_api_url=_env("CLICKSTREAM_AIRFLOW_API_URL", f"http://127.0.0.1:{airflow_port}"),
         airflow_api_user=_env("CLICKSTREAM_AIRFLOW_API_USER", "admin"),
@@ -301,4 +305,5 @@ def settings_env(settings: Settings) -> dict[str, str]:
         "CLICKSTREAM_YARN_ADMIN_PORT": str(settings.yarn_admin_port),
         "CLICKSTREAM_YARN_WEB_PORT": str(settings.yarn_web_port),
         "CLICKSTREAM_WEBHDFS_URL": settings.webhdfs_url,
+        "CLICKSTREAM_YARN_WEB_URL": settings.yarn_web_url,
     }

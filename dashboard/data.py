@@ -19,7 +19,7 @@ from datetime import UTC, date, datetime, timedelta
 import pandas as pd
 import streamlit as st
 
-from clickstream import catalog, hive
+from clickstream import catalog, cluster, hive
 from clickstream.airflow_api import AirflowApi, AirflowApiError
 from clickstream.settings import Settings, get_settings
 
@@ -422,6 +422,18 @@ def live_alerts(apps: tuple[str, ...], newest: datetime) -> pd.DataFrame:
         SELECT cast(window_start AS STRING) AS minute, app_id, kind, severity, subject, message
         FROM live_alerts WHERE dt >= '{newest - timedelta(days=1):%Y-%m-%d}' AND app_id IN ({quoted(apps)})
         ORDER BY window_start DESC, kind LIMIT 50""")
+
+
+# --- HDFS and YARN (their own web services) ------------------------------------------------
+
+@st.cache_data(ttl=10, show_spinner=False)
+def cluster_health() -> tuple[cluster.HdfsHealth, cluster.YarnHealth] | None:
+    """Return HDFS's and YARN's health (NameNode JMX, ResourceManager API); None when the warehouse is not
+    on HDFS (the embedded runtime's local mode runs neither)."""
+    s = settings()
+    if not s.warehouse_uri.startswith("hdfs://"):
+        return None
+    return cluster.hdfs_health(s), cluster.yarn_health(s)
 
 
 # --- Airflow REST API ---------------------------------------------------------------------

@@ -15,6 +15,7 @@ import os
 import sys
 import time
 
+from clickstream import cluster
 from clickstream.settings import get_settings
 from embedded import streaming_app
 from embedded.environment import VENV_BIN, stack_env
@@ -38,6 +39,12 @@ def _print_status(stack: Stack, only: list[str] | None = None) -> bool:
     for r in rows:
         _row(r.name, width, r.state, r.healthy, r.pid, r.url or "")
     healthy = all(r.healthy for r in rows)
+    if stack.settings.on_yarn and any(r.name.startswith(("hdfs-", "yarn-")) for r in rows):
+        # The cluster as its masters see it: a DataNode or NodeManager gone quiet, blocks under-replicated.
+        for name, health in (("HDFS", cluster.hdfs_health(stack.settings)),
+                             ("YARN", cluster.yarn_health(stack.settings))):
+            _row(name, width, "UP" if health.reachable else "DOWN", health.healthy, None, health.line())
+            healthy = healthy and health.healthy
     if only is None:
         app = streaming_app.status(stack.settings)
         _row(STREAMING_APP, width, "RUNNING" if app.running else "STOPPED", app.running, app.pid, app.line())

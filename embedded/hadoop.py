@@ -33,8 +33,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-import requests
-
+from clickstream import cluster
 from clickstream.settings import REPO_ROOT, Settings
 
 JVM_LIB = REPO_ROOT / "jvm" / "lib" / "hadoop"
@@ -179,22 +178,8 @@ def write_conf(settings: Settings) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     for name, props in site_files(settings).items():
         (directory / name).write_text(render(props))
-    (directory / "log4j.properties").write_text(LOG4J)
+    shutil.copyfile(PRODUCTION_CONF / "log4j.properties", directory / "log4j.properties")
     return directory
-
-
-LOG4J = """\
-log4j.rootLogger=INFO,console
-log4j.appender.console=org.apache.log4j.ConsoleAppender
-log4j.appender.console.target=System.err
-log4j.appender.console.layout=org.apache.log4j.PatternLayout
-log4j.appender.console.layout.ConversionPattern=%d{ISO8601} %p %c{2}: %m%n
-log4j.logger.org.apache.hadoop.hdfs.StateChange=WARN
-log4j.logger.org.apache.hadoop.hdfs.server.datanode.DataNode.clienttrace=WARN
-log4j.logger.org.apache.hadoop.hdfs.server.namenode.FSNamesystem.audit=WARN
-log4j.logger.org.apache.hadoop.ipc.Server=WARN
-log4j.logger.org.eclipse.jetty=WARN
-"""
 
 
 def java_command(settings: Settings, main_class: str, heap: str, *args: str) -> list[str]:
@@ -349,37 +334,15 @@ def format_namenode(settings: Settings) -> bool:
     return True
 
 
-def _json(url: str) -> dict:
-    try:
-        response = requests.get(url, timeout=5)
-        return response.json() if response.status_code == 200 else {}
-    except (requests.RequestException, ValueError):
-        return {}
-
-
-def namenode_state(settings: Settings) -> dict:
-    """Return the NameNode's view of the file system: live DataNodes, safe mode, blocks."""
-    base = f"http://127.0.0.1:{settings.namenode_http_port}/jmx?qry=Hadoop:service=NameNode,name="
-    state = (_json(base + "FSNamesystemState").get("beans") or [{}])[0]
-    info = (_json(base + "NameNodeInfo").get("beans") or [{}])[0]
-    if not state:
-        return {}
-    return {"live_datanodes": state.get("NumLiveDataNodes", 0),
-            "dead_datanodes": state.get("NumDeadDataNodes", 0),
-            "under_replicated": state.get("UnderReplicatedBlocks", 0),
-            "files": state.get("FilesTotal", 0), "safe_mode": bool(info.get("Safemode"))}
-
-
 def namenode_healthy(settings: Settings) -> bool:
     """Return whether the NameNode answers and has left safe mode (files can be written)."""
-    state = namenode_state(settings)
-    return bool(state) and not state["safe_mode"]
+    health = cluster.hdfs_health(settings)
+    return health.reachable and not health.safe_mode
 
 
 def live_datanodes(settings: Settings) -> set[int]:
     """Return the data transfer ports of the DataNodes the NameNode counts as live."""
-    url = f"http://127.0.0.1:{settings.namenode_http_port}/jmx?qry=Hadoop:service=NameNode,name=NameNodeInfo"
-    info = (_json(url).get("beans") or [{}])[0]
+    info = cluster.namenode_bean(settings, "NameNodeInfo")
     try:
         nodes = json.loads(info.get("LiveNodes") or "{}")
     except ValueError:
@@ -396,35 +359,29 @@ def datanode_healthy(index: int) -> Callable[[Settings], bool]:
     return check
 
 
-def yarn_nodes(settings: Settings) -> list[dict]:
-    """Return the NodeManagers the ResourceManager knows, with their state."""
-    body = _json(f"http://127.0.0.1:{settings.yarn_web_port}/ws/v1/cluster/nodes")
-    return ((body.get("nodes") or {}).get("node")) or []
-
-
 def resourcemanager_healthy(settings: Settings) -> bool:
     """Return whether the ResourceManager has started."""
-    info = _json(f"http://127.0.0.1:{settings.yarn_web_port}/ws/v1/cluster/info").get("clusterInfo", {})
+    info = cluster.get_json(f"{settings.yarn_web_url}/ws/v1/cluster/info").get("clusterInfo", {})
     return info.get("state") == "STARTED"
 
 
 def nodemanager_healthy(settings: Settings) -> bool:
     """Return whether a NodeManager is RUNNING in the ResourceManager's view."""
-    return any(node.get("state") == "RUNNING" for node in yarn_nodes(settings))
+    return any(node.get("state") == "RUNNING" for node in cluster.yarn_nodes(settings))
 
 
 def application(settings: Settings, app_id: str) -> dict:
     """Return YARN's report of one application (state, final status, tracking URL), or {}."""
-    return _json(f"http://127.0.0.1:{settings.yarn_web_port}/ws/v1/cluster/apps/{app_id}").get("app", {})
+    return cluster.get_json(f"{settings.yarn_web_url}/ws/v1/cluster/apps/{app_id}").get("app", {})
 
 
 def applications(settings: Settings) -> list[dict]:
     """Return every application the ResourceManager knows (name, state, final status, …)."""
-    body = _json(f"http://127.0.0.1:{settings.yarn_web_port}/ws/v1/cluster/apps")
+    body = cluster.get_json(f"{settings.yarn_web_url}/ws/v1/cluster/apps")
     return ((body.get("apps") or {}).get("app")) or []
 
 
 def attempts(settings: Settings, app_id: str) -> list[dict]:
     """Return the attempts (ApplicationMaster containers) YARN made of one application."""
-    body = _json(f"http://127.0.0.1:{settings.yarn_web_port}/ws/v1/cluster/apps/{app_id}/appattempts")
+    body = cluster.get_json(f"{settings.yarn_web_url}/ws/v1/cluster/apps/{app_id}/appattempts")
     return ((body.get("appAttempts") or {}).get("appAttempt")) or []

@@ -33,6 +33,7 @@ def pytest_configure(config: pytest.Config) -> None:
     # Local mode, whatever the shell says (the cluster-mode tests start their own HDFS and YARN).
     for var in ("CLICKSTREAM_KAFKA_BOOTSTRAP", "CLICKSTREAM_WAREHOUSE_URI", "CLICKSTREAM_HIVE_HOST",
                 "CLICKSTREAM_CLUSTER", "CLICKSTREAM_SPARK_MASTER", "CLICKSTREAM_WEBHDFS_URL",
+                "CLICKSTREAM_YARN_WEB_URL",
                 "CLICKSTREAM_SPARK_ARCHIVES", "CLICKSTREAM_SPARK_PY_FILES", "CLICKSTREAM_SPARK_PYTHON"):
         os.environ.pop(var, None)
     # In-process Airflow (DagBag, dag.test()) uses the run's metadata DB and connections;

@@ -1,4 +1,5 @@
-"""Pipeline health: what the simulators sent and the collector rejected, stream lag, DAGs, reconciliation."""
+"""Pipeline health: what the simulators sent and the collector rejected, stream lag, HDFS and YARN, DAGs,
+reconciliation."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import streamlit as st
 
 from dashboard.data import (
     DataError,
+    cluster_health,
     last_dag_runs,
     ledger,
     newest_live_minute,
@@ -74,6 +76,25 @@ if progress is not None and not no_data(progress, "streaming progress in the las
     right.altair_chart(alt.Chart(history[history["query"] == "ingest"]).mark_area(opacity=0.6).encode(
         x=alt.X("ts:T", title=None), y=alt.Y("offsets_behind:Q", title="records behind"),
         tooltip=["ts:T", "offsets_behind", "batch_ms"]), width="stretch")
+
+# --- HDFS and YARN ----------------------------------------------------------------------------
+health = cluster_health()
+if health is not None:
+    st.subheader("HDFS and YARN")
+    hdfs, yarn = health
+    for name, part in (("HDFS", hdfs), ("YARN", yarn)):
+        if part.healthy:
+            st.success(f"{name}: {part.line()}", icon=":material/check_circle:")
+        else:
+            st.error(f"{name}: {part.line()}", icon=":material/error:")
+    if hdfs.reachable:
+        c1, c2, c3, c4 = st.columns(4)
+        c1.metric("DataNodes live", hdfs.live_datanodes)
+        c2.metric("DataNodes stale or dead", hdfs.stale_datanodes + hdfs.dead_datanodes)
+        c3.metric("Under-replicated blocks", f"{hdfs.under_replicated_blocks:,}")
+        c4.metric("Files", f"{hdfs.files:,}")
+    if yarn.reachable:
+        table(pd.DataFrame(sorted(yarn.nodes.items()), columns=["node_manager", "state"]), "node managers")
 
 # --- Airflow ---------------------------------------------------------------------------------
 st.subheader("DAG runs (Airflow REST API)")

@@ -37,7 +37,8 @@ def cluster_environment(database: str, topic: str) -> dict[str, str]:
         **{name: str(port) for name, port in zip(PORTS, ports, strict=False)},
         "CLICKSTREAM_DATANODE_PORTS": f"{ports[-2]},{ports[-1]}",
         # The derived defaults follow the new NameNode port, not the run's settings.
-        "CLICKSTREAM_WAREHOUSE_URI": "", "CLICKSTREAM_WEBHDFS_URL": "", "CLICKSTREAM_SPARK_MASTER": "",
+        "CLICKSTREAM_WAREHOUSE_URI": "", "CLICKSTREAM_WEBHDFS_URL": "", "CLICKSTREAM_YARN_WEB_URL": "",
+        "CLICKSTREAM_SPARK_MASTER": "",
         "CLICKSTREAM_SPARK_ARCHIVES": "", "CLICKSTREAM_SPARK_PY_FILES": "", "CLICKSTREAM_SPARK_PYTHON": "",
         "CLICKSTREAM_HIVE_DATABASE": database,
         "CLICKSTREAM_TOPIC_EVENTS": topic,

@@ -17,7 +17,8 @@ from embedded.environment import airflow_connections
 @pytest.fixture
 def yarn_settings(monkeypatch, tmp_path):
     for name in ("CLICKSTREAM_WAREHOUSE_URI", "CLICKSTREAM_SPARK_MASTER", "CLICKSTREAM_SPARK_ARCHIVES",
-                 "CLICKSTREAM_SPARK_PY_FILES", "CLICKSTREAM_SPARK_PYTHON", "CLICKSTREAM_WEBHDFS_URL"):
+                 "CLICKSTREAM_SPARK_PY_FILES", "CLICKSTREAM_SPARK_PYTHON", "CLICKSTREAM_WEBHDFS_URL",
+                 "CLICKSTREAM_YARN_WEB_URL"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("CLICKSTREAM_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("CLICKSTREAM_CLUSTER", "yarn")
@@ -77,7 +78,10 @@ def test_spark_defaults_are_productions_plus_the_local_jars(yarn_settings):
     defaults = hadoop.spark_defaults()
     lines = (hadoop.PRODUCTION_SPARK_CONF / "spark-defaults.conf").read_text().splitlines()
     production = dict(line.split(None, 1) for line in lines if line.strip() and not line.startswith("#"))
-    assert production.items() <= defaults.items()
+    # Production's settings, except the event logs of a history server the embedded runtime does not run.
+    event_logs = {"spark.eventLog.enabled", "spark.eventLog.dir"}
+    assert {k: v for k, v in production.items() if k not in event_logs}.items() <= defaults.items()
+    assert defaults["spark.eventLog.enabled"] == "false"
     jars = defaults["spark.yarn.jars"]
     assert jars.startswith("local:") and jars.endswith("/jars/*")
 

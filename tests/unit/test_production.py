@@ -78,7 +78,14 @@ def test_every_image_is_pinned_and_official():
         assert "bitnami" not in image, f"{where}: {image}"
     # The services built here use the images their Dockerfiles build.
     built = {svc["image"] for svc in services().values() if "build" in svc}
-    assert built == {"clickstream/airflow:0.1.0", "clickstream/nodemanager:0.1.0", "clickstream/hive:0.1.0"}
+    assert built == {"clickstream/airflow:0.1.0", "clickstream/hadoop:0.1.0"}
+    for dockerfile in (REPO_ROOT / "docker").rglob("Dockerfile"):
+        text = dockerfile.read_text()
+        # JVM artifacts come from the pinned poms (jvm/), never downloaded unchecked at build time.
+        assert not re.search(r"^(ADD|RUN .*(curl|wget)).*https?://", text, re.MULTILINE), dockerfile
+        # Debian's default JDK, at a path without the architecture in it (amd64 and arm64 alike).
+        assert "java-17-openjdk-amd64" not in text, dockerfile
+        assert "ENV JAVA_HOME=/usr/lib/jvm/default-java" in text, dockerfile
 
 
 def test_every_long_running_service_has_a_healthcheck_and_a_memory_limit():
@@ -174,12 +181,14 @@ def test_hadoop_and_hive_configs_agree_with_the_compose_file():
     for key in ("address", "scheduler.address", "resource-tracker.address", "webapp.address"):
         host, port = yarn[f"yarn.resourcemanager.{key}"].split(":")
         assert host == rm and exposes(rm, int(port)), key
-    metastore = urlparse(hive["hive.metastore.uris"])
-    assert exposes(metastore.hostname, metastore.port)
     jdbc = urlparse(hive["javax.jdo.option.ConnectionURL"].removeprefix("jdbc:"))
     assert exposes(jdbc.hostname, jdbc.port)
-    user = services()[jdbc.hostname]["environment"]["POSTGRES_USER"]
-    assert user == hive["javax.jdo.option.ConnectionUserName"]
+    db_env = services()[jdbc.hostname]["environment"]
+    assert (db_env["POSTGRES_USER"], db_env["POSTGRES_DB"]) == (
+        hive["javax.jdo.option.ConnectionUserName"], jdbc.path.lstrip("/"))
+    # The password: Hadoop's configuration expands ${env.NAME} from HiveServer2's environment (.env).
+    password = re.fullmatch(r"\$\{env\.(\w+)\}", hive["javax.jdo.option.ConnectionPassword"]).group(1)
+    assert services()["hiveserver2"]["environment"][password] == db_env["POSTGRES_PASSWORD"]
     assert exposes("hiveserver2", int(hive["hive.server2.thrift.port"]))
     warehouse = urlparse(environment("airflow-scheduler")["CLICKSTREAM_WAREHOUSE_URI"])
     assert (warehouse.scheme, warehouse.hostname, warehouse.port) == (fs.scheme, fs.hostname, fs.port)
@@ -262,3 +271,206 @@ def test_production_runs_the_kafka_release_and_connector_the_embedded_runtime_ru
     lock = {p["name"]: p["version"] for p in __import__("tomllib").loads(
         (REPO_ROOT / "uv.lock").read_text())["package"] if "version" in p}
     assert pom_property("spark-kafka", "spark.version") == lock["pyspark"]
+
+
+# --- The defects a read of the compose file found (issue 22), one test per class -------------------------
+
+
+def dockerfile(name: str) -> str:
+    return (REPO_ROOT / "docker" / name / "Dockerfile").read_text()
+
+
+def final_base(text: str) -> str:
+    return re.findall(r"^FROM\s+(\S+)", text, re.MULTILINE)[-1]
+
+
+def hadoop_services() -> dict[str, dict]:
+    return {n: svc for n, svc in services().items() if svc["image"] == "clickstream/hadoop:0.1.0"}
+
+
+def mebibytes(size: str) -> float:
+    number, unit = re.fullmatch(r"(\d+(?:\.\d+)?)([mMgG])", size.strip()).groups()
+    return float(number) * (1024 if unit.lower() == "g" else 1)
+
+
+def test_every_hadoop_daemon_runs_the_hadoop_image_of_the_pinned_pom():
+    """One image (docker/hadoop) for HDFS and YARN, of the Hadoop release the embedded cluster mode runs."""
+    assert set(hadoop_services()) == {"namenode", "datanode-1", "datanode-2", "hdfs-init", "resourcemanager",
+                                      "nodemanager"}
+    text = dockerfile("hadoop")
+    assert "-pl hadoop -am package" in text and "COPY --from=jvm /jvm/lib/hadoop /opt/hadoop/lib" in text
+    # Hadoop 3.5 (HADOOP-19216: 3.4's NodeManager fails on Java 17), the release pyspark bundles.
+    ns = {"m": "http://maven.apache.org/POM/4.0.0"}
+    pom = ET.parse(REPO_ROOT / "jvm" / "hadoop" / "pom.xml").getroot()
+    version = pom.find("m:properties/m:hadoop.version", ns).text
+    from embedded.environment import spark_home
+
+    assert (spark_home() / "jars" / f"hadoop-client-api-{version}.jar").is_file(), version
+    assert version.split(".")[:2] >= ["3", "5"]
+
+
+def test_the_hadoop_launcher_runs_the_classes_the_embedded_cluster_runs():
+    """docker/hadoop/hadoop.sh (`hdfs`, `yarn` in the images) and embedded/hadoop.py: one table of classes."""
+    from embedded import hadoop
+
+    script = (REPO_ROOT / "docker" / "hadoop" / "hadoop.sh").read_text()
+    table = {}
+    for patterns, cls in re.findall(r'^\s*((?:"[a-z]+ [a-z]+"\s*\|?\s*)+)\)\s*(?:\n\s*)?class=(\S+?)[;\s]',
+                                    script, re.MULTILINE):
+        for pattern in re.findall(r'"([a-z]+ [a-z]+)"', patterns):
+            table[pattern] = cls
+    expected = {f"hdfs {r}": c for r, c in hadoop.MAIN_CLASS.items() if r in ("namenode", "datanode")}
+    expected |= {f"yarn {r}": c for r, c in hadoop.MAIN_CLASS.items()
+                 if r in ("resourcemanager", "nodemanager")}
+    expected |= {f"{cmd} {sub}": hadoop.TOOL_CLASS[sub] for cmd, subs in hadoop.TOOLS.items() for sub in subs}
+    assert table == expected
+    # ApplicationCLI is told which listing, as embedded/hadoop.py tells it.
+    assert 'first=("$sub")' in script
+    assert re.search(r'"yarn application" \| "yarn applicationattempt" \| "yarn container"', script)
+    assert set(hadoop.APPLICATION_CLI) == {"application", "applicationattempt", "container"}
+    packages = re.search(r"for pkg in (.*?); do", script, re.DOTALL).group(1).replace("\\\n", " ").split()
+    assert [f"--add-opens=java.base/{p}=ALL-UNNAMED" for p in packages] == hadoop.JAVA_OPENS
+    # Installed as `hdfs`, with `yarn` beside it, in both images that run Hadoop's commands.
+    for image in ("hadoop", "airflow"):
+        assert "COPY docker/hadoop/hadoop.sh /opt/hadoop/bin/hdfs" in dockerfile(image)
+        assert "ln -s hdfs /opt/hadoop/bin/yarn" in dockerfile(image)
+
+
+def test_the_namenode_formats_its_volume_on_the_first_start_only():
+    namenode = services()["namenode"]
+    command = " ".join(namenode["command"])
+    name_dir = urlparse(hadoop_conf("hadoop/hdfs-site.xml")["dfs.namenode.name.dir"]).path
+    assert f"{name_dir}:" in "".join(v for v in namenode["volumes"] if v.startswith("namenode-data:")) or \
+        f"namenode-data:{name_dir}" in namenode["volumes"]
+    # Formats when the volume holds no formatted image (a new, empty volume exists too), then runs.
+    assert f"test -f {name_dir}/current/VERSION || hdfs namenode -format -nonInteractive" in command
+    assert command.endswith("exec hdfs namenode")
+
+
+def test_named_volumes_are_writable_by_the_user_their_image_runs_as():
+    """A new named volume takes the owner of the image's directory it mounts on; root's is not writable."""
+    hadoop = dockerfile("hadoop")
+    assert re.search(r"^USER hadoop$", hadoop, re.MULTILINE)
+    for name, svc in hadoop_services().items():
+        for volume in svc.get("volumes", []):
+            source, target = volume.split(":")[:2]
+            if not source.startswith("."):
+                assert f"mkdir -p {target}" in hadoop or f" {target} " in hadoop, (name, target)
+                assert "chown -R hadoop:0 /data" in hadoop and target.startswith("/data/"), (name, target)
+    airflow = dockerfile("airflow")
+    assert "mkdir -p /opt/airflow/secrets" in airflow and "chown airflow:root /opt/airflow/secrets" in airflow
+    assert "airflow-secrets:/opt/airflow/secrets" in services()["airflow-init"]["volumes"]
+
+
+def test_services_healthchecked_on_localhost_listen_on_every_interface():
+    hdfs, yarn = hadoop_conf("hadoop/hdfs-site.xml"), hadoop_conf("hadoop/yarn-site.xml")
+    hive = hadoop_conf("hive/hive-site.xml")
+    assert hdfs["dfs.namenode.rpc-bind-host"] == hdfs["dfs.namenode.http-bind-host"] == "0.0.0.0"
+    assert yarn["yarn.resourcemanager.bind-host"] == "0.0.0.0"
+    assert hive["hive.server2.thrift.bind.host"] == "0.0.0.0"
+    port = hdfs["dfs.namenode.http-address"].split(":")[1]
+    assert f"localhost:{port}" in str(services()["namenode"]["healthcheck"]["test"])
+    port = yarn["yarn.resourcemanager.webapp.address"].split(":")[1]
+    assert f"localhost:{port}" in str(services()["resourcemanager"]["healthcheck"]["test"])
+
+
+def test_hiveserver2_is_the_engine_the_embedded_runtime_runs():
+    """One engine and one dialect in both runtimes: the HQL CI runs is the HQL production runs."""
+    from clickstream.settings import load_settings
+    from embedded.services import _hiveserver2_cmd
+
+    production = services()["hiveserver2"]["command"]
+    embedded = _hiveserver2_cmd(load_settings())
+    assert Path(embedded[0]).name == production[0] == "spark-submit"
+
+    def options(command: list[str]) -> dict[str, str]:
+        pairs = dict(zip(command, command[1:], strict=False))
+        confs = dict(c.split("=", 1) for c, flag in zip(command[1:], command, strict=False)
+                     if flag == "--conf")
+        return {"class": pairs["--class"], "name": pairs["--name"], "app": command[-1],
+                **{k: v for k, v in confs.items() if k != "spark.sql.warehouse.dir"
+                   and not k.startswith("spark.driver.extraJavaOptions")}}
+
+    assert options(production) == options(embedded)
+    # The metastore in PostgreSQL, its schema created at the first start (no Hive image, no IS_RESUME).
+    text = COMPOSE.read_text()
+    assert "IS_RESUME" not in text and "metastore:" not in re.sub(r"metastore-db", "", text)
+    hive = hadoop_conf("hive/hive-site.xml")
+    assert "hive.metastore.uris" not in hive
+    assert hive["datanucleus.schema.autoCreateTables"] == "true"
+    assert hive["datanucleus.schema.autoCreateConstraints"] == "false"  # autoCreateAll deadlocked
+    assert hive["datanucleus.schema.autoCreateAll"] == "false"
+    pairs = dict(zip(production, production[1:], strict=False))
+    assert pairs["--driver-class-path"] == "/opt/clickstream/hive-conf:/opt/clickstream/jars/metastore/*"
+    assert "./docker/config/hive:/opt/clickstream/hive-conf:ro" in services()["hiveserver2"]["volumes"]
+    assert "COPY --from=jvm /jvm/lib/metastore /opt/clickstream/jars/metastore" in dockerfile("airflow")
+
+
+def test_the_platform_database_is_created_before_its_users_start():
+    init = services()["hive-init"]
+    assert init["command"][:4] == ["python", "-m", "clickstream.hive", "create-database"]
+    assert init["depends_on"] == {"hiveserver2": {"condition": "service_healthy"}}
+    for user in ("airflow-scheduler", "dashboard"):
+        assert services()[user]["depends_on"]["hive-init"] == {"condition": "service_completed_successfully"}
+
+
+def test_every_jvm_heap_fits_its_container_limit():
+    """Each JVM's heap is set, and leaves at least 256 MB of its container's limit to the JVM itself."""
+    heaps = {}
+    for name, svc in long_running().items():
+        env = svc.get("environment", {})
+        command = svc.get("command", [])
+        if "KAFKA_HEAP_OPTS" in env:
+            heaps[name] = re.search(r"-Xmx(\S+)", env["KAFKA_HEAP_OPTS"]).group(1)
+        elif svc["image"] == "clickstream/hadoop:0.1.0":
+            heaps[name] = env["HADOOP_HEAPSIZE_MAX"]
+        elif "spark-submit" in command:
+            heaps[name] = command[command.index("--driver-memory") + 1]
+        elif "HistoryServer" in " ".join(command):
+            heaps[name] = env["SPARK_DAEMON_MEMORY"]
+    jvms = {n for n, svc in long_running().items()
+            if svc["image"].startswith(("apache/kafka", "clickstream/hadoop"))
+            or "spark" in " ".join(svc.get("command", []))}
+    assert set(heaps) == jvms and {"kafka", "namenode", "hiveserver2", "historyserver"} <= jvms
+    for name, heap in heaps.items():
+        limit = services()[name]["deploy"]["resources"]["limits"]["memory"]
+        assert mebibytes(heap) + 256 <= mebibytes(limit), f"{name}: heap {heap} in {limit}"
+
+
+def test_the_history_server_reads_where_applications_write_their_event_logs():
+    lines = (CONFIG / "spark" / "spark-defaults.conf").read_text().splitlines()
+    conf = dict(line.split(None, 1) for line in lines if line.strip() and not line.startswith("#"))
+    assert conf["spark.eventLog.enabled"] == "true"
+    opts = services()["historyserver"]["environment"]["SPARK_HISTORY_OPTS"]
+    assert f"-Dspark.history.fs.logDirectory={conf['spark.eventLog.dir']}" in opts
+    assert urlparse(conf["spark.eventLog.dir"]).path in " ".join(services()["hdfs-init"]["command"])
+    # The embedded cluster mode has no history server, and writes none.
+    from embedded.hadoop import spark_defaults
+
+    embedded = spark_defaults()
+    assert embedded["spark.eventLog.enabled"] == "false" and "spark.eventLog.dir" not in embedded
+
+
+def test_kafka_formats_its_storage_with_a_generated_cluster_id(tmp_path):
+    import base64
+
+    kafka = services()["kafka"]["environment"]
+    assert SECRET.fullmatch(kafka["CLUSTER_ID"]).group(1) == "KAFKA_CLUSTER_ID"
+    out = tmp_path / ".env"
+    subprocess.run(["python3", str(REPO_ROOT / "docker" / "generate-secrets.py"), "--output", str(out)],
+                   check=True, capture_output=True)
+    ids = [line.split("=", 1)[1] for line in out.read_text().splitlines()
+           if line.startswith("KAFKA_CLUSTER_ID=")]
+    # Kafka's Uuid format: 16 bytes, URL-safe base64 without padding.
+    assert len(ids) == 1 and len(ids[0]) == 22
+    assert len(base64.urlsafe_b64decode(ids[0] + "==")) == 16
+
+
+def test_the_build_context_leaves_local_state_out():
+    ignored = {line.strip() for line in (REPO_ROOT / ".dockerignore").read_text().splitlines()
+               if line.strip() and not line.startswith("#")}
+    assert {".venv", ".tools", ".git", ".env", "data", "build", "jvm/lib"} <= ignored
+    # What the images copy from the context is not ignored.
+    for dockerfile_text in (dockerfile("airflow"), dockerfile("hadoop")):
+        for source in re.findall(r"^COPY (?:--chown=\S+ )?(?!--from)(\S+) ", dockerfile_text, re.MULTILINE):
+            assert source.split("/")[0] not in ignored and source not in ignored, source

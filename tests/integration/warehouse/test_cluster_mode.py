@@ -8,7 +8,10 @@ with the same day built in local mode (the warehouse tests' day), row for row.
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 from datetime import date, timedelta
 from pathlib import Path
 from urllib.parse import urlparse
@@ -17,9 +20,12 @@ import orjson
 import psutil
 import pyarrow.dataset as ds
 import pytest
+import streamlit as st
 from confluent_kafka import Producer
+from streamlit.testing.v1 import AppTest
 
 from clickstream import catalog, storage
+from clickstream import cluster as cluster_health
 from clickstream.hive import create_database_sql, execute
 from clickstream.settings import REPO_ROOT, get_settings
 from clickstream.topics import ensure_topics
@@ -103,6 +109,13 @@ def test_the_hourly_job_runs_on_yarn_and_matches_local_mode(cluster_day, built_d
     assert_same_rows(built_day, settings, catalog.names(catalog.HOURLY), f"dt={DAY}/hr={HOUR.hour}")
 
 
+def quiet(health) -> str | None:
+    """How the NameNode reports one DataNode gone quiet: stale first, dead later; None if it does not."""
+    if health.stale_datanodes == 1:
+        return "1 stale"
+    return "1 dead" if health.dead_datanodes == 1 else None
+
+
 def test_the_daily_dag_runs_on_yarn_with_a_datanode_down_and_matches_local_mode(cluster_day, built_day):
     stack, settings, env = cluster_day
     # Every block of the day's raw files is on both DataNodes before one of them stops.
@@ -117,6 +130,36 @@ def test_the_daily_dag_runs_on_yarn_with_a_datanode_down_and_matches_local_mode(
         assert {run[t] for t in ("create_tables", "daily_job", "register_partitions", "check_daily")} \
             == {"success"}, run
         assert_same_rows(built_day, settings, catalog.names(catalog.DAILY), f"dt={DAY}")
+        # The NameNode calls the stopped DataNode stale 30 s after its last heartbeat, dead after 2.5 minutes
+        # (hdfs-site.xml): `make status` and the Pipeline page say so.
+        health = wait_for(lambda: quiet(cluster_health.hdfs_health(settings)) and
+                          cluster_health.hdfs_health(settings), 60,
+                          what="the stopped DataNode reported")
+        assert not health.healthy and health.live_datanodes - health.stale_datanodes == 1, health
+        with environment(env):
+            result = subprocess.run([sys.executable, "-m", "embedded", "status"], capture_output=True,
+                                    text=True, timeout=120, env=dict(os.environ))  # what `make status` runs
+        assert result.returncode == 1, result.stdout + result.stderr
+        status = {line.split()[0]: line for line in result.stdout.splitlines() if line.startswith("  ")}
+        assert "UNHEALTHY" in status["HDFS"] and quiet(health) in status["HDFS"], status
+        assert "STOPPED" in status["hdfs-datanode-2"], status
+        assert "healthy" in status["YARN"].split() and "1 NodeManagers running" in status["YARN"], status
+        with environment(env):
+            get_settings.cache_clear()
+            st.cache_data.clear()
+            try:
+                app = AppTest.from_file(str(REPO_ROOT / "dashboard" / "streamlit_app.py"),
+                                        default_timeout=120)
+                app.run()
+                app.switch_page("app_pages/pipeline.py")
+                app.run()
+            finally:
+                get_settings.cache_clear()
+                st.cache_data.clear()
+        assert not app.exception, [e.value for e in app.exception]
+        assert any(e.value.startswith("HDFS: ") and quiet(health) in e.value for e in app.error), \
+            [e.value for e in app.error]
+        assert any(s.value.startswith("YARN: 1 NodeManagers running") for s in app.success)
     finally:
         with environment(env):
             stack.up(["hdfs-datanode-2"])

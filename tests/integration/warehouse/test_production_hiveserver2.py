@@ -1,0 +1,144 @@
+"""Production's HiveServer2 runs here: docker-compose.yml's own command and docker/config/hive/hive-site.xml,
+with its metastore in PostgreSQL (the test run's server), runs the DAGs' HQL and keeps its schema.
+
+Only what Docker would change is changed: the metastore database's address, the warehouse (a local
+directory instead of hdfs://namenode), HiveServer2's port and the paths the image mounts. No Docker here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from datetime import UTC, datetime
+
+import pytest
+import yaml
+
+from clickstream import catalog
+from clickstream.hive import execute, render_hql, split_statements, wait_until_answering
+from clickstream.settings import REPO_ROOT
+from embedded.environment import load_secrets, spark_home
+from embedded.ports import free_ports
+
+PASSWORD_VAR = "HIVE_METASTORE_DB_PASSWORD"
+DAY = datetime(2026, 11, 20, 10, tzinfo=UTC)
+
+
+def production_command() -> list[str]:
+    compose = yaml.safe_load((REPO_ROOT / "docker-compose.yml").read_text())
+    return compose["services"]["hiveserver2"]["command"]
+
+
+def hive_site(settings, metastore_port: int, hive_port: int, warehouse: str) -> str:
+    """Production's hive-site.xml with the addresses of this machine."""
+    root = ET.parse(REPO_ROOT / "docker" / "config" / "hive" / "hive-site.xml").getroot()
+    local = {"javax.jdo.option.ConnectionURL": f"jdbc:postgresql://127.0.0.1:{metastore_port}/metastore",
+             "hive.metastore.warehouse.dir": warehouse, "hive.server2.thrift.port": str(hive_port),
+             "hive.server2.thrift.bind.host": "127.0.0.1"}
+    for prop in root.iter("property"):
+        name = prop.findtext("name")
+        if name in local:
+            prop.find("value").text = local[name]
+    return ET.tostring(root, encoding="unicode")
+
+
+@pytest.fixture(scope="module")
+def metastore_db(stack, settings):
+    """An empty `metastore` database owned by `hive`, as docker-compose.yml's metastore-db starts."""
+    import psycopg2
+
+    stack.up(["postgres"])
+    password = "metastore-" + load_secrets(settings)["postgres_password"][:12]
+    conn = psycopg2.connect(host="127.0.0.1", port=settings.pg_port, user="airflow",
+                            password=load_secrets(settings)["postgres_password"], dbname="postgres")
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute("DROP DATABASE IF EXISTS metastore")
+        cur.execute("DROP ROLE IF EXISTS hive")
+        cur.execute("CREATE ROLE hive LOGIN PASSWORD %s", (password,))
+        cur.execute("CREATE DATABASE metastore OWNER hive")
+    conn.close()
+    return password
+
+
+def start(settings, tmp_path, password: str, hive_port: int) -> subprocess.Popen:
+    """Start HiveServer2 with compose's command, the image's paths replaced by this machine's."""
+    conf = tmp_path / "hive-conf"
+    conf.mkdir(exist_ok=True)
+    warehouse = (tmp_path / "warehouse").as_uri()
+    (conf / "hive-site.xml").write_text(hive_site(settings, settings.pg_port, hive_port, warehouse))
+    command = [str(spark_home() / "bin" / "spark-submit") if arg == "spark-submit" else
+               arg.replace("/opt/clickstream/hive-conf", str(conf))
+                  .replace("/opt/clickstream/jars/metastore", str(REPO_ROOT / "jvm" / "lib" / "metastore"))
+                  .replace("hdfs://namenode:8020/warehouse", warehouse)
+               for arg in production_command()]
+    env = {**os.environ, PASSWORD_VAR: password}
+    log = (tmp_path / "hiveserver2.log").open("ab")
+    return subprocess.Popen(command, cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT)
+
+
+def stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def metastore_rows(settings, password: str, sql: str) -> list[tuple]:
+    import psycopg2
+
+    conn = psycopg2.connect(host="127.0.0.1", port=settings.pg_port, user="hive", password=password,
+                            dbname="metastore")
+    try:
+        with conn.cursor() as cur:
+            cur.execute(sql)
+            return cur.fetchall()
+    finally:
+        conn.close()
+
+
+@pytest.mark.timeout(300)  # a metastore lock waits forever: fail instead
+def test_production_hiveserver2_runs_the_dags_hql_on_a_postgresql_metastore(settings, metastore_db, tmp_path):
+    (hive_port,) = free_ports(1)
+    warehouse = (tmp_path / "warehouse").as_uri()
+    local = dataclasses.replace(settings, hive_port=hive_port, warehouse_uri=warehouse)
+    env = {**os.environ, "CLICKSTREAM_HIVE_PORT": str(hive_port), "CLICKSTREAM_WAREHOUSE_URI": warehouse}
+    process = start(settings, tmp_path, metastore_db, hive_port)
+    try:
+        wait_until_answering(local, 180)
+        # hive-init's command creates the platform's database.
+        subprocess.run([sys.executable, "-m", "clickstream.hive", "create-database"], env=env, check=True,
+                       capture_output=True, timeout=120)
+        # The DAGs' HQL: every table, a day's partitions, every report (aggregates over the tables).
+        statements = split_statements(render_hql("create_tables.hql", local))
+        for name in ("add_daily_partitions.hql", "add_hourly_partitions.hql",
+                     *sorted(p.name for p in (REPO_ROOT / "include" / "hql").glob("report_*.hql"))):
+            statements += split_statements(render_hql(name, local, data_interval_start=DAY))
+        execute(local, *statements)
+    finally:
+        stop(process)
+
+    # The metastore is in PostgreSQL: the tables the catalog declares, the day's partitions.
+    declared = set(catalog.names(catalog.HOURLY)) | set(catalog.names(catalog.DAILY))
+    tables = {name for (name,) in metastore_rows(settings, metastore_db, 'SELECT "TBL_NAME" FROM "TBLS"')}
+    assert declared <= tables, declared - tables
+    partitions = metastore_rows(settings, metastore_db, 'SELECT t."TBL_NAME", p."PART_NAME" '
+                                'FROM "PARTITIONS" p JOIN "TBLS" t USING ("TBL_ID")')
+    assert ("daily_summary", "dt=2026-11-20") in partitions
+    assert ("hourly_pages", "dt=2026-11-20/hr=10") in partitions
+
+    # A restart keeps the schema and its contents (created once, not again).
+    process = start(settings, tmp_path, metastore_db, hive_port)
+    try:
+        wait_until_answering(local, 180)
+        shown = {row[1] for row in execute(local, f"SHOW TABLES IN {local.hive_database}")}
+        days = execute(local, f"SHOW PARTITIONS {local.hive_database}.daily_summary")
+    finally:
+        stop(process)
+    assert shown == tables
+    assert days == [("dt=2026-11-20",)]
