@@ -14,7 +14,7 @@ day that just ended, and `data_interval_start` is that day). It:
    reads `raw_events`, not the hourly tables, so it waits for the raw hours
    themselves: a failed hourly run does not hold back the daily one;
 2. creates any missing table (`include/hql/create_tables.hql`);
-3. runs `include/spark_jobs/clickstream_daily.py` (SparkSubmitOperator on
+3. runs `include/spark_jobs/clickstream_daily.py` (SparkSubmitOperator, bounded in YARN's queue, on
    `spark_default`), which overwrites exactly the day's partition of
    `sessions`, `daily_pages`, `daily_sections`, `daily_paths`,
    `daily_funnels`, `daily_geo`, `daily_channels`, `daily_devices`,
@@ -41,7 +41,6 @@ from pathlib import Path
 
 import pendulum
 from airflow.providers.apache.hive.operators.hive import HiveOperator
-from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
 from airflow.sdk import CronDataIntervalTimetable, Param, chain, dag
 
 from clickstream import catalog
@@ -52,7 +51,7 @@ from clickstream_airflow.notifiers import dag_defaults, run_deadline
 from clickstream_airflow.operators import hive_reports
 from clickstream_airflow.schedule import batch_epoch, table_assets
 from clickstream_airflow.sensors import StreamArchivedSensor
-from clickstream_airflow.spark import spark_options
+from clickstream_airflow.spark import BoundedSparkSubmitOperator, spark_options
 
 INCLUDE = Path(__file__).resolve().parent.parent / "include"
 SETTINGS = get_settings()
@@ -87,7 +86,7 @@ def clickstream_daily():
 
     create_tables = HiveOperator(task_id="create_tables", hql="create_tables.hql",
                                  hive_cli_conn_id="hive_cli_default")
-    daily_job = SparkSubmitOperator(
+    daily_job = BoundedSparkSubmitOperator(
         task_id="daily_job",
         application=str(INCLUDE / "spark_jobs" / "clickstream_daily.py"),
         conn_id="spark_default",

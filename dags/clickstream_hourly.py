@@ -10,7 +10,7 @@ data_interval_end)` (an explicit `CronDataIntervalTimetable`, so the interval
 1. waits until the streaming application has archived the hour (`wait_for_stream`:
    its newest progress after the hour's end plus 3 minutes shows it is not behind);
 2. creates any missing table (`include/hql/create_tables.hql`, HiveOperator);
-3. runs `include/spark_jobs/clickstream_hourly.py` (SparkSubmitOperator on
+3. runs `include/spark_jobs/clickstream_hourly.py` (SparkSubmitOperator, bounded in YARN's queue, on
    `spark_default`), which overwrites exactly the hour's partition of
    `hourly_pages` and `hourly_sections`;
 4. registers the partitions (`add_hourly_partitions.hql`);
@@ -29,7 +29,6 @@ from pathlib import Path
 
 import pendulum
 from airflow.providers.apache.hive.operators.hive import HiveOperator
-from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
 from airflow.sdk import CronDataIntervalTimetable, chain, dag
 
 from clickstream import catalog
@@ -39,7 +38,7 @@ from clickstream_airflow.checks import table_check
 from clickstream_airflow.notifiers import dag_defaults, run_deadline
 from clickstream_airflow.schedule import batch_epoch, table_assets
 from clickstream_airflow.sensors import StreamArchivedSensor
-from clickstream_airflow.spark import spark_options
+from clickstream_airflow.spark import BoundedSparkSubmitOperator, spark_options
 
 INCLUDE = Path(__file__).resolve().parent.parent / "include"
 SETTINGS = get_settings()
@@ -64,7 +63,7 @@ def clickstream_hourly():
 
     create_tables = HiveOperator(task_id="create_tables", hql="create_tables.hql",
                                  hive_cli_conn_id="hive_cli_default")
-    hourly_job = SparkSubmitOperator(
+    hourly_job = BoundedSparkSubmitOperator(
         task_id="hourly_job",
         application=str(INCLUDE / "spark_jobs" / "clickstream_hourly.py"),
         conn_id="spark_default",

@@ -28,12 +28,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pendulum
-from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
 from airflow.sdk import Param, dag
 
 from clickstream.settings import get_settings
 from clickstream_airflow.notifiers import dag_defaults
-from clickstream_airflow.spark import spark_options
+from clickstream_airflow.spark import BoundedSparkSubmitOperator, spark_options
 
 SETTINGS = get_settings()
 # dags/ and include/ are siblings in both runtimes (repo checkout, Airflow image).
@@ -58,7 +57,7 @@ APPLICATION = str(Path(__file__).resolve().parent.parent / "include" / "spark_jo
     doc_md=__doc__,
 )
 def clickstream_streaming():
-    SparkSubmitOperator(
+    BoundedSparkSubmitOperator(
         task_id="run_streaming_app",
         application=APPLICATION,
         conn_id="spark_default",

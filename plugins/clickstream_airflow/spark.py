@@ -19,9 +19,65 @@ runtime's cluster mode (``make run CLUSTER=yarn``) sets the same variables.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
+from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
+
 from clickstream.settings import Settings, settings_env
+
+# YARN states of an application it has not started yet (no ApplicationMaster container).
+QUEUED = frozenset({"NEW", "NEW_SAVING", "SUBMITTED", "ACCEPTED"})
+
+
+class UnschedulableApplication(RuntimeError):
+    """YARN kept an application waiting for its ApplicationMaster's container longer than allowed."""
+
+
+class BoundedSparkSubmitOperator(SparkSubmitOperator):
+    """The provider's SparkSubmitOperator, failing a YARN application that YARN does not start in time.
+
+    The provider polls the ResourceManager until the application ends, however long it waits to be
+    scheduled: a job larger than the cluster's free capacity (or its queue's share for application
+    masters) would sit ACCEPTED for hours. Here an application still queued after
+    ``max_queued_minutes`` is killed and the task fails with YARN's own reason (the application's
+    diagnostics, such as "Queue's AM resource limit exceeded"); the task's retries and failure alert
+    follow. Outside YARN's cluster deploy mode it is the provider's operator unchanged.
+    """
+
+    def __init__(self, *, max_queued_minutes: float = 10, **kwargs):
+        super().__init__(**kwargs)
+        self.max_queued_minutes = max_queued_minutes
+
+    def _get_hook(self):
+        hook = super()._get_hook()
+        # The provider's tracking loop asks the ResourceManager through this one method (every poll, and
+        # when a retried task looks its application up): bound the time it may answer "queued".
+        hook._query_yarn_application_status = _QueueBound(hook, self.max_queued_minutes * 60)
+        return hook
+
+
+class _QueueBound:
+    """The hook's status query, raising UnschedulableApplication once queued longer than the limit."""
+
+    def __init__(self, hook, limit_s: float):
+        self.hook, self.limit_s = hook, limit_s
+        self.query = hook._query_yarn_application_status
+        self.queued_since: float | None = None
+
+    def __call__(self, application_id: str) -> tuple[str, str, str]:
+        state, final_status, diagnostics = self.query(application_id)
+        if state not in QUEUED:
+            self.queued_since = None
+            return state, final_status, diagnostics
+        self.queued_since = self.queued_since or time.monotonic()
+        waited = time.monotonic() - self.queued_since
+        if waited < self.limit_s:
+            return state, final_status, diagnostics
+        self.hook._kill_yarn_application(application_id)
+        raise UnschedulableApplication(
+            f"YARN did not start application {application_id} in {waited:.0f} s (state {state}); killed it. "
+            f"YARN's reason: {diagnostics.strip() or 'none given'}")
 
 
 def spark_options(settings: Settings, **conf: str) -> dict[str, Any]:

@@ -241,6 +241,10 @@ def test_spark_submit_on_the_cluster_builds_the_intended_command(dag_id, task_id
     assert "/opt/clickstream/clickstream.zip" in dockerfile
     assert "COPY --from=jvm /jvm/lib/spark-kafka /opt/clickstream/jars/spark-kafka" in dockerfile
     assert task.application in command and Path(task.application).is_file()
+    # An application YARN keeps queued fails the task with YARN's reason after ten minutes, not hours later.
+    from clickstream_airflow.spark import BoundedSparkSubmitOperator
+
+    assert isinstance(task, BoundedSparkSubmitOperator) and task.max_queued_minutes == 10
 
 
 def test_production_docs_cover_bring_up_scaling_operation_and_mapping():

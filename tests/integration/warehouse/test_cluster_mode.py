@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from datetime import date, timedelta
 from pathlib import Path
 from urllib.parse import urlparse
@@ -237,8 +238,33 @@ def test_the_streaming_application_survives_its_application_master_killed_exactl
         ids = archived_ids(settings)
         assert len(ids) == len(set(ids)) == len(first | second), "an event archived twice or lost"
         assert hadoop.application(settings, app_id)["state"] == "RUNNING"
+        assert_unschedulable_job_fails_with_yarns_reason(settings, env)
     finally:
         streaming_app.request_stop(settings)
         wait_for(lambda: hadoop.application(settings, app_id).get("state") not in streaming_app.YARN_LIVE,
                  120, 2, "the application's stop")
     assert hadoop.application(settings, app_id)["finalStatus"] == "SUCCEEDED"
+
+
+def assert_unschedulable_job_fails_with_yarns_reason(settings, env):
+    """A daily job YARN cannot start beside the streaming application (a 9 GB driver where less is free)
+    fails after the DAG operator's bound, with YARN's reason, and YARN no longer holds it."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    from clickstream_airflow.spark import UnschedulableApplication
+
+    with environment(env):
+        get_settings.cache_clear()
+        try:
+            task = DagBag(dag_folder=str(REPO_ROOT / "dags" / "clickstream_daily.py")).dags[
+                "clickstream_daily"].get_task("daily_job")
+            task.max_queued_minutes, task._driver_memory = 0.5, "9g"
+            hook = task._get_hook()
+            hook._application_args = ["--day", str(STREAM_DAY)]
+            started = time.monotonic()
+            with pytest.raises(UnschedulableApplication, match=r"YARN's reason: (?!none given)") as failure:
+                hook.submit(task.application)
+        finally:
+            get_settings.cache_clear()
+    assert time.monotonic() - started < 120, failure.value
+    assert hadoop.application(settings, hook._yarn_application_id)["state"] == "KILLED", failure.value
