@@ -78,9 +78,10 @@ def test_spark_defaults_are_productions_plus_the_local_jars(yarn_settings):
     defaults = hadoop.spark_defaults()
     lines = (hadoop.PRODUCTION_SPARK_CONF / "spark-defaults.conf").read_text().splitlines()
     production = dict(line.split(None, 1) for line in lines if line.strip() and not line.startswith("#"))
-    # Production's settings, except the event logs of a history server the embedded runtime does not run.
-    event_logs = {"spark.eventLog.enabled", "spark.eventLog.dir"}
-    assert {k: v for k, v in production.items() if k not in event_logs}.items() <= defaults.items()
+    # Production's settings, except the event logs of a history server the embedded runtime does not run,
+    # and Spark's jars, read in place here.
+    local = {"spark.eventLog.enabled", "spark.eventLog.dir", "spark.yarn.jars"}
+    assert {k: v for k, v in production.items() if k not in local}.items() <= defaults.items()
     assert defaults["spark.eventLog.enabled"] == "false"
     jars = defaults["spark.yarn.jars"]
     assert jars.startswith("local:") and jars.endswith("/jars/*")

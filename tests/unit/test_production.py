@@ -229,15 +229,22 @@ def test_spark_submit_on_the_cluster_builds_the_intended_command(dag_id, task_id
     # Spark's Kafka connector comes from the image (the pinned pom), never from --packages at submit.
     assert "--packages" not in args
     assert args["--jars"] == "/opt/clickstream/jars/spark-kafka/*.jar"
-    assert args["--archives"] == "/opt/clickstream/jobenv.tar.gz#environment"
+    assert args["--archives"] == "hdfs://namenode:8020/apps/clickstream/jobenv.tar.gz#environment"
     assert args["--py-files"] == "/opt/clickstream/clickstream.zip"
     confs = dict(c.split("=", 1) for c, flag in zip(command[1:], command, strict=False) if flag == "--conf")
     for side in ("spark.yarn.appMasterEnv", "spark.executorEnv"):
         assert confs[f"{side}.PYSPARK_PYTHON"] == "./environment/bin/python"
         assert confs[f"{side}.CLICKSTREAM_WAREHOUSE_URI"] == "hdfs://namenode:8020/warehouse"
-    # Python's environment and the paths it names exist in the image that runs spark-submit.
+    # Python's environment and the paths it names exist in the image that runs spark-submit; airflow-init
+    # puts the packed environment and Spark's jars where the submit and spark-defaults.conf name them.
     dockerfile = (REPO_ROOT / "docker" / "airflow" / "Dockerfile").read_text()
     assert "-o /opt/clickstream/jobenv.tar.gz" in dockerfile
+    init = " ".join(services()["airflow-init"]["command"])
+    assert "hdfs dfs -put -f /opt/clickstream/jobenv.tar.gz /apps/clickstream/jobenv.tar.gz" in init
+    lines = (CONFIG / "spark" / "spark-defaults.conf").read_text().splitlines()
+    jars = dict(line.split(None, 1) for line in lines if line.strip() and not line.startswith("#"))[
+        "spark.yarn.jars"]
+    assert jars == "hdfs://namenode:8020/apps/spark/jars/*.jar" and '"$$jars"/*.jar /apps/spark/jars/' in init
     assert "/opt/clickstream/clickstream.zip" in dockerfile
     assert "COPY --from=jvm /jvm/lib/spark-kafka /opt/clickstream/jars/spark-kafka" in dockerfile
     assert task.application in command and Path(task.application).is_file()
