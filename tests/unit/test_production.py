@@ -318,6 +318,9 @@ def test_every_hadoop_daemon_runs_the_hadoop_image_of_the_pinned_pom():
 
     assert (spark_home() / "jars" / f"hadoop-client-api-{version}.jar").is_file(), version
     assert version.split(".")[:2] >= ["3", "5"]
+    # The NodeManager's containers run the jobs' venv, packed in the application image: same base, so its
+    # interpreter (/usr/python/bin/python3.11) is there.
+    assert final_base(text) == final_base(dockerfile("airflow"))
 
 
 def test_the_hadoop_launcher_runs_the_classes_the_embedded_cluster_runs():
