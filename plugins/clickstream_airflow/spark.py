@@ -22,6 +22,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from airflow.exceptions import AirflowException
 from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
 
 from clickstream.settings import Settings, settings_env
@@ -30,8 +31,11 @@ from clickstream.settings import Settings, settings_env
 QUEUED = frozenset({"NEW", "NEW_SAVING", "SUBMITTED", "ACCEPTED"})
 
 
-class UnschedulableApplication(RuntimeError):
-    """YARN kept an application waiting for its ApplicationMaster's container longer than allowed."""
+class UnschedulableApplication(AirflowException):
+    """YARN kept an application waiting for its ApplicationMaster's container longer than allowed.
+
+    Not a RuntimeError: the provider's tracking loop takes those for a passing REST failure and polls on.
+    """
 
 
 class BoundedSparkSubmitOperator(SparkSubmitOperator):
@@ -76,7 +80,8 @@ class _QueueBound:
             return state, final_status, diagnostics
         self.hook._kill_yarn_application(application_id)
         raise UnschedulableApplication(
-            f"YARN did not start application {application_id} in {waited:.0f} s (state {state}); killed it. "
+            f"YARN did not start application {application_id} in {waited:.0f} s (state {state}); "
+            "asked YARN to kill it. "
             f"YARN's reason: {diagnostics.strip() or 'none given'}")
 
 

@@ -262,9 +262,13 @@ def assert_unschedulable_job_fails_with_yarns_reason(settings, env):
             hook = task._get_hook()
             hook._application_args = ["--day", str(STREAM_DAY)]
             started = time.monotonic()
+            hook.submit(task.application)  # spark-submit returns once YARN has the application
+            # What the operator's resumable execution then does: follow it through the ResourceManager.
             with pytest.raises(UnschedulableApplication, match=r"YARN's reason: (?!none given)") as failure:
-                hook.submit(task.application)
+                hook._start_yarn_application_status_tracking(hook._yarn_application_id)
         finally:
             get_settings.cache_clear()
     assert time.monotonic() - started < 120, failure.value
-    assert hadoop.application(settings, hook._yarn_application_id)["state"] == "KILLED", failure.value
+    # YARN answers a kill at once (HTTP 202) and carries it out moments later.
+    wait_for(lambda: hadoop.application(settings, hook._yarn_application_id)["state"] == "KILLED", 60, 1,
+             f"YARN killing the unschedulable application ({failure.value})")

@@ -19,7 +19,7 @@ import yaml
 
 from clickstream import catalog
 from clickstream.hive import execute, render_hql, split_statements, wait_until_answering
-from clickstream.settings import REPO_ROOT
+from clickstream.settings import REPO_ROOT, settings_env
 from embedded.environment import load_secrets, spark_home
 from embedded.ports import free_ports
 
@@ -107,7 +107,8 @@ def test_production_hiveserver2_runs_the_dags_hql_on_a_postgresql_metastore(sett
     (hive_port,) = free_ports(1)
     warehouse = (tmp_path / "warehouse").as_uri()
     local = dataclasses.replace(settings, hive_port=hive_port, warehouse_uri=warehouse)
-    env = {**os.environ, "CLICKSTREAM_HIVE_PORT": str(hive_port), "CLICKSTREAM_WAREHOUSE_URI": warehouse}
+    # Exactly this test's settings: a session fixture elsewhere may have named another database in os.environ.
+    env = {**os.environ, **settings_env(local)}
     process = start(settings, tmp_path, metastore_db, hive_port)
     try:
         wait_until_answering(local, 180)
