@@ -334,6 +334,74 @@ def channels(f: Filters) -> pd.DataFrame:
         FROM daily_channels WHERE {f.where()} GROUP BY channel ORDER BY sessions DESC, channel""")
 
 
+def page_time(f: Filters) -> pd.DataFrame:
+    """Per app and page: page views and the average time on page (daily_pages; the page filter applies).
+
+    The average over several days weighs each day's by its page views (the beacons that measure it are
+    one per page view left).
+    """
+    return _batch(f"""
+        SELECT app_id, page, sum(page_views) AS page_views,
+               sum(time_on_page_avg_ms * page_views) / sum(if(time_on_page_avg_ms IS NULL, 0, page_views))
+                 / 1000 AS time_on_page_s
+        FROM daily_pages WHERE {f.where(page_column='page')} GROUP BY app_id, page""")
+
+
+def devices(f: Filters) -> pd.DataFrame:
+    """Per app, device type and browser: sessions, user-days, average session duration (daily_devices)."""
+    return _batch(f"""
+        SELECT app_id, device_type, browser, sum(sessions) AS sessions, sum(unique_users) AS user_days,
+               sum(avg_duration_s * sessions) / sum(sessions) AS avg_session_s
+        FROM daily_devices WHERE {f.where()} GROUP BY app_id, device_type, browser""")
+
+
+def operating_systems(f: Filters) -> pd.DataFrame:
+    """Per app and operating system: sessions and users (the sessions table: daily_devices has no OS)."""
+    return _batch(f"""
+        SELECT app_id, os, count(*) AS sessions, count(DISTINCT user_id) AS users
+        FROM sessions WHERE {f.where()} GROUP BY app_id, os""")
+
+
+# --- The Daily report page (the report_* tables the daily DAG's HiveQL writes) -----------------
+
+def report_sentences(f: Filters) -> pd.DataFrame:
+    """Per day and app, the report sentences in reading order: the sessions, the headlines, the three
+    most visited pages, the most engaged section, the hour with the most errors."""
+    return _batch(f"""
+        SELECT day, app_id, topic, headline FROM (
+          SELECT dt AS day, app_id, 0 AS part, 0 AS n, 'sessions' AS topic, headline
+          FROM report_sessions WHERE {f.where()}
+          UNION ALL
+          SELECT dt, app_id, 1, row_number() OVER (PARTITION BY dt, app_id ORDER BY metric), metric, headline
+          FROM report_headlines WHERE {f.where()}
+          UNION ALL
+          SELECT dt, app_id, 2, n, 'page traffic', headline FROM (
+            SELECT dt, app_id, headline,
+                   row_number() OVER (PARTITION BY dt, app_id ORDER BY page_views DESC, page) AS n
+            FROM report_page_traffic WHERE {f.where()}) p WHERE n <= 3
+          UNION ALL
+          SELECT dt, app_id, 3, rank_in_app, 'section engagement', headline
+          FROM report_section_engagement WHERE {f.where()} AND rank_in_app = 1
+          UNION ALL
+          SELECT dt, app_id, 4, n, 'errors', headline FROM (
+            SELECT dt, app_id, headline,
+                   row_number() OVER (PARTITION BY dt, app_id ORDER BY error_pct DESC, errors DESC, hr) AS n
+            FROM report_errors WHERE {f.where()} AND errors > 0) e WHERE n = 1
+        ) r ORDER BY day DESC, app_id, part, n""")
+
+
+def report_totals(f: Filters) -> pd.DataFrame:
+    """Per day and app: sessions, page views and errors as the reports state them."""
+    return _batch(f"""
+        SELECT s.dt AS day, s.app_id, s.sessions, p.page_views, e.errors
+        FROM report_sessions s
+        LEFT JOIN (SELECT dt, app_id, sum(page_views) AS page_views FROM report_page_traffic
+                   WHERE {f.where()} GROUP BY dt, app_id) p ON p.dt = s.dt AND p.app_id = s.app_id
+        LEFT JOIN (SELECT dt, app_id, sum(errors) AS errors FROM report_errors
+                   WHERE {f.where()} GROUP BY dt, app_id) e ON e.dt = s.dt AND e.app_id = s.app_id
+        WHERE {f.where(alias='s')} ORDER BY day, app_id""")
+
+
 # --- The Pipeline page ------------------------------------------------------------------------
 
 def ledger(f: Filters) -> pd.DataFrame:
@@ -391,19 +459,33 @@ def _ts(moment: datetime) -> str:
 
 def live_windows(apps: tuple[str, ...], newest: datetime, history: timedelta,
                  recent: timedelta) -> pd.DataFrame:
-    """The live metrics' 1-minute windows: per app over ``history``, per page and section over ``recent``.
+    """The live metrics' 1-minute windows: per app over ``history``; per page, section, page transition
+    and device type over ``recent``.
 
     One round trip for both (live_metrics_latest: each window's newest version).
     """
     since, latest = newest - history, newest - recent + timedelta(minutes=1)
     return _live(f"""
         SELECT window_start, app_id, dim, key, users, events, page_views, errors, error_rate,
-               response_p95_ms, button_clicks,
+               response_p95_ms, button_clicks, page_leaves, time_on_page_avg_ms,
                section_views + section_clicks + section_scrolls + section_hovers AS interactions
         FROM live_metrics_latest
         WHERE dt BETWEEN '{since:%Y-%m-%d}' AND '{newest:%Y-%m-%d}' AND app_id IN ({quoted(apps)})
           AND window_start >= '{_ts(since)}'
-          AND (dim = 'app' OR (dim IN ('page', 'section') AND window_start >= '{_ts(latest)}'))""")
+          AND (dim = 'app' OR (dim IN ('page', 'section', 'transition', 'device')
+                               AND window_start >= '{_ts(latest)}'))""")
+
+
+def live_paths(apps: tuple[str, ...], newest: datetime, recent: timedelta) -> pd.DataFrame:
+    """Per app and previous → current → next page: how often, and the average dwell on the current page,
+    for the page views of the last ``recent`` up to the newest minute's end (live_paths)."""
+    since, end = newest - recent + timedelta(minutes=1), newest + timedelta(minutes=1)
+    return _live(f"""
+        SELECT app_id, prev_page, page, next_page, count(*) AS occurrences, avg(dwell_ms) / 1000 AS dwell_s
+        FROM live_paths
+        WHERE dt BETWEEN '{since:%Y-%m-%d}' AND '{newest:%Y-%m-%d}' AND app_id IN ({quoted(apps)})
+          AND page_ts >= '{_ts(since)}' AND page_ts < '{_ts(end)}'
+        GROUP BY app_id, prev_page, page, next_page""")
 
 
 def live_active_users(apps: tuple[str, ...], newest: datetime, history: timedelta) -> pd.DataFrame:
@@ -422,6 +504,29 @@ def live_alerts(apps: tuple[str, ...], newest: datetime) -> pd.DataFrame:
         SELECT cast(window_start AS STRING) AS minute, app_id, kind, severity, subject, message
         FROM live_alerts WHERE dt >= '{newest - timedelta(days=1):%Y-%m-%d}' AND app_id IN ({quoted(apps)})
         ORDER BY window_start DESC, kind LIMIT 50""")
+
+
+# --- Kafka (the events topic on the broker, and how far ingest has read it) -------------------
+
+@st.cache_data(ttl=LIVE_TTL, show_spinner=False)
+def topic_partitions() -> pd.DataFrame:
+    """Per partition of the events topic: the broker's first and end offsets, and the offset up to which
+    the streaming application's ingest query has committed (its checkpoint) and the records it has yet
+    to read. What a Kafka UI shows for a consumer group; Spark keeps its offsets in its checkpoint."""
+    from clickstream.streaming import monitor
+    from clickstream.topics import log_bounds
+
+    s = settings()
+    try:
+        bounds = log_bounds(s, s.topic_events, timeout=5)
+    except Exception as exc:  # noqa: BLE001 - unreachable, unknown topic, timeout: shown the same way
+        raise DataError(f"Cannot reach Kafka at {s.kafka_bootstrap} for topic {s.topic_events} ({exc}). "
+                        "Is the broker running? `make status` shows it.") from exc
+    committed = monitor.committed_offsets(s.checkpoint_path(monitor.INGEST_CHECKPOINT), s).get(
+        s.topic_events, {})
+    rows = [{"partition": p, "first_offset": first, "end_offset": end, "ingested_to": committed.get(p),
+             "lag": end - committed.get(p, first)} for p, (first, end) in sorted(bounds.items())]
+    return pd.DataFrame(rows, columns=["partition", "first_offset", "end_offset", "ingested_to", "lag"])
 
 
 # --- HDFS and YARN (their own web services) ------------------------------------------------

@@ -23,12 +23,14 @@ def run() -> None:
             st.Page(PAGES / "live.py", title="Live", icon=":material/bolt:", default=True),
         ],
         "History": [
+            st.Page(PAGES / "report.py", title="Daily report", icon=":material/summarize:"),
             st.Page(PAGES / "traffic.py", title="Traffic", icon=":material/bar_chart:"),
             st.Page(PAGES / "sections.py", title="Sections", icon=":material/grid_view:"),
             st.Page(PAGES / "navigation.py", title="Navigation", icon=":material/alt_route:"),
             st.Page(PAGES / "geography.py", title="Geography", icon=":material/public:"),
             st.Page(PAGES / "performance.py", title="Performance", icon=":material/speed:"),
             st.Page(PAGES / "sessions.py", title="Sessions", icon=":material/timer:"),
+            st.Page(PAGES / "audience.py", title="Audience", icon=":material/devices:"),
         ],
         "Operations": [
             st.Page(PAGES / "pipeline.py", title="Pipeline health", icon=":material/monitor_heart:"),

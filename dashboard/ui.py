@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
+import altair as alt
 import pandas as pd
 import streamlit as st
 
@@ -121,3 +122,16 @@ def since_text(age: timedelta) -> str:
 def pct(value: float | None) -> str:
     """Format a 0-1 share as a percentage."""
     return "–" if value is None or pd.isna(value) else f"{value:.1%}"
+
+
+def time_on_page_chart(dwell: pd.DataFrame, name: str, count: str) -> None:
+    """Chart the pages' average time on page (``time_on_page_s``, the first 20 rows) and table them all;
+    ``count``: the column that says how many measurements each average is over."""
+    st.altair_chart(
+        alt.Chart(dwell.head(20)).mark_bar().encode(
+            x=alt.X("time_on_page_s:Q", title="average time on page (s)"),
+            y=alt.Y("page:N", sort="-x", title=None), color=alt.Color("app_id:N", title="site"),
+            tooltip=["app_id", "page", alt.Tooltip("time_on_page_s:Q", format=".1f"), count]),
+        width="stretch")
+    table(dwell, name, column_config={
+        "time_on_page_s": st.column_config.NumberColumn("time on page (s)", format="%.1f")})

@@ -9,8 +9,8 @@ import pandas as pd
 import streamlit as st
 
 from clickstream.settings import SITES
-from dashboard.data import live_active_users, live_alerts, live_windows, newest_live_minute
-from dashboard.ui import ALL, load, no_data, pct, since_text, table
+from dashboard.data import live_active_users, live_alerts, live_paths, live_windows, newest_live_minute
+from dashboard.ui import ALL, load, load_section, no_data, pct, since_text, table, time_on_page_chart
 
 REFRESH_S = 5
 HISTORY = timedelta(minutes=60)
@@ -28,6 +28,18 @@ def leaders(windows: pd.DataFrame, dim: str, name: str, **totals: tuple[str, str
     ranked = rows.groupby(["app_id", name], as_index=False).agg(**totals)
     first = next(iter(totals))
     return ranked.sort_values([first, "app_id", name], ascending=[False, True, True]).head(10)
+
+
+def page_dwell(windows: pd.DataFrame) -> pd.DataFrame:
+    """Per app and page: page leaves and the average time on page over the windows (each window's
+    average weighed by its leaves, so the result is the average over every leave)."""
+    rows = windows[(windows["dim"] == "page") & (windows["page_leaves"] > 0)].rename(columns={"key": "page"})
+    rows = rows.assign(dwell_ms=rows["time_on_page_avg_ms"] * rows["page_leaves"])
+    ranked = rows.groupby(["app_id", "page"], as_index=False).agg(page_leaves=("page_leaves", "sum"),
+                                                                   dwell_ms=("dwell_ms", "sum"))
+    ranked["time_on_page_s"] = ranked["dwell_ms"] / ranked["page_leaves"] / 1000
+    return ranked.drop(columns="dwell_ms").sort_values(["page_leaves", "app_id", "page"],
+                                                       ascending=[False, True, True])
 
 
 @st.fragment(run_every=REFRESH_S)
@@ -96,6 +108,42 @@ def live() -> None:
               "top pages now")
         table(leaders(windows, "section", "page_section", interactions=("interactions", "sum"),
                   button_clicks=("button_clicks", "sum")), "top sections now")
+
+    st.subheader("Time on page (last 15 minutes)")
+    dwell = page_dwell(windows)
+    if not no_data(dwell, "page leaves", "Time on page is measured when a visitor leaves a page."):
+        leaves = dwell["page_leaves"].sum()
+        overall = (dwell["time_on_page_s"] * dwell["page_leaves"]).sum() / leaves
+        st.markdown(f"Visitors stayed **{overall:.1f} s** on a page on average ({leaves:,} pages left).")
+        time_on_page_chart(dwell, "time on page now", "page_leaves")
+
+    left, right = st.columns(2)
+    with left:
+        st.subheader("Page transitions (last 15 minutes)")
+        table(leaders(windows, "transition", "transition", page_views=("page_views", "sum")),
+              "page transitions now")
+        st.subheader("Devices (last 15 minutes)")
+        by_device = leaders(windows, "device", "device_type", events=("events", "sum"),
+                            page_views=("page_views", "sum"))
+        if not no_data(by_device, "device counts", "They appear with the first events."):
+            st.altair_chart(alt.Chart(by_device).mark_bar().encode(
+                x=alt.X("events:Q", title="events"), y=alt.Y("device_type:N", sort="-x", title=None),
+                color=alt.Color("app_id:N", title="site"), tooltip=["app_id", "device_type", "events",
+                                                                   "page_views"]), width="stretch")
+            table(by_device, "devices now")
+    with right:
+        st.subheader("Previous → current → next page (last 15 minutes)")
+        paths = load_section(live_paths, APPS, newest, RECENT)
+        if paths is not None and not no_data(
+                paths, "navigation paths", "A page's path is known once the visitor's next page view "
+                "arrives, or 30 minutes after the last one (then its next page is \"(exit)\")."):
+            paths = paths.sort_values(["occurrences", "app_id", "prev_page", "page", "next_page"],
+                                      ascending=[False, True, True, True, True])
+            top = paths.iloc[0]
+            st.markdown(f"Most frequent: **{top['prev_page']} → {top['page']} → {top['next_page']}** "
+                        f"({top['app_id']}, {top['occurrences']:,} times).")
+            table(paths.head(20), "paths now", column_config={
+                "dwell_s": st.column_config.NumberColumn("time on page (s)", format="%.1f")})
 
     st.subheader("Alerts")
     alerts = load(live_alerts, APPS, newest)

@@ -1,5 +1,5 @@
-"""Pipeline health: what the simulators sent and the collector rejected, stream lag, HDFS and YARN, DAGs,
-reconciliation."""
+"""Pipeline health: what the simulators sent and the collector rejected, the events topic's partitions and
+the stream's lag on each, HDFS and YARN, DAGs, reconciliation."""
 
 from __future__ import annotations
 
@@ -19,6 +19,8 @@ from dashboard.data import (
     progress_since,
     reconciliation,
     rejections,
+    settings,
+    topic_partitions,
 )
 from dashboard.ui import load, load_section, no_data, pct, sidebar_filters, since_text, table
 
@@ -76,6 +78,23 @@ if progress is not None and not no_data(progress, "streaming progress in the las
     right.altair_chart(alt.Chart(history[history["query"] == "ingest"]).mark_area(opacity=0.6).encode(
         x=alt.X("ts:T", title=None), y=alt.Y("offsets_behind:Q", title="records behind"),
         tooltip=["ts:T", "offsets_behind", "batch_ms"]), width="stretch")
+
+# --- Kafka: the events topic's partitions ---------------------------------------------------
+st.subheader(f"Events topic `{settings().topic_events}`: partitions and ingest lag")
+partitions = load_section(topic_partitions)
+if partitions is not None and not no_data(partitions, "partitions", "The stack creates the topic at start."):
+    behind = int(partitions["lag"].sum())
+    c1, c2, c3 = st.columns(3)
+    c1.metric("Records on the topic (end offsets)", f"{int(partitions['end_offset'].sum()):,}")
+    c2.metric("Records ingest has yet to read", f"{behind:,}")
+    c3.metric("Partitions", f"{len(partitions):,}")
+    if partitions["ingested_to"].isna().all():
+        st.info("The streaming application has not committed a micro-batch yet (no checkpoint): the lag is "
+                "every record the broker holds.", icon=":material/hourglass_empty:")
+    st.altair_chart(alt.Chart(partitions).mark_bar().encode(
+        x=alt.X("partition:O"), y=alt.Y("lag:Q", title="records behind the end offset"),
+        tooltip=["partition", "first_offset", "end_offset", "ingested_to", "lag"]), width="stretch")
+    table(partitions, "topic partitions")
 
 # --- HDFS and YARN ----------------------------------------------------------------------------
 health = cluster_health()

@@ -1,17 +1,11 @@
-"""Sessions: how long they last, how many pages they see, bounces, new vs returning users, channels."""
+"""Sessions: how long they last, how many pages they see, bounces, new vs returning users."""
 
 from __future__ import annotations
 
 import altair as alt
 import streamlit as st
 
-from dashboard.data import (
-    channels,
-    new_and_returning,
-    pages_per_session,
-    session_durations,
-    session_summary,
-)
+from dashboard.data import new_and_returning, pages_per_session, session_durations, session_summary
 from dashboard.ui import DAILY_HINT, load, no_data, pct, sidebar_filters, table
 
 # Upper bounds (seconds) of the duration buckets; the last bucket is open-ended.
@@ -53,20 +47,11 @@ if not no_data(summary.dropna(subset=["sessions"]), "sessions", DAILY_HINT):
             tooltip=["pages", "sessions"]), width="stretch")
         table(per_page, "pages per session")
 
-    left, right = st.columns(2)
-    with left:
-        st.subheader("New vs returning users")
-        users = load(new_and_returning, f)
-        long = users.melt("day", var_name="users", value_name="count")
-        st.altair_chart(alt.Chart(long).mark_bar().encode(
-            x=alt.X("day:O", title=None), y=alt.Y("count:Q", title="users", stack=True),
-            color=alt.Color("users:N", title=None), tooltip=["day", "users", "count"]), width="stretch")
-        table(users, "new and returning users")
-    with right:
-        st.subheader("Channels")
-        by_channel = load(channels, f)
-        by_channel["conversion_rate"] = by_channel["conversions"] / by_channel["sessions"]
-        table(by_channel, "channels", column_config={
-            "bounce_rate": st.column_config.NumberColumn(format="percent"),
-            "conversion_rate": st.column_config.NumberColumn(format="percent"),
-            "revenue": st.column_config.NumberColumn(format="dollar")})
+    st.subheader("New vs returning users")
+    users = load(new_and_returning, f)
+    long = users.melt("day", var_name="users", value_name="count")
+    st.altair_chart(alt.Chart(long).mark_bar().encode(
+        x=alt.X("day:O", title=None), y=alt.Y("count:Q", title="users", stack=True),
+        color=alt.Color("users:N", title=None), tooltip=["day", "users", "count"]), width="stretch")
+    table(users, "new and returning users")
+    st.caption("Devices, browsers, operating systems and channels: the Audience page.")

@@ -1,12 +1,21 @@
-"""Traffic: most visited pages, share of traffic, trends by hour and day, peak hours."""
+"""Traffic: most visited pages, share of traffic, time on page, trends by hour and day, peak hours."""
 
 from __future__ import annotations
 
 import altair as alt
 import streamlit as st
 
-from dashboard.data import daily_page_traffic, daily_totals, hourly_traffic, peak_hours
-from dashboard.ui import DAILY_HINT, HOURLY_HINT, load, no_data, pct, sidebar_filters, table
+from dashboard.data import daily_page_traffic, daily_totals, hourly_traffic, page_time, peak_hours
+from dashboard.ui import (
+    DAILY_HINT,
+    HOURLY_HINT,
+    load,
+    no_data,
+    pct,
+    sidebar_filters,
+    table,
+    time_on_page_chart,
+)
 
 f = sidebar_filters()
 st.title("Traffic")
@@ -45,6 +54,15 @@ if not no_data(pages, "daily page traffic", DAILY_HINT):
     table(pages, "pages", column_config={
         "traffic_share": st.column_config.ProgressColumn("share of site traffic", format="percent",
                                                          min_value=0, max_value=1)})
+
+st.subheader("Time on page")
+dwell = load(page_time, f).dropna(subset=["time_on_page_s"])
+if not no_data(dwell, "time on page", DAILY_HINT):
+    dwell = dwell.sort_values(["page_views", "app_id", "page"], ascending=[False, True, True])
+    longest = dwell.sort_values(["time_on_page_s", "app_id", "page"], ascending=[False, True, True]).iloc[0]
+    st.markdown(f"Visitors stay longest on **{longest['page']}** ({longest['app_id']}): "
+                f"**{longest['time_on_page_s']:.1f} s** on average.")
+    time_on_page_chart(dwell, "time on page", "page_views")
 
 st.subheader("Page views by hour")
 hourly = load(hourly_traffic, f)

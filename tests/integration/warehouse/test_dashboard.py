@@ -16,12 +16,14 @@ from streamlit.testing.v1 import AppTest
 
 from clickstream.hive import execute
 from clickstream.settings import REPO_ROOT
+from tests.support import raw_truth
 from tests.support.batch_day import DAY
 
 pytestmark = pytest.mark.integration
 
 APP = str(REPO_ROOT / "dashboard" / "streamlit_app.py")
-PAGES = ("live", "traffic", "sections", "navigation", "geography", "performance", "sessions", "pipeline")
+PAGES = ("live", "report", "traffic", "sections", "navigation", "geography", "performance", "sessions",
+         "audience", "pipeline")
 CHARTS = ("vega_lite_chart", "plotly_chart", "deck_gl_json_chart")
 
 
@@ -34,6 +36,13 @@ def render(page: str) -> AppTest:
         app.run()
     assert not app.exception, [e.value for e in app.exception]
     return app
+
+
+def shown(app: AppTest, download: str):
+    """The table whose CSV download is named so (exactly the rows shown)."""
+    label = f"Download {download} (CSV)"
+    (button,) = [i for i, b in enumerate(app.get("download_button")) if b.label == label]
+    return app.dataframe[button].value
 
 
 def metric(app: AppTest, label: str) -> str:
@@ -137,12 +146,88 @@ def test_live_top_pages_are_the_page_views_of_the_last_15_minutes(day):
     assert min(shown.values()) >= max([n for k, n in counts.items() if k not in shown], default=0)
 
 
+def test_daily_report_states_the_days_numbers(day):
+    app = render("report")
+    assert metric(app, "Page views") == f"{raw_truth.page_views(day, DAY):,}"
+    assert metric(app, "Sessions") == f"{sum(raw_truth.session_starts(day, DAY).values()):,}"
+    assert metric(app, "Days reported") == "1"
+    text = "\n".join(m.value for m in app.markdown)
+    for app_id, sentence in raw_truth.top_page_sentence(day, DAY).items():
+        assert f"**{app_id}**" in text and f"- {sentence}" in text, (app_id, sentence)
+    per_app = raw_truth.events_per(day, "dt", f"dt = '{DAY}' AND event_type = 'page_view'")
+    totals = shown(app, "report totals")
+    assert {(a, str(d)): n for d, a, n in totals[["day", "app_id", "page_views"]].values} == per_app
+
+
+def test_audience_counts_sessions_by_their_first_events_device(day):
+    app = render("audience")
+    by_device = raw_truth.session_starts(day, DAY, "app_id", "device_type")
+    assert metric(app, "Sessions") == f"{sum(by_device.values()):,}"
+    devices = shown(app, "devices")
+    assert {(a, d): n for a, d, n in devices[["app_id", "device_type", "sessions"]].values} == by_device
+    systems = shown(app, "operating systems")
+    assert ({(a, o): n for a, o, n in systems[["app_id", "os", "sessions"]].values}
+            == raw_truth.session_starts(day, DAY, "app_id", "os"))
+
+
+def test_time_on_page_is_the_page_leave_beacons_average(day):
+    app = render("traffic")
+    dwell = shown(app, "time on page")
+    truth = raw_truth.time_on_page_s(day, f"dt = '{DAY}'")
+    assert {(a, p): round(s, 6) for a, p, s in dwell[["app_id", "page", "time_on_page_s"]].values} == {
+        k: round(v, 6) for k, v in truth.items()}
+    (app_id, page), seconds = min(truth.items(), key=lambda item: (-item[1], item[0]))  # the page's order
+    sentence = f"Visitors stay longest on **{page}** ({app_id}): **{seconds:.1f} s** on average."
+    assert sentence in [m.value for m in app.markdown]
+
+
+def test_live_time_on_page_transitions_devices_and_paths_equal_raw_events(day):
+    app = render("live")
+    recent = raw_truth.last_minutes(day, 15)
+    dwell = shown(app, "time on page now")
+    truth = raw_truth.time_on_page_s(day, recent)
+    assert {(a, p): round(s, 6) for a, p, s in dwell[["app_id", "page", "time_on_page_s"]].values} == {
+        k: round(v, 6) for k, v in truth.items()}
+
+    moves = raw_truth.transitions(day, recent)
+    top = shown(app, "page transitions now")
+    listed = {(a, t): n for a, t, n in top[["app_id", "transition", "page_views"]].values}
+    assert len(listed) == min(10, len(moves)) > 0
+    assert listed == {k: moves[k] for k in listed}
+    assert min(listed.values()) >= max([n for k, n in moves.items() if k not in listed], default=0)
+
+    devices = shown(app, "devices now")
+    events = raw_truth.events_per(day, "device_type", recent)
+    assert {(a, d): n for a, d, n in devices[["app_id", "device_type", "events"]].values} == events
+
+    triples = raw_truth.paths(day, recent)
+    paths = shown(app, "paths now")
+    listed = {tuple(r[:4]): r[4] for r in paths[["app_id", "prev_page", "page", "next_page", "occurrences"]]
+              .values if r[3] != "(exit)"}
+    assert listed and listed == {k: triples.get(k) for k in listed}
+
+
 def test_pipeline_page_explains_what_it_cannot_reach(day):
     app = render("pipeline")
     assert any("Cannot reach the Airflow API" in w.value for w in app.warning)
     assert any("No simulator counts" in i.value for i in app.info)  # this day was produced directly
     (queries,) = [d.value for d in app.dataframe if "offsets_behind" in d.value.columns]
     assert {"ingest", "live_metrics"} <= set(queries["query"])
+
+
+def test_pipeline_page_shows_the_topics_partitions_and_ingests_lag_on_each(day):
+    app = render("pipeline")
+    partitions = shown(app, "topic partitions")
+    # Every record the day's producer wrote was archived, valid or dead-lettered: the topic's records.
+    archived = raw(day, "SELECT count(*) FROM raw_events") + raw(day, "SELECT count(*) FROM bad_events")
+    assert (partitions["end_offset"] - partitions["first_offset"]).sum() == archived
+    assert len(partitions) == day.events_partitions and partitions["partition"].tolist() == list(
+        range(day.events_partitions))
+    # The streaming job ran to the end of the topic: ingest committed every partition's end.
+    assert partitions["ingested_to"].tolist() == partitions["end_offset"].tolist()
+    assert partitions["lag"].tolist() == [0] * len(partitions)
+    assert metric(app, "Records ingest has yet to read") == "0"
+    assert metric(app, "Records on the topic (end offsets)") == f"{archived:,}"
 
 
 def test_an_unreachable_hiveserver2_is_an_error_message_not_a_traceback(day, monkeypatch):

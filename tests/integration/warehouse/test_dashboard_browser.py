@@ -3,10 +3,15 @@
 Each page must draw its charts without an error or exception box; a screenshot of each page
 (light theme, and dark for two of them) goes to artifacts/screenshots/ (CLICKSTREAM_ARTIFACTS
 overrides the directory). README's screenshots are copies of these.
+
+The numbers the browser shows are read off the page (the metrics' text) and out of the CSV files
+its download buttons save, and compared with HiveQL over raw_events (tests/support/raw_truth.py),
+not with the tables the pages read.
 """
 
 from __future__ import annotations
 
+import csv
 import os
 import subprocess
 import time
@@ -18,11 +23,14 @@ import requests
 from clickstream.settings import REPO_ROOT
 from embedded.environment import VENV_BIN
 from embedded.ports import free_ports
+from tests.support import raw_truth
+from tests.support.batch_day import DAY
 
 pytestmark = pytest.mark.integration
 
 CHROMIUM = "/usr/bin/chromium"
-PAGES = ("live", "traffic", "sections", "navigation", "geography", "performance", "sessions", "pipeline")
+PAGES = ("live", "report", "traffic", "sections", "navigation", "geography", "performance", "sessions",
+         "audience", "pipeline")
 DARK = ("live", "navigation")
 CHART = ('[data-testid="stVegaLiteChart"], [data-testid="stPlotlyChart"], '
          '[data-testid="stDeckGlJsonChart"]')
@@ -52,9 +60,47 @@ def dashboard(built_day):
         proc.wait(20)
 
 
-def test_every_page_draws_its_charts_in_chromium(dashboard):
+def expected_numbers(settings) -> dict[str, dict[str, str]]:
+    """Per page, metric label -> the text it must show, from raw_events."""
+    views = f"{raw_truth.page_views(settings, DAY):,}"
+    sessions = f"{sum(raw_truth.session_starts(settings, DAY).values()):,}"
+
+    def events(where: str) -> str:
+        return f"{raw_truth.scalar(settings, f'SELECT count(*) FROM raw_events WHERE {where}'):,}"
+
+    return {
+        "live": {"Events this minute": events(raw_truth.last_minutes(settings, 1))},
+        "report": {"Page views": views, "Sessions": sessions},
+        "traffic": {"Page views": views, "Events": events(f"dt = '{DAY}'")},
+        "sessions": {"Sessions": sessions},
+        "audience": {"Sessions": sessions},
+    }
+
+
+def metrics(page) -> dict[str, str]:
+    """The metrics on the page, label -> value, as the browser shows them."""
+    shown = {}
+    for box in page.locator('[data-testid="stMetric"]').all():
+        label = box.locator('[data-testid="stMetricLabel"]').inner_text().strip()
+        shown[label] = box.locator('[data-testid="stMetricValue"]').inner_text().strip()
+    return shown
+
+
+def downloaded(page, name: str, folder: Path) -> list[dict]:
+    """Click a table's CSV download in the browser and return the rows of the file it saves."""
+    with page.expect_download() as download:
+        page.get_by_role("button", name=f"Download {name} (CSV)").click()
+    path = folder / download.value.suggested_filename
+    download.value.save_as(path)
+    with path.open(newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_every_page_draws_its_charts_in_chromium(dashboard, built_day, tmp_path):
     from playwright.sync_api import sync_playwright
 
+    expected = expected_numbers(built_day)
+    chart_totals = {}
     shots = Path(os.environ.get("CLICKSTREAM_ARTIFACTS", REPO_ROOT / "artifacts")) / "screenshots"
     shots.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
@@ -70,8 +116,19 @@ def test_every_page_draws_its_charts_in_chromium(dashboard):
                     assert page.locator('[data-testid="stException"]').count() == 0, name
                     assert page.locator('[data-testid="stAlertContentError"]').count() == 0, name
                     assert page.locator(CHART).count() > 0, name
+                    if scheme == "light":
+                        shown, wanted = metrics(page), expected.get(name, {})
+                        assert {k: shown.get(k) for k in wanted} == wanted, name
+                        if name == "report":  # the page-views-per-day chart's data, as its table saves it
+                            rows = downloaded(page, "report totals", tmp_path)
+                            chart_totals[name] = sum(int(r["page_views"]) for r in rows)
+                        if name == "audience":  # the sessions-by-device chart's
+                            rows = downloaded(page, "devices", tmp_path)
+                            chart_totals[name] = sum(int(r["sessions"]) for r in rows)
                     page.screenshot(path=shots / f"{name}-{scheme}.png", full_page=True)
                 page.close()
         finally:
             browser.close()
     assert {f"{n}-light.png" for n in PAGES} <= {f.name for f in shots.iterdir()}
+    assert chart_totals == {"report": raw_truth.page_views(built_day, DAY),
+                            "audience": sum(raw_truth.session_starts(built_day, DAY).values())}
