@@ -8,6 +8,8 @@ the wrong column or mislabels a unit disagrees with it.
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import date, datetime, timedelta
 
 from clickstream.hive import execute
@@ -105,3 +107,78 @@ def paths(settings, where: str) -> dict[tuple[str, str, str, str], int]:
         WHERE next IS NOT NULL AND {where}
         GROUP BY app_id, prev, page, next""")
     return {tuple(row[:4]): row[4] for row in rows}
+
+
+# --- The daily tables, recomputed (issue 25: every table against raw events) ---------------------
+
+SESSION_FIELDS = ("end_ts", "duration_s", "events", "page_views", "bounce", "entry_page", "exit_page",
+                  "channel", "device_type", "browser", "os", "country", "city", "is_bot", "is_new_user",
+                  "converted", "revenue")
+
+
+def sessions(settings, day: date) -> dict[tuple[str, str, str], dict]:
+    """Per (app, user, start time) of each session starting on day: the ``sessions`` table's columns.
+
+    Sessions cut event by event with window functions (a running count of the gaps over 30 minutes),
+    not by the job's 30-minute slots; a session's attributes are its first event's (ties broken by
+    event id), its entry and exit pages its first and last page views. The channel rules are the
+    platform's (UTM medium, then the referrer's host), restated here as a CASE over the same patterns.
+    """
+    from clickstream.batch.sessions import SEARCH_ENGINES, SOCIAL_NETWORKS
+
+    timeout_us = SESSION_TIMEOUT_S * 1_000_000
+    rows = execute(settings, f"""
+        SELECT app_id, user_id, cast(min(event_ts) AS STRING), cast(max(event_ts) AS STRING),
+               (unix_micros(max(event_ts)) - unix_micros(min(event_ts))) / 1000000,
+               count(*), sum(if(event_type = 'page_view', 1, 0)),
+               to_json(sort_array(collect_list(if(event_type = 'page_view',
+                                          named_struct('t', event_ts, 'i', event_id, 'p', page), NULL)))),
+               to_json(min(named_struct('t', event_ts, 'i', event_id, 'device', device_type,
+                                'browser', browser, 'os', os, 'country', country, 'city', city,
+                                'visit', visit_number, 'medium', utm_medium, 'referrer', referrer))),
+               max(is_bot), sum(if(event_type = 'purchase', 1, 0)),
+               coalesce(sum(if(event_type = 'purchase', value, NULL)), 0)
+        FROM (SELECT *, sum(gap) OVER (PARTITION BY app_id, user_id ORDER BY event_ts, event_id
+                                       ROWS UNBOUNDED PRECEDING) AS n
+              FROM (SELECT *, if(prev IS NULL OR unix_micros(event_ts) - unix_micros(prev) > {timeout_us},
+                                 1, 0) AS gap
+                    FROM (SELECT *, lag(event_ts) OVER (PARTITION BY app_id, user_id
+                                                        ORDER BY event_ts, event_id) AS prev
+                          FROM raw_events) e) g) s
+        GROUP BY app_id, user_id, n
+        HAVING to_date(min(event_ts)) = '{day}'""")
+
+    def channel(medium, referrer) -> str:
+        if medium in ("cpc", "ppc", "paid_social", "display"):
+            return "paid"
+        if medium in ("email", "social", "referral"):
+            return medium
+        if referrer is None:
+            return "direct"
+        if re.search(SEARCH_ENGINES, referrer):
+            return "search"
+        return "social" if re.search(SOCIAL_NETWORKS, referrer) else "referral"
+
+    out = {}
+    for app, user, start, end, duration, events, views, pages, first, bot, purchases, revenue in rows:
+        # Structs come back as JSON text (to_json), whatever the client makes of complex types.
+        pages, first = [p["p"] for p in json.loads(pages)], json.loads(first)
+        out[(app, user, start)] = dict(zip(SESSION_FIELDS, (
+            end, float(duration), events, views, views <= 1, pages[0] if pages else None,
+            pages[-1] if pages else None, channel(first.get("medium"), first.get("referrer")),
+            *[first.get(k) for k in ("device", "browser", "os", "country", "city")], bool(bot),
+            first.get("visit") == 1, purchases > 0, float(revenue)), strict=True))
+    return out
+
+
+def day_counts(settings, day: date, *by: str) -> dict[tuple, tuple]:
+    """Per the given columns: events, page views, users, bot events, carts, purchases, errors (5xx page
+    views) of the events on day."""
+    keys = ", ".join(by)
+    rows = execute(settings, f"""
+        SELECT {keys}, count(*), sum(if(event_type = 'page_view', 1, 0)), count(DISTINCT user_id),
+               sum(if(is_bot, 1, 0)), sum(if(event_type = 'add_to_cart', 1, 0)),
+               sum(if(event_type = 'purchase', 1, 0)),
+               sum(if(event_type = 'page_view' AND http_status >= 500, 1, 0))
+        FROM raw_events WHERE dt = '{day}' GROUP BY {keys}""")
+    return {tuple(r[:len(by)]): tuple(r[len(by):]) for r in rows}

@@ -1,0 +1,142 @@
+"""The daily tables and reports of the built day, each against its own recomputation over raw_events.
+
+The day is tests/support/batch_day.py's (the daily DAG ran it with dag.test(): spark-submit, HiveQL
+reports, HiveServer2). The recomputations are in tests/support/raw_truth.py: HiveQL over the archived
+events, sessions cut event by event with window functions where the job cuts them from 30-minute
+slots. Counts, keys and labels are compared exactly; a double within a microsecond or a billionth
+(the job takes a duration as the difference of two epoch seconds in doubles, and sums in another
+order).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from statistics import fmean
+
+import pytest
+
+from clickstream.hive import execute
+from tests.support import raw_truth
+from tests.support.batch_day import DAY
+
+pytestmark = pytest.mark.integration
+
+
+def table(settings, name: str, keys: str, values: str) -> dict[tuple, tuple]:
+    """The day's rows of a table: key columns -> value columns."""
+    n = len(keys.split(","))
+    rows = execute(settings, f"SELECT {keys}, {values} FROM {name} WHERE dt = '{DAY}'")
+    return {tuple(r[:n]): tuple(r[n:]) for r in rows}
+
+
+def same(got: dict[tuple, tuple], expected: dict[tuple, tuple]) -> bool:
+    """The same keys, and per key the same values: doubles within 1e-6 or 1e-9 relative, the rest exact."""
+    assert got.keys() == expected.keys(), (got.keys() ^ expected.keys())
+
+    def equal(a, b) -> bool:
+        if isinstance(a, float) and isinstance(b, float):
+            return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-6)
+        return a == b
+
+    wrong = {k: (got[k], expected[k]) for k in got
+             if len(got[k]) != len(expected[k]) or not all(map(equal, got[k], expected[k]))}
+    assert not wrong, f"{len(wrong)} of {len(got)} rows differ, e.g. {list(wrong.items())[:3]}"
+    return True
+
+
+@pytest.fixture(scope="module")
+def truth(built_day):
+    return raw_truth.sessions(built_day, DAY)
+
+
+def grouped(sessions: dict, *by: str) -> dict[tuple, list[dict]]:
+    groups = defaultdict(list)
+    for (app, user, _start), s in sessions.items():
+        groups[(app, *[s[k] for k in by])].append({**s, "user_id": user})
+    return groups
+
+
+def test_sessions_table_holds_every_session_with_its_first_events_attributes(built_day, truth):
+    got = table(built_day, "sessions", "app_id, user_id, cast(start_ts AS STRING)",
+                "cast(end_ts AS STRING), " + ", ".join(raw_truth.SESSION_FIELDS[1:]))
+    expected = {k: tuple(s.values()) for k, s in truth.items()}
+    assert len(expected) > 100
+    assert same(got, expected)
+
+
+def test_devices_and_channels_are_the_sessions_grouped(built_day, truth):
+    devices = {k: (len(g), len({s["user_id"] for s in g}), fmean(s["duration_s"] for s in g))
+               for k, g in grouped(truth, "device_type", "browser").items()}
+    assert same(table(built_day, "daily_devices", "app_id, device_type, browser",
+                      "sessions, unique_users, avg_duration_s"), devices)
+    channels = {k: (len(g), len({s["user_id"] for s in g}), fmean(s["bounce"] for s in g),
+                    sum(s["converted"] for s in g), sum(s["revenue"] for s in g))
+                for k, g in grouped(truth, "channel").items()}
+    assert same(table(built_day, "daily_channels", "app_id, channel",
+                      "sessions, unique_users, bounce_rate, conversions, revenue"), channels)
+    assert len(channels) > 3
+
+
+def test_summary_is_the_days_events_and_sessions(built_day, truth):
+    counts = raw_truth.day_counts(built_day, DAY, "app_id")
+    expected = {}
+    for (app,), g in grouped(truth).items():
+        events, views, users, bots, carts, purchases, errors = counts[(app,)]
+        new = {s["user_id"] for s in g if s["is_new_user"]}
+        returning = {s["user_id"] for s in g if not s["is_new_user"]}
+        expected[(app,)] = (events, views, users, len(new), len(returning), len(g),
+                            fmean(s["duration_s"] for s in g), fmean(s["page_views"] for s in g),
+                            fmean(s["bounce"] for s in g), bots, carts, purchases,
+                            sum(s["revenue"] for s in g), errors)
+    assert same(table(built_day, "daily_summary", "app_id", """
+        events, page_views, unique_users, new_users, returning_users, sessions, avg_session_s,
+        pages_per_session, bounce_rate, bot_events, add_to_cart, purchases, revenue, errors"""), expected)
+    assert all(row[5] > 0 and row[11] > 0 for row in expected.values())  # sessions and sales on each site
+    reported = table(built_day, "report_sessions", "app_id", "sessions, new_users, returning_users")
+    assert reported == {k: (v[5], v[3], v[4]) for k, v in expected.items()}
+
+
+def test_hours_and_the_error_report_are_the_days_events_per_hour(built_day):
+    counts = raw_truth.day_counts(built_day, DAY, "app_id", "hour(event_ts)")
+    pct = {(a, h): (p50, p95) for a, h, p50, p95 in execute(built_day, f"""
+        SELECT app_id, hour(event_ts), percentile(response_time_ms, 0.5), percentile(response_time_ms, 0.95)
+        FROM raw_events WHERE dt = '{DAY}' AND event_type = 'page_view' GROUP BY app_id, hour(event_ts)""")}
+    hours = {k: (c[0], c[1], c[2], c[6], *pct.get(k, (None, None))) for k, c in counts.items()}
+    assert same(table(built_day, "daily_hours", "app_id, hr",
+                      "events, page_views, unique_users, errors, response_p50_ms, response_p95_ms"), hours)
+    assert len(hours) > 24  # the hours with events (a small day leaves some empty)
+    errors = table(built_day, "report_errors", "app_id, hr", "page_views, errors")
+    assert errors == {k: (c[1], c[6]) for k, c in counts.items()}
+    assert sum(e for _, e in errors.values()) > 0
+
+
+def test_geography_and_sections_are_the_days_events_per_place_and_section(built_day):
+    places = raw_truth.day_counts(built_day, DAY, "app_id", "coalesce(country, '??')", "coalesce(city, '??')")
+    assert table(built_day, "daily_geo", "app_id, country, city", "events, page_views, unique_users") == {
+        k: c[:3] for k, c in places.items()}
+    kinds = ("section_view", "section_click", "section_scroll", "section_hover", "button_click")
+    per_kind = ", ".join(f"sum(if(event_type = '{k}', 1, 0))" for k in kinds)
+    sections = {tuple(r[:3]): tuple(r[3:]) for r in execute(built_day, f"""
+        SELECT app_id, page, section, count(*), {per_kind}, count(DISTINCT user_id)
+        FROM raw_events WHERE dt = '{DAY}' AND section IS NOT NULL
+          AND event_type IN ({", ".join(f"'{k}'" for k in kinds)})
+        GROUP BY app_id, page, section""")}
+    assert table(built_day, "daily_sections", "app_id, page, section", """
+        interactions, section_views, section_clicks, section_scrolls, section_hovers, button_clicks,
+        unique_users""") == sections
+    assert len(sections) > 10
+
+
+def test_pages_entrances_and_exits_are_the_sessions_first_and_last_page_views(built_day, truth):
+    entrances, exits = defaultdict(int), defaultdict(int)
+    for (app, _user, _start), s in truth.items():
+        if s["entry_page"] is not None:
+            entrances[(app, s["entry_page"])] += 1
+            exits[(app, s["exit_page"])] += 1
+    pages = table(built_day, "daily_pages", "app_id, page", "entrances, exits")
+    assert {k: v for k, v in pages.items() if v != (0, 0)} == {
+        k: (entrances.get(k, 0), exits.get(k, 0)) for k in entrances.keys() | exits.keys()}
+    dwell = raw_truth.time_on_page_s(built_day, f"dt = '{DAY}'")
+    assert same(table(built_day, "daily_pages", "app_id, page", "time_on_page_avg_ms / 1000"),
+                {k: (dwell.get(k),) for k in pages})
