@@ -9,7 +9,10 @@ generator (load mode: same code path, many visitors), then measures:
 - batched: JSON arrays of 100 events per POST /collect (the target);
 - baseline: one event per POST, in the same run.
 
-The clock stops when the broker has acknowledged every accepted event.
+The clock stops when the broker has acknowledged every accepted event. The
+clients (4 processes) run on the same cores as the collector: their cost is in
+the figure. Left out: the simulators' own pacing (the generator's rate is
+printed beside it).
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from bench.report import Figure, Plot, record
 from embedded.ports import private_ports
 
 REPO = Path(__file__).resolve().parent.parent
+TARGET = 50_000  # events/s on the 2-core machine, client included
 UA = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0"
 
 
@@ -103,8 +107,8 @@ def main() -> None:
     single = [orjson.dumps([e]) for e in events[args.events:]]
 
     data_dir = Path(tempfile.mkdtemp(prefix="cs-bench-collector-"))
-    os.environ.update({"CLICKSTREAM_DATA_DIR": str(data_dir), **private_ports(),
-                       "CLICKSTREAM_SITE_LATENCY_SCALE": "0"})
+    # make run's settings (the producer's batching and compression among them); only the ports are private.
+    os.environ.update({"CLICKSTREAM_DATA_DIR": str(data_dir), **private_ports()})
     from clickstream.settings import get_settings
     from embedded.stack import Stack
 
@@ -123,13 +127,13 @@ def main() -> None:
     b = figures["batched_100_events_per_request"]["events_per_s"]
     s = figures["baseline_1_event_per_request"]["events_per_s"]
     figures["speedup_vs_baseline"] = round(b / s, 1)
-    figures["target_events_per_s"] = 20_000
-    figures["meets_target"] = b >= 20_000
+    figures["target_events_per_s"] = TARGET
+    figures["meets_target"] = b >= TARGET
     print(json.dumps(figures, indent=2))
     record("collector_throughput", "Collector throughput (POST /collect)",
            "python -m bench.collector_throughput", [
-        Figure("events/s, 100 events per request", b, "events/s", s, "1 event per request", "≥ 20,000",
-               b >= 20_000, "~1,000 events/s generated"),
+        Figure("events/s, 100 events per request", b, "events/s", s, "1 event per request", f"≥ {TARGET:,}",
+               b >= TARGET, "~1,000 events/s generated"),
         Figure("generator (simulated users)", figures["generator_events_per_s"], "events/s"),
     ], Plot("Collector throughput", "events/s", ["1 event/request", "100 events/request"],
             {"events/s": [s, b]}))
