@@ -117,7 +117,8 @@ SESSION_FIELDS = ("end_ts", "duration_s", "events", "page_views", "bounce", "ent
 
 
 def sessions(settings, day: date) -> dict[tuple[str, str, str], dict]:
-    """Per (app, user, start time) of each session starting on day: the ``sessions`` table's columns.
+    """Per (app, user, start time) of each session starting on day: the ``sessions`` table's columns
+    (SESSION_FIELDS), and ``pages``, its page views' pages in order.
 
     Sessions cut event by event with window functions (a running count of the gaps over 30 minutes),
     not by the job's 30-minute slots; a session's attributes are its first event's (ties broken by
@@ -167,7 +168,7 @@ def sessions(settings, day: date) -> dict[tuple[str, str, str], dict]:
             end, float(duration), events, views, views <= 1, pages[0] if pages else None,
             pages[-1] if pages else None, channel(first.get("medium"), first.get("referrer")),
             *[first.get(k) for k in ("device", "browser", "os", "country", "city")], bool(bot),
-            first.get("visit") == 1, purchases > 0, float(revenue)), strict=True))
+            first.get("visit") == 1, purchases > 0, float(revenue)), strict=True), pages=pages)
     return out
 
 
@@ -182,3 +183,14 @@ def day_counts(settings, day: date, *by: str) -> dict[tuple, tuple]:
                sum(if(event_type = 'page_view' AND http_status >= 500, 1, 0))
         FROM raw_events WHERE dt = '{day}' GROUP BY {keys}""")
     return {tuple(r[:len(by)]): tuple(r[len(by):]) for r in rows}
+
+
+def page_traffic(settings, day: date) -> dict[tuple[str, str], tuple]:
+    """Per (app, page) viewed on day: users with any event on it, page views, and the share of the app's
+    page views in % to one decimal (Hive's rounding, half up, of 100 times the share)."""
+    return {(a, p): (u, v, pct) for a, p, u, v, pct in execute(settings, f"""
+        SELECT app_id, page, users, views, round(100 * (views / sum(views) OVER (PARTITION BY app_id)), 1)
+        FROM (SELECT app_id, page, count(DISTINCT user_id) AS users,
+                     sum(if(event_type = 'page_view', 1, 0)) AS views
+              FROM raw_events WHERE dt = '{day}' GROUP BY app_id, page) p
+        WHERE views > 0""")}

@@ -60,7 +60,7 @@ def grouped(sessions: dict, *by: str) -> dict[tuple, list[dict]]:
 def test_sessions_table_holds_every_session_with_its_first_events_attributes(built_day, truth):
     got = table(built_day, "sessions", "app_id, user_id, cast(start_ts AS STRING)",
                 "cast(end_ts AS STRING), " + ", ".join(raw_truth.SESSION_FIELDS[1:]))
-    expected = {k: tuple(s.values()) for k, s in truth.items()}
+    expected = {k: tuple(s[f] for f in raw_truth.SESSION_FIELDS) for k, s in truth.items()}
     assert len(expected) > 100
     assert same(got, expected)
 
@@ -126,6 +126,16 @@ def test_geography_and_sections_are_the_days_events_per_place_and_section(built_
         interactions, section_views, section_clicks, section_scrolls, section_hovers, button_clicks,
         unique_users""") == sections
     assert len(sections) > 10
+    # The engagement report: clicks are section and button clicks; the rank is by interactions (ties
+    # share a rank); the sentence states the numbers.
+    engagement = {}
+    for (app, page, section), (interactions, _v, clicks, _s, _h, buttons, users) in sections.items():
+        rank = 1 + sum(n[0] > interactions for k, n in sections.items() if k[0] == app)
+        engagement[(app, page, section)] = (
+            interactions, clicks + buttons, users, rank,
+            f"{section} on {page} was interacted with {interactions:,} times by {users:,} users")
+    assert table(built_day, "report_section_engagement", "app_id, page, section",
+                 "interactions, clicks, unique_users, rank_in_app, headline") == engagement
 
 
 def test_pages_entrances_and_exits_are_the_sessions_first_and_last_page_views(built_day, truth):
@@ -140,3 +150,54 @@ def test_pages_entrances_and_exits_are_the_sessions_first_and_last_page_views(bu
     dwell = raw_truth.time_on_page_s(built_day, f"dt = '{DAY}'")
     assert same(table(built_day, "daily_pages", "app_id, page", "time_on_page_avg_ms / 1000"),
                 {k: (dwell.get(k),) for k in pages})
+
+
+def test_page_traffic_report_is_each_pages_share_of_the_days_page_views(built_day):
+    truth = raw_truth.page_traffic(built_day, DAY)
+    expected = {(app, page): (users, views, pct, f"{page} accounts for {pct}% of {app} traffic")
+                for (app, page), (users, views, pct) in truth.items()}
+    assert table(built_day, "report_page_traffic", "app_id, page",
+                 "unique_users, page_views, traffic_pct, headline") == expected
+    assert len(expected) > 10
+
+
+def test_paths_are_each_apps_most_frequent_three_page_sequences(built_day, truth):
+    """Consecutive page views of the sessions starting on the day; the DAG's default top 10, ties kept."""
+    occurrences, sessions = defaultdict(int), defaultdict(set)
+    for (app, user, start), s in truth.items():
+        for triple in zip(s["pages"], s["pages"][1:], s["pages"][2:], strict=False):
+            occurrences[(app, *triple)] += 1
+            sessions[(app, *triple)].add((user, start))
+    expected = {}
+    for key, n in occurrences.items():
+        rank = 1 + sum(m > n for k, m in occurrences.items() if k[0] == key[0])
+        if rank <= 10:
+            expected[key] = (n, len(sessions[key]), rank)
+    assert table(built_day, "daily_paths", "app_id, step1, step2, step3",
+                 "occurrences, sessions, rank_in_app") == expected
+    assert {k[0] for k in expected} == {"news", "saas", "shop"}
+
+
+def test_headlines_state_the_days_numbers(built_day, truth):
+    """Each headline's value against raw events: counts exactly, a rounded share or average within
+    half its last digit (0.05); the busiest city by events, ties broken by country and city."""
+    headlines = {(a, m): (v, h) for a, m, v, h in execute(
+        built_day, f"SELECT app_id, metric, metric_value, headline FROM report_headlines WHERE dt = '{DAY}'")}
+    counts = raw_truth.day_counts(built_day, DAY, "app_id")
+    places = raw_truth.day_counts(built_day, DAY, "app_id", "coalesce(country, '??')", "coalesce(city, '??')")
+    traffic = raw_truth.page_traffic(built_day, DAY)
+    for (app,), (events, _views, _users, bots, carts, _purchases, _errors) in counts.items():
+        assert headlines[(app, "bot_share_pct")][0] == pytest.approx(100 * bots / events, abs=0.05 + 1e-9)
+        durations = [s["duration_s"] for (a, _u, _s), s in truth.items() if a == app]
+        assert headlines[(app, "avg_session_min")][0] == pytest.approx(fmean(durations) / 60, abs=0.05 + 1e-9)
+        if carts:
+            assert headlines[(app, "add_to_cart")] == (carts, f"Add-to-cart button clicked {carts:,} times")
+        else:
+            assert (app, "add_to_cart") not in headlines
+        (country, city), n = min(((k[1:], c[0]) for k, c in places.items() if k[0] == app),
+                                 key=lambda item: (-item[1], item[0]))
+        assert headlines[(app, "top_city_events")] == (n, f"Highest traffic city: {city} ({country})")
+        top = max(views for (a, _p), (_u, views, _pct) in traffic.items() if a == app)
+        total = sum(views for (a, _p), (_u, views, _pct) in traffic.items() if a == app)
+        assert headlines[(app, "top_page_share")][0] == pytest.approx(100 * top / total, abs=0.05 + 1e-9)
+    assert {a for a, m in headlines if m == "add_to_cart"} == {"shop"}
