@@ -8,14 +8,21 @@ Usage: python -m bench.dashboard_pages [--events 1000000] [--scale 10] [--cores 
    transforms for the 24 hours, the daily job (``run_day``), the live metrics and
    active users (the streaming job's transforms, run over the whole day at once),
    and the streaming job's progress rows.
-2. Starts the embedded HiveServer2 on that directory (free ports), creates the
-   tables with the platform's DDL and registers their partitions.
-3. For each page, with Streamlit's AppTest in this process: cold (the query
-   cache emptied, so every query goes to HiveServer2) and warm (cached), each
-   the median of ``--repeat`` renders of that page alone (AppTest's first run of
-   the default page is not counted). Baseline, same run: one ``SELECT 1``
-   round trip through HiveServer2, and a rerun of a page with no query.
-Target: every page renders in <= 2 s (cold) over 10M events.
+2. Starts the embedded HiveServer2 and broker on that directory (free ports),
+   creates the tables with the platform's DDL, registers their partitions and
+   writes the day's reports with the daily DAG's HiveQL.
+3. For each page, in headless Chromium against ``streamlit run`` (as the stack
+   serves it): from navigation start to the last chart drawn (Streamlit's script
+   finished and every chart holding its canvas or SVG), read from the page's own
+   clock (``performance.now()``). Cold: the page opened (a full page load) right
+   after the dashboard server's caches were cleared, so every query goes to
+   HiveServer2; warm: the same page loaded again, its queries cached. Each the
+   median of ``--repeat`` such pairs, after one untimed visit of the page.
+   Baseline, same run: one ``SELECT 1`` round trip through HiveServer2, and a
+   page with one chart and no query drawn the same way.
+Target (issue 23): every page <= 2 s cold and <= 1 s warm over 10M events.
+Left out: the browser's and the dashboard server's start (a user opens a page
+of a running dashboard).
 """
 
 from __future__ import annotations
@@ -24,8 +31,10 @@ import dataclasses
 import os
 import shutil
 import statistics
+import subprocess
 import tempfile
 import time
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -33,8 +42,20 @@ from bench.report import Figure, Plot, record
 from clickstream.settings import REPO_ROOT
 from embedded.ports import private_ports
 
-TARGET_S = 2.0
-PAGES = ("live", "traffic", "sections", "navigation", "geography", "performance", "sessions", "pipeline")
+TARGET_S, WARM_TARGET_S = 2.0, 1.0
+PAGES = ("live", "report", "traffic", "sections", "navigation", "geography", "performance", "sessions",
+         "audience", "pipeline")
+CHROMIUM = "/usr/bin/chromium"
+CHART = ('[data-testid="stVegaLiteChart"], [data-testid="stPlotlyChart"], '
+         '[data-testid="stDeckGlJsonChart"]')
+# Truthy (the page's clock, ms since navigation start) once the script has finished and every chart is drawn.
+DRAWN = """() => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  if (!app || app.getAttribute('data-test-script-state') !== 'notRunning') return false;
+  const charts = [...document.querySelectorAll('%s')];
+  if (!charts.length || !charts.every(c => c.querySelector('canvas, svg'))) return false;
+  return performance.now();
+}"""
 
 
 def build_tables(spark, settings, day) -> None:
@@ -75,8 +96,8 @@ def build_tables(spark, settings, day) -> None:
     pq.write_table(pa.Table.from_pylist(rows, schema=PROGRESS_SCHEMA), folder / "progress.parquet")
 
 
-def register(spark, settings) -> None:
-    """Create every table with the platform's DDL and register the partitions on disk."""
+def register(spark, settings, day) -> None:
+    """Create every table with the platform's DDL, register the partitions, write the day's reports."""
     from types import SimpleNamespace
 
     from clickstream.hive import execute, render_hql, split_statements
@@ -86,45 +107,96 @@ def register(spark, settings) -> None:
     execute(settings, *split_statements(render_hql("create_tables.hql", settings)), database=None)
     hive = HivePartitions(settings)
     hive.ensure_tables()
-    ensure_live_tables(SimpleNamespace(settings=settings, hive=hive),
-                       spark.read.parquet(settings.table_path("live_metrics")).drop("batch_id"),
-                       spark.read.parquet(settings.table_path("live_active_users")).drop("batch_id"))
+
+    def as_written(table: str):  # the stream's schema: dt is a string (Spark infers a date from the path)
+        written = spark.read.parquet(settings.table_path(table)).drop("batch_id")
+        return written.withColumn("dt", written["dt"].cast("string"))
+
+    ensure_live_tables(SimpleNamespace(settings=settings, hive=hive), as_written("live_metrics"),
+                       as_written("live_active_users"))
     tables = [r[1] for r in execute(settings, "SHOW TABLES") if not r[1].endswith("_latest")]
     execute(settings, *[f"MSCK REPAIR TABLE {t}" for t in tables])
+    # The daily DAG's reports (the Daily report page reads them): its own HiveQL, for the day.
+    midnight = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    for report in sorted((REPO_ROOT / "include" / "hql").glob("report_*.hql")):
+        execute(settings, *split_statements(render_hql(report.name, settings, data_interval_start=midnight)))
 
 
-def timed_render(page: str, *, cold: bool) -> float:
-    """Seconds to render one page, as a user's click on it costs on a running dashboard.
+@contextmanager
+def dashboard_server(script: Path):
+    """A fresh ``streamlit run`` of script on a free port, as the stack serves the dashboard; its URL."""
+    import requests
 
-    AppTest always runs the default page (Live) first, so that run is not timed: the
-    page is opened, the query cache emptied when cold, and only its own run is timed.
+    from embedded.environment import VENV_BIN
+    from embedded.ports import free_ports
+
+    (port,) = free_ports(1)
+    proc = subprocess.Popen(
+        [str(VENV_BIN / "streamlit"), "run", str(script), "--server.port", str(port),
+         "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+        env=os.environ.copy(), cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if requests.get(f"{base}/_stcore/health", timeout=2).ok:
+                    break
+            except requests.ConnectionError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("streamlit did not start")
+            time.sleep(0.2)
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(20)
+
+
+def drawn(tab, url: str, chart: str = CHART) -> float:
+    """Seconds from navigating to url to its last chart drawn, on the page's own clock."""
+    tab.goto(url, wait_until="commit")
+    ms = tab.wait_for_function(DRAWN % chart, timeout=120_000, polling=20).json_value()
+    if tab.locator('[data-testid="stException"], [data-testid="stAlertContentError"]').count():
+        raise RuntimeError(f"{url} shows an error")
+    return ms / 1000
+
+
+def clear_caches(tab) -> None:
+    """Empty the dashboard server's caches as a developer would: the "c" shortcut, then "Clear caches"."""
+    tab.keyboard.press("c")
+    tab.get_by_role("button", name="Clear caches").click(timeout=10_000)
+    tab.get_by_role("button", name="Clear caches").wait_for(state="detached", timeout=10_000)
+
+
+def browser_renders(browser, script: Path, pages: tuple[str, ...], repeat: int, chart: str = CHART
+                    ) -> dict[str, tuple[float, float]]:  # fmt: skip
+    """Per page: the median cold and warm render in Chromium (see the module's docstring).
+
+    One dashboard server for all; each page is opened once first, untimed (it warms HiveServer2's plan
+    caches and the browser's cache of Streamlit's scripts, as any earlier visit to the dashboard would).
     """
-    import streamlit as st
-    from streamlit.testing.v1 import AppTest
+    results = {}
+    with dashboard_server(script) as base:
+        tab = browser.new_page(viewport={"width": 1400, "height": 1000})
+        for page in pages:
+            url = f"{base}/{'' if page == 'live' else page}"
+            drawn(tab, url, chart)
+            cold, warm = [], []
+            for _ in range(repeat):
+                clear_caches(tab)
+                cold.append(drawn(tab, url, chart))
+                warm.append(drawn(tab, url, chart))
+            results[page] = (statistics.median(cold), statistics.median(warm))
+        tab.close()
+    return results
 
-    app = AppTest.from_file(str(REPO_ROOT / "dashboard" / "streamlit_app.py"), default_timeout=120)
-    app.run()
-    if page != "live":
-        app.switch_page(f"app_pages/{page}.py")
-    if cold:
-        st.cache_data.clear()
-    start = time.perf_counter()
-    app.run()
-    elapsed = time.perf_counter() - start
-    if app.exception or app.error:
-        raise RuntimeError(f"{page}: {[e.value for e in [*app.exception, *app.error]]}")
-    return elapsed
 
-
-def empty_render() -> float:
-    """Seconds of a rerun of a page with no query: what Streamlit itself costs."""
-    from streamlit.testing.v1 import AppTest
-
-    app = AppTest.from_string("import streamlit as st\nst.title('baseline')")
-    app.run()
-    start = time.perf_counter()
-    app.run()
-    return time.perf_counter() - start
+def empty_page(work: Path) -> Path:
+    """A Streamlit page with one chart and no query: what Streamlit and the browser cost."""
+    script = work / "baseline_app.py"
+    script.write_text("import streamlit as st\nst.bar_chart({'a': [1, 2, 3]})\n")
+    return script
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -156,36 +228,43 @@ def main(argv: list[str] | None = None) -> None:
         build_tables(spark, settings, DAY)
         shutil.rmtree(work / "small", ignore_errors=True)
         print(f"built {events:,} events of {DAY} and every table in {time.perf_counter() - t:.0f} s")
-        stack.up(["hiveserver2"])
-        register(spark, settings)
+        stack.up(["hiveserver2", "broker"])  # the Pipeline page reads the events topic's offsets
+        register(spark, settings, DAY)
         spark.stop()
         select_one = []
         for _ in range(5):
             s = time.perf_counter()
             execute(settings, "SELECT 1")
             select_one.append(time.perf_counter() - s)
-        empty = statistics.median(empty_render() for _ in range(args.repeat))
-        results = []
-        for page in PAGES:
-            timed_render(page, cold=True)  # the first render of each page warms HiveServer2's plan caches
-            cold = [timed_render(page, cold=True) for _ in range(args.repeat)]
-            warm = statistics.median(timed_render(page, cold=False) for _ in range(args.repeat))
-            results.append((page, statistics.median(cold), warm))
+        from playwright.sync_api import sync_playwright
+
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True)
+            try:
+                (empty, _), = browser_renders(browser, empty_page(work), ("live",), args.repeat).values()
+                renders = browser_renders(browser, REPO_ROOT / "dashboard" / "streamlit_app.py", PAGES,
+                                          args.repeat)
+            finally:
+                browser.close()
+        results = [(page, cold, warm) for page, (cold, warm) in renders.items()]
         print(f"\nbaseline: SELECT 1 through HiveServer2 {statistics.median(select_one) * 1000:.0f} ms; "
-              f"a page with no query {empty * 1000:.0f} ms")
-        print(f"\n{'page':<12} | {'cold':>7} | {'warm':>7} | target <= {TARGET_S:.0f} s")
+              f"a chart with no query, in Chromium, {empty * 1000:.0f} ms")
+        print(f"\n{'page':<12} | {'cold':>7} | {'warm':>7} | target <= {TARGET_S:.0f} s cold, "
+              f"<= {WARM_TARGET_S:.0f} s warm   (headless Chromium, navigation start to last chart drawn)")
         for page, cold, warm in results:
-            verdict = "met" if cold <= TARGET_S else "NOT met"
+            verdict = "met" if cold <= TARGET_S and warm <= WARM_TARGET_S else "NOT met"
             print(f"{page:<12} | {cold:>5.2f} s | {warm:>5.2f} s | {verdict}")
-        worst = max(cold for _, cold, _ in results)
-        print(f"\ntarget: every page <= {TARGET_S:.0f} s over {events:,} events: "
-              f"{'met' if worst <= TARGET_S else 'NOT met'} (slowest {worst:.2f} s)")
+        worst, worst_warm = max(c for _, c, _ in results), max(w for _, _, w in results)
+        met = worst <= TARGET_S and worst_warm <= WARM_TARGET_S
+        print(f"\ntarget: every page over {events:,} events: {'met' if met else 'NOT met'} "
+              f"(slowest {worst:.2f} s cold, {worst_warm:.2f} s warm)")
         baseline = statistics.median(select_one)
         record("dashboard_pages", f"Dashboard page render, {events:,} events",
                "python -m bench.dashboard_pages", [
-            *[Figure(f"{page} page, cold cache", cold, "s", empty, "a page with no query",
+            *[Figure(f"{page} page, cold (Chromium)", cold, "s", empty, "a chart with no query",
                      f"≤ {TARGET_S:.0f} s", cold <= TARGET_S) for page, cold, _ in results],
-            *[Figure(f"{page} page, warm cache", warm, "s") for page, _, warm in results],
+            *[Figure(f"{page} page, warm (Chromium)", warm, "s", target=f"≤ {WARM_TARGET_S:.0f} s",
+                     met=warm <= WARM_TARGET_S) for page, _, warm in results],
             Figure("SELECT 1 through HiveServer2", baseline * 1000, "ms"),
         ], Plot("Page render time", "seconds", [page for page, _, _ in results],
                 {"cold": [round(c, 2) for _, c, _ in results], "warm": [round(w, 2) for _, _, w in results]}))
