@@ -201,3 +201,29 @@ def test_headlines_state_the_days_numbers(built_day, truth):
         total = sum(views for (a, _p), (_u, views, _pct) in traffic.items() if a == app)
         assert headlines[(app, "top_page_share")][0] == pytest.approx(100 * top / total, abs=0.05 + 1e-9)
     assert {a for a, m in headlines if m == "add_to_cart"} == {"shop"}
+
+
+def test_hourly_tables_are_each_hours_events_per_page_and_section(built_day):
+    kinds = ("section_view", "section_click", "section_scroll", "section_hover", "button_click")
+    interaction = f"event_type IN ({', '.join(f'{k!r}' for k in kinds)})"
+    pages = {tuple(r[:3]): tuple(r[3:]) for r in execute(built_day, f"""
+        SELECT hr, app_id, page, count(*), sum(if(event_type = 'page_view', 1, 0)), count(DISTINCT user_id),
+               sum(if({interaction}, 1, 0)), sum(if(event_type = 'add_to_cart', 1, 0)),
+               avg(if({raw_truth.LEAVE}, time_on_page_ms, NULL)),
+               percentile(if(event_type = 'page_view', response_time_ms, NULL), 0.5),
+               percentile(if(event_type = 'page_view', response_time_ms, NULL), 0.95),
+               sum(if(event_type = 'page_view' AND http_status >= 500, 1, 0))
+        FROM raw_events WHERE dt = '{DAY}' GROUP BY hr, app_id, page""")}
+    assert same(table(built_day, "hourly_pages", "hr, app_id, page", """
+        events, page_views, unique_users, section_interactions, add_to_cart, time_on_page_avg_ms,
+        response_p50_ms, response_p95_ms, errors"""), pages)
+    assert len({k[0] for k in pages}) > 12
+    per_kind = ", ".join(f"sum(if(event_type = '{k}', 1, 0))" for k in kinds)
+    sections = {tuple(r[:4]): tuple(r[4:]) for r in execute(built_day, f"""
+        SELECT hr, app_id, page, section, count(*), {per_kind}, count(DISTINCT user_id)
+        FROM raw_events WHERE dt = '{DAY}' AND section IS NOT NULL AND {interaction}
+        GROUP BY hr, app_id, page, section""")}
+    assert table(built_day, "hourly_sections", "hr, app_id, page, section", """
+        interactions, section_views, section_clicks, section_scrolls, section_hovers, button_clicks,
+        unique_users""") == sections
+    assert len(sections) > 10
