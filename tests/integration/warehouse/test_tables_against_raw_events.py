@@ -227,3 +227,41 @@ def test_hourly_tables_are_each_hours_events_per_page_and_section(built_day):
         interactions, section_views, section_clicks, section_scrolls, section_hovers, button_clicks,
         unique_users""") == sections
     assert len(sections) > 10
+
+
+def test_funnels_walk_each_users_page_views_of_the_day_in_order(built_day):
+    """A user enters on step 1 and advances one step at a time, each within an hour of entering (the DAG's
+    default window); recomputed in Python over the day's page views, with the funnels' own page patterns."""
+    import re
+
+    from clickstream.funnels import FUNNELS
+
+    views = defaultdict(list)
+    for app, user, micros, event_id, page in execute(built_day, f"""
+            SELECT app_id, user_id, unix_micros(event_ts), event_id, page FROM raw_events
+            WHERE dt = '{DAY}' AND event_type = 'page_view'"""):
+        views[(app, user)].append((micros, event_id, page))
+    expected = {}
+    for funnel in FUNNELS:
+        reached_by_user = []
+        for (app, _user), seen in views.items():
+            if app != funnel.app_id:
+                continue
+            reached, entered = 0, None
+            for micros, _event_id, page in sorted(seen):
+                step = next((i for i, (_, pattern) in enumerate(funnel.steps, start=1)
+                             if re.search(pattern, page)), None)
+                if reached == 0 and step == 1:
+                    reached, entered = 1, micros
+                elif reached and step == reached + 1 and micros - entered <= 3600 * 1_000_000:
+                    reached += 1
+            reached_by_user.append(reached)
+        users = [sum(r >= step for r in reached_by_user) for step in range(1, len(funnel.steps) + 1)]
+        for step, (name, _) in enumerate(funnel.steps, start=1):
+            n, previous = users[step - 1], users[step - 2] if step > 1 else None
+            expected[(funnel.app_id, funnel.name, step)] = (
+                name, n, None if previous is None else previous - n,
+                n / users[0] if users[0] else None, n / previous if previous else None)
+    assert same(table(built_day, "daily_funnels", "app_id, funnel, step", """
+        step_name, users, drop_off, conversion_from_start, conversion_from_previous"""), expected)
+    assert all(expected[(f.app_id, f.name, 2)][1] > 0 for f in FUNNELS)
