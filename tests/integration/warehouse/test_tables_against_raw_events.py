@@ -1,11 +1,12 @@
-"""The daily tables and reports of the built day, each against its own recomputation over raw_events.
+"""The hourly and daily tables and reports of the built day, each against its own recomputation over
+raw_events.
 
 The day is tests/support/batch_day.py's (the daily DAG ran it with dag.test(): spark-submit, HiveQL
 reports, HiveServer2). The recomputations are in tests/support/raw_truth.py: HiveQL over the archived
 events, sessions cut event by event with window functions where the job cuts them from 30-minute
-slots. Counts, keys and labels are compared exactly; a double within a microsecond or a billionth
-(the job takes a duration as the difference of two epoch seconds in doubles, and sums in another
-order).
+slots; the funnels walked in Python. Counts, keys and labels are compared exactly; a double within
+a microsecond or a billionth (the job takes a duration as the difference of two epoch seconds in
+doubles, and sums in another order).
 """
 
 from __future__ import annotations
