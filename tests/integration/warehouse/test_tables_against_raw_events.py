@@ -23,6 +23,9 @@ from tests.support.batch_day import DAY
 
 pytestmark = pytest.mark.integration
 
+# The section interactions by kind, restated (not imported from the job).
+INTERACTIONS = ("section_view", "section_click", "section_scroll", "section_hover", "button_click")
+
 
 def table(settings, name: str, keys: str, values: str) -> dict[tuple, tuple]:
     """The day's rows of a table: key columns -> value columns."""
@@ -116,7 +119,7 @@ def test_geography_and_sections_are_the_days_events_per_place_and_section(built_
     places = raw_truth.day_counts(built_day, DAY, "app_id", "coalesce(country, '??')", "coalesce(city, '??')")
     assert table(built_day, "daily_geo", "app_id, country, city", "events, page_views, unique_users") == {
         k: c[:3] for k, c in places.items()}
-    kinds = ("section_view", "section_click", "section_scroll", "section_hover", "button_click")
+    kinds = INTERACTIONS
     per_kind = ", ".join(f"sum(if(event_type = '{k}', 1, 0))" for k in kinds)
     sections = {tuple(r[:3]): tuple(r[3:]) for r in execute(built_day, f"""
         SELECT app_id, page, section, count(*), {per_kind}, count(DISTINCT user_id)
@@ -205,7 +208,7 @@ def test_headlines_state_the_days_numbers(built_day, truth):
 
 
 def test_hourly_tables_are_each_hours_events_per_page_and_section(built_day):
-    kinds = ("section_view", "section_click", "section_scroll", "section_hover", "button_click")
+    kinds = INTERACTIONS
     interaction = f"event_type IN ({', '.join(f'{k!r}' for k in kinds)})"
     pages = {tuple(r[:3]): tuple(r[3:]) for r in execute(built_day, f"""
         SELECT hr, app_id, page, count(*), sum(if(event_type = 'page_view', 1, 0)), count(DISTINCT user_id),
