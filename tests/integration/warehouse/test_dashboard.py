@@ -15,34 +15,15 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from clickstream.hive import execute
-from clickstream.settings import REPO_ROOT
 from tests.support import raw_truth
+from tests.support.apptest import APP, render, shown
 from tests.support.batch_day import DAY
 
 pytestmark = pytest.mark.integration
 
-APP = str(REPO_ROOT / "dashboard" / "streamlit_app.py")
 PAGES = ("live", "report", "traffic", "sections", "navigation", "geography", "performance", "sessions",
          "audience", "pipeline")
 CHARTS = ("vega_lite_chart", "plotly_chart", "deck_gl_json_chart")
-
-
-def render(page: str) -> AppTest:
-    """Run the app, switch to one page, and return it rendered."""
-    app = AppTest.from_file(APP, default_timeout=120)
-    app.run()
-    if page != "live":
-        app.switch_page(f"app_pages/{page}.py")
-        app.run()
-    assert not app.exception, [e.value for e in app.exception]
-    return app
-
-
-def shown(app: AppTest, download: str):
-    """The table whose CSV download is named so (exactly the rows shown)."""
-    label = f"Download {download} (CSV)"
-    (button,) = [i for i, b in enumerate(app.get("download_button")) if b.label == label]
-    return app.dataframe[button].value
 
 
 def metric(app: AppTest, label: str) -> str:
