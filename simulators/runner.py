@@ -14,6 +14,7 @@ import math
 import random
 import threading
 import time
+import uuid
 from collections import deque
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -202,6 +203,10 @@ class Simulation:
                     self._count("page_views")
                 event = build_event(self.app_id, visitor, session_id, visitor.visits,
                                     plan.attribution, step, datetime.now(UTC), rng, rt, status)
+                # The seed makes the visitors and their journeys; an event of a live run is new, even
+                # when a run with the same seed came before (its id drawn from the seed would repeat
+                # that run's, and the stream drops repeated ids as duplicates).
+                event["event_id"] = str(uuid.uuid4())
                 if rng.random() < p.malformed_share:
                     event = corrupt(event, rng)
                 self.ledger.add(hour_key(event.get("event_time")), "generated")
