@@ -5,19 +5,30 @@ post their events in batches to ``/collect`` like a browser tracker. A 503
 is retried with backoff until the collector takes the batch; nothing is
 dropped silently: the ledger's ``generated`` minus ``sent`` shows anything
 a stop left unsent.
+
+A user spends nearly all its time reading a page, so users are not threads: each is a generator
+that yields how long it waits, a scheduler thread keeps them in a heap by when they act next, and a
+small pool of threads (``USER_WORKERS``) runs their actions. A thousand users per site are then a
+thousand generators and a few dozen threads; with a thread each, the site process's own request
+threads starved (measured: docs/benchmarks.md, "Simulated users").
 """
 
 from __future__ import annotations
 
+import heapq
 import logging
 import math
+import queue
 import random
 import threading
 import time
 import uuid
 from collections import deque
+from collections.abc import Generator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
+from inspect import GEN_CREATED, getgeneratorstate
 
 import orjson
 import requests
@@ -60,23 +71,34 @@ class SimulationParams:
             raise ValueError("batch_size must be between 1 and 1000")
 
 
+USER_WORKERS = 32  # threads running the live users' actions, per site
+_local = threading.local()
+
+
+def _session() -> requests.Session:
+    """The calling thread's HTTP session: connections are kept per thread, not per user."""
+    session = getattr(_local, "session", None)
+    if session is None:
+        session = _local.session = requests.Session()
+    return session
+
+
 class Client:
     """HTTP client of one simulated browser against the site."""
 
     def __init__(self, base_url: str, visitor: Visitor):
         self.base_url = base_url.rstrip("/")
-        self.session = requests.Session()
         self.set_visitor(visitor)
 
     def set_visitor(self, visitor: Visitor) -> None:
         """Send as another visitor from now on."""
-        self.session.headers.update({"User-Agent": visitor.user_agent, "X-Forwarded-For": visitor.ip})
+        self.headers = {"User-Agent": visitor.user_agent, "X-Forwarded-For": visitor.ip}
 
     def fetch(self, path: str) -> tuple[int | None, int | None]:
         """GET a page; return (response time ms, status), or (None, None) if unreachable."""
         start = time.perf_counter()
         try:
-            resp = self.session.get(self.base_url + path, timeout=30)
+            resp = _session().get(self.base_url + path, headers=self.headers, timeout=30)
         except requests.RequestException:
             return None, None
         return int((time.perf_counter() - start) * 1000), resp.status_code
@@ -84,8 +106,8 @@ class Client:
     def post(self, events: list[dict]) -> tuple[int, dict]:
         """POST a batch to /collect; return (status, body); status 0 if unreachable."""
         try:
-            resp = self.session.post(self.base_url + "/collect", data=orjson.dumps(events),
-                                     headers={"Content-Type": "application/json"}, timeout=30)
+            resp = _session().post(self.base_url + "/collect", data=orjson.dumps(events),
+                                   headers=self.headers | {"Content-Type": "application/json"}, timeout=30)
         except requests.RequestException as exc:
             return 0, {"error": str(exc)}
         try:
@@ -104,7 +126,7 @@ class Simulation:
         self.ledger = ledger
         self._lock = threading.Lock()
         self._stop = threading.Event()
-        self._threads: list[threading.Thread] = []
+        self._scheduler: threading.Thread | None = None
         self.params: SimulationParams | None = None
         self.started_at: datetime | None = None
         self.counters = {"generated": 0, "sent": 0, "rejected": 0, "retries": 0, "unsent": 0,
@@ -117,7 +139,7 @@ class Simulation:
     @property
     def running(self) -> bool:
         """Return whether live users are running."""
-        return any(t.is_alive() for t in self._threads)
+        return self._scheduler is not None and self._scheduler.is_alive()
 
     def _count(self, name: str, n: int = 1) -> None:
         with self._lock:
@@ -152,36 +174,75 @@ class Simulation:
         self.params = params
         self.started_at = datetime.now(UTC)
         deadline = time.monotonic() + params.duration_s if params.duration_s else None
-        self._threads = [
-            threading.Thread(target=self._user, args=(i, params, self._stop, deadline),
-                             name=f"user-{self.app_id}-{i}", daemon=True)
-            for i in range(params.users)
-        ]  # fmt: skip
-        for t in self._threads:
-            t.start()
+        self._scheduler = threading.Thread(target=self._run_users, args=(params, self._stop, deadline),
+                                           name=f"users-{self.app_id}", daemon=True)
+        self._scheduler.start()
         log.info("started %d users on %s (rate %.1f, seed %d)", params.users, self.app_id,
                  params.rate, params.seed)
 
     def stop(self, timeout: float = 60.0) -> None:
         """Stop live users; each posts what it has buffered before it exits."""
         self._stop.set()
-        deadline = time.monotonic() + timeout
-        for t in self._threads:
-            t.join(max(0.0, deadline - time.monotonic()))
+        if self._scheduler is not None:
+            self._scheduler.join(timeout)
 
-    def _user(self, index: int, p: SimulationParams, stop: threading.Event, deadline: float | None):
+    def _run_users(self, p: SimulationParams, stop: threading.Event, deadline: float | None) -> None:
+        """Advance every user when it is due, on a pool of threads, until all have ended.
+
+        A user is a generator yielding the simulated seconds it waits next; it is sent True when it
+        must stop (stop requested, or the deadline passed) and then posts what it buffered and ends.
+        """
+        users = {i: self._user(i, p, stop) for i in range(p.users)}
+        now = time.monotonic()
+        due = [(now, i) for i in users]   # a heap of (when, user); a user being advanced is not in it
+        done: queue.SimpleQueue = queue.SimpleQueue()   # (user, seconds it waits next, None: ended)
+
+        def advance(i: int, stopping: bool) -> None:
+            user = users[i]
+            try:
+                seconds = user.send(None if getgeneratorstate(user) == GEN_CREATED else stopping)
+            except StopIteration:
+                seconds = None
+            except Exception:  # noqa: BLE001 - one user's bug must not stop the others
+                log.exception("simulated user %d of %s failed", i, self.app_id)
+                seconds = None
+            done.put((i, seconds))
+
+        with ThreadPoolExecutor(max_workers=min(p.users, USER_WORKERS),
+                                thread_name_prefix=f"user-{self.app_id}") as pool:
+            while users:
+                now = time.monotonic()
+                if deadline is not None and now >= deadline:
+                    stop.set()
+                stopping = stop.is_set()
+                while due and (stopping or due[0][0] <= now):
+                    pool.submit(advance, heapq.heappop(due)[1], stopping)
+                # Until the next user is due or an action ends; at most 0.5 s, so a stop is seen.
+                wake = min(0.5, due[0][0] - now) if due else 0.5
+                if deadline is not None:
+                    wake = min(wake, deadline - now)
+                try:
+                    ended = [done.get(timeout=max(0.0, wake))]
+                except queue.Empty:
+                    continue
+                while True:
+                    for i, seconds in ended:
+                        if seconds is None:
+                            del users[i]
+                        else:
+                            heapq.heappush(due, (time.monotonic() + seconds / p.rate, i))
+                    try:
+                        ended = [done.get_nowait()]
+                    except queue.Empty:
+                        break
+
+    def _user(self, index: int, p: SimulationParams, stop: threading.Event) -> Generator[float, bool, None]:
+        """One simulated user: yields the simulated seconds it waits; sent True when it must stop."""
         rng = random.Random(f"{p.seed}:{self.app_id}:user:{index}")
         visitor = Visitor.draw(rng, p.bot_share)
         client = Client(self.base_url, visitor)
         buffer: list[dict] = []
         first_buffered = 0.0
-
-        def wait(seconds: float) -> bool:
-            """Sleep simulated seconds; return True when the user must stop."""
-            wall = seconds / p.rate
-            if deadline is not None:
-                wall = min(wall, max(0.0, deadline - time.monotonic()))
-            return stop.wait(wall) or (deadline is not None and time.monotonic() >= deadline)
 
         while not stop.is_set():
             plan = plan_session(self.site, visitor, rng)
@@ -194,7 +255,7 @@ class Simulation:
                     visitor.visits += 1
                     session_id = hex_id(rng, "s")
                     self._count("sessions")
-                if wait(step.delay_s):
+                if (yield step.delay_s):
                     stopped = True
                     break
                 rt = status = None
@@ -221,7 +282,7 @@ class Simulation:
                     break  # the visitor gives up on a broken site
             self._send(client, buffer, stop)
             buffer = []
-            if stopped or wait(rng.lognormvariate(math.log(30), 0.8)):
+            if stopped or (yield rng.lognormvariate(math.log(30), 0.8)):
                 break
             if rng.random() < p.new_user_share:
                 visitor = Visitor.draw(rng, p.bot_share)
