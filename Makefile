@@ -20,7 +20,7 @@ export PYTHONPATH := $(CURDIR)
 # PostgreSQL for Airflow's metadata DB, and Chromium for the dashboard's browser tests.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help install system-deps run stop status logs airflow test test-unit test-restarts lint bench clean docker-requirements
+.PHONY: help install system-deps run stop status logs airflow test test-unit test-restarts lint bench screenshots clean docker-requirements
 
 help:
 	@echo "make run      start the embedded platform (installs what it needs)"
@@ -29,6 +29,7 @@ help:
 	@echo "make status   health of every service     make stop   stop everything"
 	@echo "make airflow CMD=\"dags list\"   any Airflow CLI command against the stack"
 	@echo "make lint     ruff (incl. AIR3)            make bench  run the benchmarks"
+	@echo "make screenshots   re-take the dashboard's screenshots in docs/screenshots/ (about 25 min)"
 
 $(UV):
 	$(PYTHON_BIN) -m venv $(TOOLS)
@@ -113,6 +114,11 @@ test-unit: install
 
 bench: install
 	$(PY) -m bench.run_all
+
+# The dashboard's screenshots in docs/screenshots/, from a private stack holding a backfilled week
+# with the simulation running (about 25 minutes on two cores).
+screenshots: install
+	$(PY) -m bench.screenshots
 
 # The production image's pinned requirements, from uv.lock (docker/airflow/Dockerfile).
 docker-requirements: $(UV)

@@ -98,34 +98,42 @@ class Poller(threading.Thread):
         self.seen: dict[tuple[str, str], list[tuple[float, float, int]]] = defaultdict(list)
         self.stop = threading.Event()
         self.polls: list[float] = []
+        self.failed: list[str] = []   # polls that got an error instead of rows (then reconnected)
 
     def run(self) -> None:
         from clickstream.hive import connect
 
-        conn = connect(self.settings)
-        cursor = conn.cursor()
+        conn = None
         last = 0.0
         while not self.stop.is_set():
             # One poll a second, as a dashboard refreshing every second would: polling back to back
             # had HiveServer2 take three quarters of a core from the application being measured.
             time.sleep(max(0.0, last + POLL_EVERY_S - time.time()))
             at = last = time.time()
-            cursor.execute(
-                "SELECT app_id, date_format(window_start, \"yyyy-MM-dd'T'HH:mm\"), events "
-                f"FROM live_metrics_latest WHERE dim = 'app' AND dt >= '{self.since:%Y-%m-%d}' "
-                f"AND window_start >= '{self.since:%Y-%m-%d %H:%M:%S}'")
-            rows = cursor.fetchall()
+            try:
+                conn = conn or connect(self.settings)
+                cursor = conn.cursor()
+                cursor.execute(
+                    "SELECT app_id, date_format(window_start, \"yyyy-MM-dd'T'HH:mm\"), events "
+                    f"FROM live_metrics_latest WHERE dim = 'app' AND dt >= '{self.since:%Y-%m-%d}' "
+                    f"AND window_start >= '{self.since:%Y-%m-%d %H:%M:%S}'")
+                rows = cursor.fetchall()
+            except Exception as exc:  # noqa: BLE001 - a failed poll is counted; the next one reconnects
+                self.failed.append(f"{at:.0f}: {exc.__class__.__name__}: {str(exc)[:200]}")
+                conn = None
+                continue
             done = time.time()
             for app, minute, events in rows:
                 self.seen[(app, minute)].append((at, done, events))
             self.polls.append(done - at)
-        conn.close()
+        if conn is not None:
+            conn.close()
 
 
-def lags(sender: Sender, poller: Poller, run_length: float) -> list[tuple[float, float | None]]:
-    """Return (receipt, freshness) per event; None for an event never seen."""
+def lags(received: list[tuple[float, str, str]], poller: Poller) -> list[tuple[float, float | None]]:
+    """Return (receipt, freshness) per event received as (receipt, app, minute); None: never seen."""
     by_window: dict[tuple[str, str], list[float]] = defaultdict(list)
-    for at, app, minute in sender.received:
+    for at, app, minute in received:
         by_window[(app, minute)].append(at)
     out = []
     for window, receipts in by_window.items():
@@ -179,7 +187,7 @@ def main() -> None:
         stack.down()
         if not args.keep:
             shutil.rmtree(data_dir, ignore_errors=True)
-    found = lags(sender, poller, run_length)
+    found = lags(sender.received, poller)
     never = sum(1 for _, lag in found if lag is None)
     samples = [(at, run_length if lag is None else lag) for at, lag in found]
     values = sorted(v for _, v in samples)

@@ -12,6 +12,7 @@ from embedded.ports import private_ports
 def private_environment(prefix: str) -> Path:
     """Point CLICKSTREAM_* at a new temporary data directory and free ports; return the directory."""
     data_dir = Path(tempfile.mkdtemp(prefix=prefix))
+    data_dir.chmod(0o755)  # PostgreSQL runs as its own OS user when the bench runs as root
     os.environ.update({"CLICKSTREAM_DATA_DIR": str(data_dir), **private_ports()})
     return data_dir
 

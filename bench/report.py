@@ -22,8 +22,8 @@ from clickstream.settings import REPO_ROOT
 RESULTS = REPO_ROOT / "artifacts" / "bench"
 DOC = REPO_ROOT / "docs" / "benchmarks.md"
 # The order of the sections in docs/benchmarks.md.
-ORDER = ("stack_startup", "collector_throughput", "streaming_throughput", "freshness", "daily_job",
-         "dashboard_pages", "airflow_metadb")
+ORDER = ("stack_startup", "collector_throughput", "streaming_throughput", "freshness", "simulated_users",
+         "daily_job", "dashboard_pages", "airflow_metadb")
 
 
 @dataclass

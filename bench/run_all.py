@@ -11,6 +11,7 @@ BENCHMARKS = [
     ["bench.collector_throughput"],
     ["bench.streaming_throughput"],
     ["bench.freshness"],
+    ["bench.simulated_users"],
     ["bench.daily_job"],
     ["bench.dashboard_pages"],
     ["bench.airflow_metadb"],

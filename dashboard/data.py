@@ -459,8 +459,8 @@ def _ts(moment: datetime) -> str:
 
 def live_windows(apps: tuple[str, ...], newest: datetime, history: timedelta,
                  recent: timedelta) -> pd.DataFrame:
-    """The live metrics' 1-minute windows: per app over ``history``; per page, section, page transition
-    and device type over ``recent``.
+    """The live metrics' 1-minute windows: per app over ``history``; per page, section, page transition,
+    device type, browser and operating system over ``recent``.
 
     One round trip for both (live_metrics_latest: each window's newest version).
     """
@@ -472,7 +472,7 @@ def live_windows(apps: tuple[str, ...], newest: datetime, history: timedelta,
         FROM live_metrics_latest
         WHERE dt BETWEEN '{since:%Y-%m-%d}' AND '{newest:%Y-%m-%d}' AND app_id IN ({quoted(apps)})
           AND window_start >= '{_ts(since)}'
-          AND (dim = 'app' OR (dim IN ('page', 'section', 'transition', 'device')
+          AND (dim = 'app' OR (dim IN ('page', 'section', 'transition', 'device', 'browser', 'os')
                                AND window_start >= '{_ts(latest)}'))""")
 
 

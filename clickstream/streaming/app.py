@@ -362,7 +362,8 @@ def run(args: argparse.Namespace) -> None:
     make_dirs(spark, feed_uri(settings))  # the file source needs its directory
     feed = extract_feed(spark, settings)
     # One hop: the live metrics read the topic too, and count each event id once.
-    metrics = transform_metrics(valid_events(parsed).select("event_id", *FEED_COLUMNS), unique="event_id")
+    metrics = transform_metrics(valid_events(parsed).select("event_id", *FEED_COLUMNS, "browser", "os"),
+                                unique="event_id")
     active = transform_active_users(feed)
     ensure_live_tables(warehouse, metrics, active)
     producer = Producer({"bootstrap.servers": settings.kafka_bootstrap, "linger.ms": 50})

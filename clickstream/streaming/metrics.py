@@ -2,8 +2,9 @@
 
 One streaming aggregation computes every breakdown at once: each event is
 fanned out to the dimensions it belongs to — the app as a whole (``app``/``*``),
-its ``page``, its ``section`` (``page|section``), its ``device``, its
-``country`` and, for page views, its ``transition`` (``prev -> page``) — and
+its ``page``, its ``section`` (``page|section``), its ``device`` type, its
+``browser``, its ``os``, its ``country`` and, for page views, its ``transition``
+(``prev -> page``) — and
 grouped by (window, app, dimension, key). Measures that do not apply to a
 dimension are simply zero or null there.
 
@@ -38,7 +39,7 @@ LEAVE_BEACON = "page_leave"  # simulators.journey.LEAVE_BEACON: the ping with th
 # event_type -> its count column
 COUNT_COLUMNS = {t: "add_to_cart" if t == "add_to_cart" else f"{t}s" for t in COUNTED}
 
-DIMENSIONS = ("app", "page", "section", "device", "country", "transition")
+DIMENSIONS = ("app", "page", "section", "device", "browser", "os", "country", "transition")
 
 
 def _dimensions() -> Column:
@@ -49,6 +50,8 @@ def _dimensions() -> Column:
         ("page", F.col("page")),
         ("section", F.when(F.col("section").isNotNull(), F.concat_ws("|", "page", "section"))),
         ("device", F.col("device_type")),
+        ("browser", F.col("browser")),
+        ("os", F.col("os")),
         ("country", F.coalesce(F.col("country"), F.lit("??"))),
         ("transition", F.when(page_view & F.col("prev_page").isNotNull(),
                               F.concat_ws(" -> ", "prev_page", "page"))),

@@ -145,6 +145,17 @@ def live() -> None:
             table(paths.head(20), "paths now", column_config={
                 "dwell_s": st.column_config.NumberColumn("time on page (s)", format="%.1f")})
 
+    st.subheader("Browsers and operating systems (last 15 minutes)")
+    counts = {"events": ("events", "sum"), "page_views": ("page_views", "sum")}
+    browsers = leaders(windows, "browser", "browser", **counts)
+    systems = leaders(windows, "os", "os", **counts)
+    if not no_data(browsers, "browser counts", "They appear with the first events."):
+        left, right = st.columns(2)
+        with left:
+            table(browsers, "browsers now")
+        with right:
+            table(systems, "operating systems now")
+
     st.subheader("Alerts")
     alerts = load(live_alerts, APPS, newest)
     if alerts.empty:

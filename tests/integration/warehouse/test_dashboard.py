@@ -162,7 +162,7 @@ def test_time_on_page_is_the_page_leave_beacons_average(day):
     assert sentence in [m.value for m in app.markdown]
 
 
-def test_live_time_on_page_transitions_devices_and_paths_equal_raw_events(day):
+def test_live_time_on_page_transitions_devices_browsers_and_paths_equal_raw_events(day):
     app = render("live")
     recent = raw_truth.last_minutes(day, 15)
     dwell = shown(app, "time on page now")
@@ -180,6 +180,13 @@ def test_live_time_on_page_transitions_devices_and_paths_equal_raw_events(day):
     devices = shown(app, "devices now")
     events = raw_truth.events_per(day, "device_type", recent)
     assert {(a, d): n for a, d, n in devices[["app_id", "device_type", "events"]].values} == events
+
+    for column, download in (("browser", "browsers now"), ("os", "operating systems now")):
+        events = raw_truth.events_per(day, column, recent)
+        listed = {(a, k): n for a, k, n in shown(app, download)[["app_id", column, "events"]].values}
+        assert len(listed) == min(10, len(events)) > 1
+        assert listed == {k: events[k] for k in listed}
+        assert min(listed.values()) >= max([n for k, n in events.items() if k not in listed], default=0)
 
     triples = raw_truth.paths(day, recent)
     paths = shown(app, "paths now")

@@ -15,6 +15,7 @@ import csv
 import os
 import subprocess
 import time
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -74,6 +75,57 @@ def expected_numbers(settings) -> dict[str, dict[str, str]]:
         "traffic": {"Page views": views, "Events": events(f"dt = '{DAY}'")},
         "sessions": {"Sessions": sessions},
         "audience": {"Sessions": sessions},
+        # Everything the stream read from the topic is archived: valid events, or rejected ones.
+        "pipeline": {"Records on the topic (end offsets)": f"{topic_records(settings):,}"},
+    }
+
+
+def topic_records(settings) -> int:
+    return sum(raw_truth.scalar(settings, f"SELECT count(*) FROM {t}") for t in ("raw_events", "bad_events"))
+
+
+# Per page: the CSV download of a chart's data, and the column its total is taken of.
+CHART_TABLES = {
+    "live": ("devices now", "events"),
+    "report": ("report totals", "page_views"),
+    "traffic": ("pages", "page_views"),
+    "sections": ("sections", "button_clicks"),
+    "navigation": ("top paths", "occurrences"),
+    "geography": ("countries", "page_views"),
+    "performance": ("hours", "page_views"),
+    "sessions": ("session durations", "sessions"),
+    "audience": ("devices", "sessions"),
+    "pipeline": ("topic partitions", "end_offset"),  # the topic's first offsets are 0: nothing expired
+}
+
+
+def expected_chart_totals(settings) -> dict[str, int]:
+    """Per page, the total its chart's table must sum to, from raw_events."""
+    day = f"dt = '{DAY}'"
+
+    def count(where: str) -> int:
+        return raw_truth.scalar(settings, f"SELECT count(*) FROM raw_events WHERE {where}")
+
+    views = raw_truth.page_views(settings, DAY)
+    sessions = sum(raw_truth.session_starts(settings, DAY).values())
+    # The table under the Sankey diagram: the top 50 of each site's ten most frequent three-page
+    # sequences (ties kept) in the day's sessions.
+    triples = Counter((app, *t) for (app, _u, _s), s in raw_truth.sessions(settings, DAY).items()
+                      for t in zip(s["pages"], s["pages"][1:], s["pages"][2:], strict=False))
+    top10 = sorted((n for k, n in triples.items()
+                    if 1 + sum(m > n for j, m in triples.items() if j[0] == k[0]) <= 10), reverse=True)
+    recent = raw_truth.last_minutes(settings, 15)
+    return {
+        "live": sum(raw_truth.events_per(settings, "device_type", recent).values()),
+        "report": views,
+        "traffic": views,
+        "sections": count(f"{day} AND event_type = 'button_click'"),
+        "navigation": sum(top10[:50]),
+        "geography": count(f"{day} AND event_type = 'page_view' AND country IS NOT NULL"),
+        "performance": views,
+        "sessions": sessions,
+        "audience": sessions,
+        "pipeline": topic_records(settings),
     }
 
 
@@ -101,6 +153,7 @@ def test_every_page_draws_its_charts_in_chromium(dashboard, built_day, tmp_path)
 
     expected = expected_numbers(built_day)
     chart_totals = {}
+    expected_totals = expected_chart_totals(built_day)
     shots = Path(os.environ.get("CLICKSTREAM_ARTIFACTS", REPO_ROOT / "artifacts")) / "screenshots"
     shots.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
@@ -119,16 +172,11 @@ def test_every_page_draws_its_charts_in_chromium(dashboard, built_day, tmp_path)
                     if scheme == "light":
                         shown, wanted = metrics(page), expected.get(name, {})
                         assert {k: shown.get(k) for k in wanted} == wanted, name
-                        if name == "report":  # the page-views-per-day chart's data, as its table saves it
-                            rows = downloaded(page, "report totals", tmp_path)
-                            chart_totals[name] = sum(int(r["page_views"]) for r in rows)
-                        if name == "audience":  # the sessions-by-device chart's
-                            rows = downloaded(page, "devices", tmp_path)
-                            chart_totals[name] = sum(int(r["sessions"]) for r in rows)
+                        table, column = CHART_TABLES[name]   # a chart's data, as its table saves it
+                        chart_totals[name] = sum(int(r[column]) for r in downloaded(page, table, tmp_path))
                     page.screenshot(path=shots / f"{name}-{scheme}.png", full_page=True)
                 page.close()
         finally:
             browser.close()
     assert {f"{n}-light.png" for n in PAGES} <= {f.name for f in shots.iterdir()}
-    assert chart_totals == {"report": raw_truth.page_views(built_day, DAY),
-                            "audience": sum(raw_truth.session_starts(built_day, DAY).values())}
+    assert chart_totals == expected_totals

@@ -8,6 +8,7 @@ from clickstream.streaming.metrics import transform_active_users, transform_metr
 from tests.support.streaming_frames import FeedHarness, at, ev, frame
 
 KEY = ("window_start", "app_id", "dim", "key")
+MOBILE = {"device_type": "mobile", "browser": "Mobile Safari", "os": "iOS", "country": "FR"}
 
 
 def minute_one() -> list[dict]:
@@ -18,12 +19,10 @@ def minute_one() -> list[dict]:
         ev("12:00:12", "u_1", "/home", "section_click", section="hero", element="hero"),
         ev("12:00:25", "u_1", "/home", "engagement_ping", element="page_leave", time_on_page_ms=20_000),
         ev("12:00:15", "u_1", "/home", "engagement_ping", time_on_page_ms=15_000),  # not a leave
-        ev("12:00:30", "u_2", "/home", response_time_ms=300, http_status=503, device_type="mobile",
-           country="FR"),
+        ev("12:00:30", "u_2", "/home", response_time_ms=300, http_status=503, **MOBILE),
         ev("12:00:39", "u_2", "/home", "engagement_ping", element="page_leave", time_on_page_ms=10_000,
-           device_type="mobile", country="FR"),
-        ev("12:00:40", "u_2", "/products", prev_page="/home", response_time_ms=200,
-           device_type="mobile", country="FR"),
+           **MOBILE),
+        ev("12:00:40", "u_2", "/products", prev_page="/home", response_time_ms=200, **MOBILE),
         ev("12:00:50", "u_3", "/products", response_time_ms=50, is_bot=True, device_type="bot",
            country=None),
         ev("12:01:05", "u_1", "/products", prev_page="/home", response_time_ms=120),
@@ -37,10 +36,12 @@ def test_every_dimension_has_exact_values(spark):
     assert sorted((k[0], k[2], k[3]) for k in rows) == sorted([
         (w0, "app", "*"), (w0, "page", "/home"), (w0, "page", "/products"),
         (w0, "section", "/home|hero"), (w0, "device", "desktop"), (w0, "device", "mobile"),
-        (w0, "device", "bot"), (w0, "country", "DE"), (w0, "country", "FR"), (w0, "country", "??"),
+        (w0, "device", "bot"), (w0, "browser", "Firefox"), (w0, "browser", "Mobile Safari"),
+        (w0, "os", "Linux"), (w0, "os", "iOS"),
+        (w0, "country", "DE"), (w0, "country", "FR"), (w0, "country", "??"),
         (w0, "transition", "/home -> /products"),
-        (w1, "app", "*"), (w1, "page", "/products"), (w1, "device", "desktop"),
-        (w1, "country", "DE"), (w1, "transition", "/home -> /products"),
+        (w1, "app", "*"), (w1, "page", "/products"), (w1, "device", "desktop"), (w1, "browser", "Firefox"),
+        (w1, "os", "Linux"), (w1, "country", "DE"), (w1, "transition", "/home -> /products"),
     ])
     home = rows[(w0, "shop", "page", "/home")]
     assert {k: home[k] for k in (
@@ -61,6 +62,11 @@ def test_every_dimension_has_exact_values(spark):
         == (2, 1, 1, 1)
     mobile = rows[(w0, "shop", "device", "mobile")]
     assert (mobile["events"], mobile["page_views"], mobile["users"], mobile["error_rate"]) == (3, 2, 1, 0.5)
+    # The mobile visitor's browser and OS count its events; the others (the bot too) are Firefox on Linux.
+    assert rows[(w0, "shop", "browser", "Mobile Safari")]["events"] == 3
+    assert rows[(w0, "shop", "os", "iOS")]["events"] == 3
+    firefox = rows[(w0, "shop", "browser", "Firefox")]
+    assert (firefox["events"], firefox["page_views"], firefox["users"]) == (6, 2, 2)
     assert rows[(w0, "shop", "country", "??")]["bot_events"] == 1
     assert rows[(w0, "shop", "transition", "/home -> /products")]["page_views"] == 1
     assert rows[(w1, "shop", "transition", "/home -> /products")]["page_views"] == 1
