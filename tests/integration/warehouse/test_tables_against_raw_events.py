@@ -204,7 +204,24 @@ def test_headlines_state_the_days_numbers(built_day, truth):
         top = max(views for (a, _p), (_u, views, _pct) in traffic.items() if a == app)
         total = sum(views for (a, _p), (_u, views, _pct) in traffic.items() if a == app)
         assert headlines[(app, "top_page_share")][0] == pytest.approx(100 * top / total, abs=0.05 + 1e-9)
+        assert headlines[(app, "peak_slowdown_pct")] == peak_slowdown(built_day, app)
     assert {a for a, m in headlines if m == "add_to_cart"} == {"shop"}
+
+
+def peak_slowdown(settings, app: str) -> tuple[float, str]:
+    """The peak-slowdown headline from raw events: the app's three busiest hours by page views (ties
+    kept), the exact p95 of the page views' response times in them and in the other hours."""
+    views = dict(execute(settings, f"SELECT hour(event_ts), count(*) FROM raw_events WHERE dt = '{DAY}' AND "
+                                   f"app_id = '{app}' AND event_type = 'page_view' GROUP BY hour(event_ts)"))
+    peak = ", ".join(str(h) for h, n in views.items() if 1 + sum(m > n for m in views.values()) <= 3)
+    ((at_peak, off_peak),) = execute(settings, f"""
+        SELECT percentile(if(hour(event_ts) IN ({peak}), response_time_ms, NULL), 0.95),
+               percentile(if(hour(event_ts) NOT IN ({peak}), response_time_ms, NULL), 0.95)
+        FROM raw_events WHERE dt = '{DAY}' AND app_id = '{app}' AND event_type = 'page_view'""")
+    ms = [math.floor(p + 0.5) for p in (at_peak, off_peak)]  # HiveQL's round: half up
+    change = "increased" if at_peak > off_peak else "did not increase"
+    return (math.floor(1000 * (at_peak / off_peak - 1) + 0.5) / 10,
+            f"Response time (p95) {change} during peak hours: {ms[0]} ms vs {ms[1]} ms off-peak")
 
 
 def test_hourly_tables_are_each_hours_events_per_page_and_section(built_day):
