@@ -10,6 +10,6 @@ SELECT
   response_p95_ms,
   is_peak,
   concat(app_id, ' ', lpad(cast(hr AS STRING), 2, '0'), ':00 UTC: ', cast(round(100 * coalesce(error_rate, 0), 2) AS STRING),
-         '% errors, p95 ', cast(round(response_p95_ms) AS STRING), ' ms', if(is_peak, ' (peak hour)', '')) AS headline
+         '% errors, p95 ', cast(cast(round(response_p95_ms) AS BIGINT) AS STRING), ' ms', if(is_peak, ' (peak hour)', '')) AS headline
 FROM {{ clickstream_db }}.daily_hours
 WHERE dt = '{{ dt }}';

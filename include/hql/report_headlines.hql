@@ -19,8 +19,8 @@ SELECT app_id, metric, metric_value, headline FROM (
   UNION ALL
   SELECT app_id, 'peak_slowdown_pct', round(100 * (peak_slowdown - 1), 1),
          concat('Response time (p95) ', if(peak_slowdown > 1, 'increased', 'did not increase'),
-                ' during peak hours: ', cast(round(peak_response_p95_ms) AS STRING), ' ms vs ',
-                cast(round(offpeak_response_p95_ms) AS STRING), ' ms off-peak')
+                ' during peak hours: ', cast(cast(round(peak_response_p95_ms) AS BIGINT) AS STRING), ' ms vs ',
+                cast(cast(round(offpeak_response_p95_ms) AS BIGINT) AS STRING), ' ms off-peak')
   FROM {{ clickstream_db }}.daily_summary
   WHERE dt = '{{ dt }}' AND peak_slowdown IS NOT NULL
   UNION ALL
