@@ -365,8 +365,9 @@ def operating_systems(f: Filters) -> pd.DataFrame:
 # --- The Daily report page (the report_* tables the daily DAG's HiveQL writes) -----------------
 
 def report_sentences(f: Filters) -> pd.DataFrame:
-    """Per day and app, the report sentences in reading order: the sessions, the headlines, the three
-    most visited pages, the most engaged section, the hour with the most errors."""
+    """Per day and app, the report sentences in reading order: the sessions, the headlines (less the two
+    the other reports state), the three most visited pages, the most engaged section, the hour with the
+    most errors."""
     return _batch(f"""
         SELECT day, app_id, topic, headline FROM (
           SELECT dt AS day, app_id, 0 AS part, 0 AS n, 'sessions' AS topic, headline
@@ -374,6 +375,8 @@ def report_sentences(f: Filters) -> pd.DataFrame:
           UNION ALL
           SELECT dt, app_id, 1, row_number() OVER (PARTITION BY dt, app_id ORDER BY metric), metric, headline
           FROM report_headlines WHERE {f.where()}
+            -- stated by report_sessions and report_page_traffic, in their own sentences
+            AND metric NOT IN ('avg_session_min', 'top_page_share')
           UNION ALL
           SELECT dt, app_id, 2, n, 'page traffic', headline FROM (
             SELECT dt, app_id, headline,

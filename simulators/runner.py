@@ -10,7 +10,7 @@ A user spends nearly all its time reading a page, so users are not threads: each
 that yields how long it waits, a scheduler thread keeps them in a heap by when they act next, and a
 small pool of threads (``USER_WORKERS``) runs their actions. A thousand users per site are then a
 thousand generators and a few dozen threads; with a thread each, the site process's own request
-threads starved (measured: docs/benchmarks.md, "Simulated users").
+threads starved (measured: docs/benchmarks.md, "1,000 users per site through the collectors").
 """
 
 from __future__ import annotations

@@ -135,6 +135,8 @@ def test_daily_report_states_the_days_numbers(day):
     text = "\n".join(m.value for m in app.markdown)
     for app_id, sentence in raw_truth.top_page_sentence(day, DAY).items():
         assert f"**{app_id}**" in text and f"- {sentence}" in text, (app_id, sentence)
+    # Each site's list says the average session length once, and each of its three top pages' share once.
+    assert text.count("- Average session duration") == 3 and text.count(" accounts for ") == 9
     per_app = raw_truth.events_per(day, "dt", f"dt = '{DAY}' AND event_type = 'page_view'")
     totals = shown(app, "report totals")
     assert {(a, str(d)): n for d, a, n in totals[["day", "app_id", "page_views"]].values} == per_app
