@@ -37,23 +37,6 @@ from clickstream.settings import REPO_ROOT
 DARK = ("live", "report", "navigation")
 
 
-def build_hours(settings, start: datetime, end: datetime) -> None:
-    """Run the hourly job once over [start, end) and register every hour's partitions."""
-    from clickstream.hive import execute, render_hql, split_statements
-    from embedded.environment import VENV_BIN, stack_env
-
-    subprocess.run(
-        [str(VENV_BIN / "spark-submit"), "--master", "local[2]", "--conf", "spark.ui.enabled=false",
-         "--jars", settings.spark_jars, str(REPO_ROOT / "include" / "spark_jobs" / "clickstream_hourly.py"),
-         "--start", start.isoformat(), "--end", end.isoformat()],
-        env=stack_env(settings), check=True, cwd=REPO_ROOT, timeout=1800)
-    hours = int((end - start).total_seconds() // 3600)
-    # The tables, as the DAGs' first task creates them, then every hour's partitions.
-    execute(settings, *split_statements(render_hql("create_tables.hql", settings)))
-    execute(settings, *[sql for h in range(hours) for sql in split_statements(
-        render_hql("add_hourly_partitions.hql", settings, data_interval_start=start + timedelta(hours=h)))])
-
-
 def backfill_daily(settings, api, first, last, timeout: float = 3600) -> None:
     """`airflow backfill create` clickstream_daily over [first, last] and wait until every run succeeded."""
     from embedded.environment import VENV_BIN, stack_env
@@ -131,6 +114,8 @@ def main() -> None:
         wait_for(lambda: (lag := monitor.lag(settings)) is not None and sum(lag.values()) < 1000, 1800, 5,
                  "the streaming application to archive the backfill")
         start = datetime(first.year, first.month, first.day, tzinfo=UTC)
+        from embedded.hourly import build_hours
+
         build_hours(settings, start, start + timedelta(days=args.days))
         backfill_daily(settings, api, first, last)
         time.sleep(60)  # a few more minutes of live traffic on the live pages

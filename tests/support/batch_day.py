@@ -14,10 +14,9 @@ import orjson
 import pytest
 from confluent_kafka import Producer
 
-from clickstream.hive import execute, render_hql, split_statements
+from clickstream.hive import execute
 from clickstream.settings import REPO_ROOT, get_settings
 from clickstream.topics import ensure_topics
-from embedded.environment import VENV_BIN, stack_env
 from simulators.load import site_events
 
 DAY = date(2026, 11, 2)  # a fixed past day: the generated data, and so the tests, never change
@@ -84,19 +83,9 @@ def content_hash(settings, table: str, where: str) -> str:
 
 def build_hours(settings) -> None:
     """Run the hourly job once over the whole day and register its 24 partitions, as 24 runs would."""
-    import subprocess
+    from embedded.hourly import build_hours as build
 
-    job = subprocess.run(
-        [str(VENV_BIN / "spark-submit"), "--master", "local[2]", "--conf", "spark.ui.enabled=false",
-         str(REPO_ROOT / "include" / "spark_jobs" / "clickstream_hourly.py"),
-         "--start", MIDNIGHT.isoformat(), "--end", (MIDNIGHT + timedelta(days=1)).isoformat()],
-        env=stack_env(settings), capture_output=True, text=True, timeout=600, cwd=REPO_ROOT,
-    )  # fmt: skip
-    assert job.returncode == 0, job.stderr[-3000:]
-    statements = [sql for hr in range(24)
-                  for sql in split_statements(render_hql("add_hourly_partitions.hql", settings,
-                                                         data_interval_start=MIDNIGHT + timedelta(hours=hr)))]
-    execute(settings, *statements)
+    build(settings, MIDNIGHT, MIDNIGHT + timedelta(days=1), timeout=600)
 
 
 @pytest.fixture(scope="session")
