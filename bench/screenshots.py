@@ -114,7 +114,7 @@ def main() -> None:
         wait_for(lambda: (lag := monitor.lag(settings)) is not None and sum(lag.values()) < 1000, 1800, 5,
                  "the streaming application to archive the backfill")
         start = datetime(first.year, first.month, first.day, tzinfo=UTC)
-        from embedded.hourly import build_hours
+        from embedded.build import build_hours
 
         build_hours(settings, start, start + timedelta(days=args.days))
         backfill_daily(settings, api, first, last)

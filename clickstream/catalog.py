@@ -100,7 +100,7 @@ TABLES: tuple[Table, ...] = (
     _table("hourly_sections", HOURLY, "dt STRING, hr INT", sort_key="app_id, page, section", columns="""
         app_id STRING, page STRING, section STRING, interactions BIGINT, section_views BIGINT,
         section_clicks BIGINT, section_scrolls BIGINT, section_hovers BIGINT, button_clicks BIGINT,
-        unique_users BIGINT"""),
+        unique_users BIGINT, section_leaves BIGINT, time_in_view_avg_ms DOUBLE"""),
     _table("sessions", DAILY, "dt STRING", sort_key="app_id, start_ts, session_id", columns="""
         app_id STRING, session_id STRING, user_id STRING, start_ts TIMESTAMP, end_ts TIMESTAMP,
         duration_s DOUBLE, events BIGINT, page_views BIGINT, bounce BOOLEAN, entry_page STRING,
@@ -110,7 +110,7 @@ TABLES: tuple[Table, ...] = (
     _table("daily_sections", DAILY, "dt STRING", sort_key="app_id, page, section", columns="""
         app_id STRING, page STRING, section STRING, interactions BIGINT, section_views BIGINT,
         section_clicks BIGINT, section_scrolls BIGINT, section_hovers BIGINT, button_clicks BIGINT,
-        unique_users BIGINT, rank_in_app INT"""),
+        unique_users BIGINT, section_leaves BIGINT, time_in_view_avg_ms DOUBLE, rank_in_app INT"""),
     _table("daily_funnels", DAILY, "dt STRING", sort_key="app_id, funnel, step", columns="""
         app_id STRING, funnel STRING, step INT, step_name STRING, users BIGINT, drop_off BIGINT,
         conversion_from_start DOUBLE, conversion_from_previous DOUBLE"""),
@@ -123,8 +123,8 @@ TABLES: tuple[Table, ...] = (
         BOOLEAN"""),
     _table("daily_pages", DAILY, "dt STRING", sort_key="app_id, page", columns="""
         app_id STRING, page STRING, page_views BIGINT, unique_users BIGINT, traffic_share DOUBLE,
-        section_interactions BIGINT, time_on_page_avg_ms DOUBLE, entrances BIGINT, exits BIGINT,
-        rank_in_app INT"""),
+        section_interactions BIGINT, page_leaves BIGINT, time_on_page_avg_ms DOUBLE, entrances BIGINT,
+        exits BIGINT, rank_in_app INT"""),
     _table("daily_paths", DAILY, "dt STRING", sort_key="app_id, rank_in_app, step1, step2, step3", columns="""
         app_id STRING, step1 STRING, step2 STRING, step3 STRING, occurrences BIGINT, sessions BIGINT,
         rank_in_app INT"""),
@@ -183,6 +183,26 @@ def create_table_sql(settings: Settings, t: Table, columns: tuple[tuple[str, str
     parts = ", ".join(f"`{name}` {kind}" for name, kind in t.partitions)
     return (f"CREATE EXTERNAL TABLE IF NOT EXISTS {settings.hive_database}.{t.name} (\n  {cols}\n)\n"
             f"PARTITIONED BY ({parts})\nSTORED AS PARQUET\nLOCATION '{settings.table_path(t.name)}'")
+
+
+def show_columns_sql(database: str, t: Table) -> str:
+    """Return the statement listing a table's columns, one name per row (Hive's and Spark's syntax)."""
+    return f"SHOW COLUMNS IN {t.name} IN {database}"
+
+
+def add_columns_sql(database: str, t: Table, existing: list[str]) -> str | None:
+    """Return the ALTER TABLE that adds the catalog's columns a table created by an older release lacks.
+
+    ``CREATE … IF NOT EXISTS`` leaves an existing table as it is; this brings its columns up to the
+    catalog's. The added columns come last (every reader and writer names its columns, and Parquet is
+    read by name), and read as NULL in the partitions written before.
+    """
+    have = {name.strip().lower() for name in existing}
+    missing = [(name, kind) for name, kind in t.columns if name.lower() not in have]
+    if not missing:
+        return None
+    return (f"ALTER TABLE {database}.{t.name} ADD COLUMNS ("
+            + ", ".join(f"`{name}` {kind}" for name, kind in missing) + ")")
 
 
 def batch_tables_ddl(settings: Settings) -> str:

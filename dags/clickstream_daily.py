@@ -13,7 +13,8 @@ day that just ended, and `data_interval_start` is that day). It:
    sessions crossing midnight, plus 3 minutes (`wait_for_hours`). The daily job
    reads `raw_events`, not the hourly tables, so it waits for the raw hours
    themselves: a failed hourly run does not hold back the daily one;
-2. creates any missing table (`include/hql/create_tables.hql`);
+2. creates any missing table (`include/hql/create_tables.hql`) and adds to an existing table the
+   columns a newer release gave it (`add_missing_columns`);
 3. runs `include/spark_jobs/clickstream_daily.py` (SparkSubmitOperator, bounded in YARN's queue, on
    `spark_default`), which overwrites exactly the day's partition of
    `sessions`, `daily_pages`, `daily_sections`, `daily_paths`,
@@ -48,7 +49,7 @@ from clickstream.hive import hql_macros
 from clickstream.settings import get_settings
 from clickstream_airflow.checks import table_check
 from clickstream_airflow.notifiers import dag_defaults, run_deadline
-from clickstream_airflow.operators import hive_reports
+from clickstream_airflow.operators import AddMissingColumnsOperator, hive_reports
 from clickstream_airflow.schedule import batch_epoch, table_assets
 from clickstream_airflow.sensors import StreamArchivedSensor
 from clickstream_airflow.spark import BoundedSparkSubmitOperator, spark_options
@@ -86,6 +87,8 @@ def clickstream_daily():
 
     create_tables = HiveOperator(task_id="create_tables", hql="create_tables.hql",
                                  hive_cli_conn_id="hive_cli_default")
+    add_columns = AddMissingColumnsOperator(task_id="add_missing_columns", database=SETTINGS.hive_database,
+                                            tables=catalog.names(catalog.DAILY, catalog.REPORT))
     daily_job = BoundedSparkSubmitOperator(
         task_id="daily_job",
         application=str(INCLUDE / "spark_jobs" / "clickstream_daily.py"),
@@ -105,7 +108,7 @@ def clickstream_daily():
                             hive_cli_conn_id="hive_cli_default")
     check = table_check("check_daily", INCLUDE / "hql" / "checks" / "daily.sql")
     reports = hive_reports(SETTINGS, catalog.names(catalog.REPORT))
-    chain(wait_for_hours, create_tables, daily_job, register, check, reports)
+    chain(wait_for_hours, create_tables, add_columns, daily_job, register, check, reports)
 
 
 clickstream_daily()

@@ -9,7 +9,8 @@ data_interval_end)` (an explicit `CronDataIntervalTimetable`, so the interval
 
 1. waits until the streaming application has archived the hour (`wait_for_stream`:
    its newest progress after the hour's end plus 3 minutes shows it is not behind);
-2. creates any missing table (`include/hql/create_tables.hql`, HiveOperator);
+2. creates any missing table (`include/hql/create_tables.hql`, HiveOperator) and adds to an existing
+   table the columns a newer release gave it (`add_missing_columns`);
 3. runs `include/spark_jobs/clickstream_hourly.py` (SparkSubmitOperator, bounded in YARN's queue, on
    `spark_default`), which overwrites exactly the hour's partition of
    `hourly_pages` and `hourly_sections`;
@@ -36,6 +37,7 @@ from clickstream.hive import hql_macros
 from clickstream.settings import get_settings
 from clickstream_airflow.checks import table_check
 from clickstream_airflow.notifiers import dag_defaults, run_deadline
+from clickstream_airflow.operators import AddMissingColumnsOperator
 from clickstream_airflow.schedule import batch_epoch, table_assets
 from clickstream_airflow.sensors import StreamArchivedSensor
 from clickstream_airflow.spark import BoundedSparkSubmitOperator, spark_options
@@ -63,6 +65,8 @@ def clickstream_hourly():
 
     create_tables = HiveOperator(task_id="create_tables", hql="create_tables.hql",
                                  hive_cli_conn_id="hive_cli_default")
+    add_columns = AddMissingColumnsOperator(task_id="add_missing_columns", database=SETTINGS.hive_database,
+                                            tables=catalog.names(catalog.HOURLY))
     hourly_job = BoundedSparkSubmitOperator(
         task_id="hourly_job",
         application=str(INCLUDE / "spark_jobs" / "clickstream_hourly.py"),
@@ -76,7 +80,7 @@ def clickstream_hourly():
     register = HiveOperator(task_id="register_partitions", hql="add_hourly_partitions.hql",
                             hive_cli_conn_id="hive_cli_default")
     check = table_check("check_hourly", INCLUDE / "hql" / "checks" / "hourly.sql")
-    chain(wait_for_stream, create_tables, hourly_job, register, check)
+    chain(wait_for_stream, create_tables, add_columns, hourly_job, register, check)
 
 
 clickstream_hourly()

@@ -232,11 +232,17 @@ def peak_hours(f: Filters) -> pd.DataFrame:
 
 
 def section_engagement(f: Filters) -> pd.DataFrame:
-    """Per app, page and section: interactions by kind, button clicks, user-days (daily_sections)."""
+    """Per app, page and section: interactions by kind, button clicks, user-days, and the average time in
+    view in seconds over the section-leave beacons (``timed_views``) (daily_sections).
+
+    Several days' averages are weighed by their beacons, so the result is the average of every beacon.
+    """
     return _batch(f"""
         SELECT app_id, page, section, sum(interactions) AS interactions, sum(section_views) AS views,
                sum(section_clicks) AS clicks, sum(section_scrolls) AS scrolls, sum(section_hovers) AS hovers,
-               sum(button_clicks) AS button_clicks, sum(unique_users) AS user_days
+               sum(button_clicks) AS button_clicks, sum(unique_users) AS user_days,
+               sum(section_leaves) AS timed_views,
+               sum(time_in_view_avg_ms * section_leaves) / sum(section_leaves) / 1000 AS time_in_view_s
         FROM daily_sections WHERE {f.where(page_column='page')}
         GROUP BY app_id, page, section""")
 
@@ -337,13 +343,12 @@ def channels(f: Filters) -> pd.DataFrame:
 def page_time(f: Filters) -> pd.DataFrame:
     """Per app and page: page views and the average time on page (daily_pages; the page filter applies).
 
-    The average over several days weighs each day's by its page views (the beacons that measure it are
-    one per page view left).
+    The average over several days weighs each day's by its page-leave beacons, so the result is the
+    average of every beacon.
     """
     return _batch(f"""
-        SELECT app_id, page, sum(page_views) AS page_views,
-               sum(time_on_page_avg_ms * page_views) / sum(if(time_on_page_avg_ms IS NULL, 0, page_views))
-                 / 1000 AS time_on_page_s
+        SELECT app_id, page, sum(page_views) AS page_views, sum(page_leaves) AS page_leaves,
+               sum(time_on_page_avg_ms * page_leaves) / sum(page_leaves) / 1000 AS time_on_page_s
         FROM daily_pages WHERE {f.where(page_column='page')} GROUP BY app_id, page""")
 
 

@@ -19,6 +19,9 @@ SESSION_TIMEOUT_S = 30 * 60
 PING_EVERY_S = 15.0
 # `element` of the engagement ping a tracker sends when the visitor leaves a page.
 LEAVE_BEACON = "page_leave"
+# `element` of the engagement ping a tracker sends when a section leaves the viewport (or the page is left
+# while it is in view): `section` names it, `time_on_page_ms` is how long it was in view.
+SECTION_LEAVE = "section_leave"
 MAX_PAGES = 40
 
 
@@ -71,15 +74,17 @@ def _page_steps(
     # Interactions at offsets within the dwell time; pings every PING_EVERY_S.
     moments: list[tuple[float, Step]] = []
     n_seen = min(len(page.sections), 1 + int(rng.random() * len(page.sections)))
+    seen: list[tuple[float, float, str]] = []  # (in view from, its last interaction, section)
     for i, section in enumerate(page.sections[:n_seen]):
-        at = dwell * (i + rng.random()) / (n_seen + 1)
+        at = last = dwell * (i + rng.random()) / (n_seen + 1)
         moments.append((at, Step(0, "section_view", path, prev, section)))
         if rng.random() < 0.45:
-            moments.append((at + 0.5, Step(0, "section_scroll", path, prev, section)))
+            moments.append((last := at + 0.5, Step(0, "section_scroll", path, prev, section)))
         if rng.random() < 0.25:
-            moments.append((at + 1.0, Step(0, "section_hover", path, prev, section)))
+            moments.append((last := at + 1.0, Step(0, "section_hover", path, prev, section)))
         if rng.random() < 0.20:
-            moments.append((at + 1.5, Step(0, "section_click", path, prev, section, section)))
+            moments.append((last := at + 1.5, Step(0, "section_click", path, prev, section, section)))
+        seen.append((at, last, section))
     for section, element in page.buttons:
         if section in page.sections[:n_seen] and rng.random() < 0.12:
             moments.append((dwell * rng.uniform(0.3, 0.9),
@@ -98,6 +103,13 @@ def _page_steps(
     if page_type == site.conversion_page:
         moments.append((0.8, Step(0, "purchase", path, prev, page.sections[0], "order",
                                   value=round(rng.uniform(lo, hi) * rng.choice((1, 1, 2, 3)), 2))))
+    # The visitor scrolls down: a section is in view from its section_view until the next section's (or
+    # its own last interaction, if later), the last one until the page is left. Its section-leave beacon
+    # goes when it leaves the view.
+    for (at, last, section), following in zip(seen, [a for a, _, _ in seen[1:]] + [dwell], strict=True):
+        left = min(dwell, max(following, last))
+        moments.append((left, Step(0, "engagement_ping", path, prev, section, SECTION_LEAVE,
+                                   time_on_page_ms=int(left * 1000) - int(at * 1000))))
     moments.sort(key=lambda m: m[0])
     clock = 0.0
     for at, step in moments:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from clickstream.streaming.metrics import INTERACTIONS, LEAVE_BEACON
+from clickstream.streaming.metrics import INTERACTIONS, LEAVE_BEACON, SECTION_LEAVE
 
 PERCENTILES = (0.5, 0.95)
 SECTION_TYPES = ("section_view", "section_click", "section_scroll", "section_hover")
@@ -35,6 +35,16 @@ def dwell_ms() -> Column:
     """Return the whole time on page of a page-leave beacon, null for any other event."""
     leave = (F.col("event_type") == "engagement_ping") & (F.col("element") == LEAVE_BEACON)
     return F.when(leave, F.col("time_on_page_ms"))
+
+
+def is_section_leave() -> Column:
+    """Return whether an event is a section-leave beacon (its section's time in view)."""
+    return (F.col("event_type") == "engagement_ping") & (F.col("element") == SECTION_LEAVE)
+
+
+def in_view_ms() -> Column:
+    """Return the time in view of a section-leave beacon, null for any other event."""
+    return F.when(is_section_leave(), F.col("time_on_page_ms"))
 
 
 def response_ms() -> Column:

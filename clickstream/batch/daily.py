@@ -34,11 +34,13 @@ def _rank_in_app(*order: Column) -> Column:
 
 
 def transform_daily_pages(events: DataFrame, sessions: DataFrame) -> DataFrame:
-    """Return per (app, page): views, users, share of app views, time on page, entrances, exits, rank."""
+    """Return per (app, page): views, users, share of app views, time on page (the page-leave beacons: how
+    many, and their average), entrances, exits, rank."""
     pages = events.groupBy("app_id", "page").agg(
         count_if(is_page_view()).alias("page_views"),
         F.count_distinct("user_id").alias("unique_users"),
         count_if(is_interaction()).alias("section_interactions"),
+        F.count(dwell_ms()).alias("page_leaves"),
         F.avg(dwell_ms()).alias("time_on_page_avg_ms"),
     )
     entrances = sessions.groupBy("app_id", F.col("entry_page").alias("page")).agg(
@@ -50,7 +52,7 @@ def transform_daily_pages(events: DataFrame, sessions: DataFrame) -> DataFrame:
         .select(
             "app_id", "page", "page_views", "unique_users",
             ratio(F.col("page_views"), app_views).alias("traffic_share"),
-            "section_interactions", "time_on_page_avg_ms",
+            "section_interactions", "page_leaves", "time_on_page_avg_ms",
             F.coalesce("entrances", F.lit(0)).alias("entrances"),
             F.coalesce("exits", F.lit(0)).alias("exits"),
             _rank_in_app(F.desc("page_views")).alias("rank_in_app"),

@@ -9,8 +9,10 @@ from clickstream.batch.common import (
     SECTION_TYPES,
     count_if,
     dwell_ms,
+    in_view_ms,
     is_interaction,
     is_page_view,
+    is_section_leave,
     response_measures,
     unique_users,
 )
@@ -33,16 +35,19 @@ def transform_hourly_pages(events: DataFrame) -> DataFrame:
 
 
 def transform_hourly_sections(events: DataFrame) -> DataFrame:
-    """Return per (app, page, section): interactions by kind and the users who interacted."""
+    """Return per (app, page, section): interactions by kind, the users who interacted, and the time in
+    view (the section-leave beacons: how many, and their average)."""
     kinds = [count_if(F.col("event_type") == kind).alias(f"{kind}s")
              for kind in SECTION_TYPES]
     return (
-        events.where(is_interaction() & F.col("section").isNotNull())
+        events.where((is_interaction() | is_section_leave()) & F.col("section").isNotNull())
         .groupBy("app_id", "page", "section")
         .agg(
-            F.count(F.lit(1)).alias("interactions"),
+            count_if(is_interaction()).alias("interactions"),
             *kinds,
             count_if(F.col("event_type") == "button_click").alias("button_clicks"),
-            F.count_distinct("user_id").alias("unique_users"),
+            F.count_distinct(F.when(is_interaction(), F.col("user_id"))).alias("unique_users"),
+            F.count(in_view_ms()).alias("section_leaves"),
+            F.avg(in_view_ms()).alias("time_in_view_avg_ms"),
         )
     )

@@ -35,6 +35,7 @@ ALL = "*"
 INTERACTIONS = ("section_view", "section_click", "section_scroll", "section_hover", "button_click")
 COUNTED = ("page_view", *INTERACTIONS, "add_to_cart", "purchase")
 LEAVE_BEACON = "page_leave"  # simulators.journey.LEAVE_BEACON: the ping with the whole dwell time
+SECTION_LEAVE = "section_leave"  # simulators.journey.SECTION_LEAVE: the ping with a section's time in view
 
 # event_type -> its count column
 COUNT_COLUMNS = {t: "add_to_cart" if t == "add_to_cart" else f"{t}s" for t in COUNTED}

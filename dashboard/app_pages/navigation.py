@@ -43,6 +43,8 @@ if not no_data(paths, "navigation paths", DAILY_HINT):
     st.subheader(f"Previous → current → next page ({app}, its {len(of_app)} most frequent paths)")
     st.plotly_chart(sankey(of_app), theme="streamlit", width="stretch")
     st.subheader("Top paths")
+    st.caption("Each day keeps each site's ten most frequent three-page paths; over several days a path "
+               "counts what it counted on the days it was among them.")
     table(paths.head(50), "top paths")
 
 st.subheader("Funnels")

@@ -62,7 +62,7 @@ if not no_data(dwell, "time on page", DAILY_HINT):
     longest = dwell.sort_values(["time_on_page_s", "app_id", "page"], ascending=[False, True, True]).iloc[0]
     st.markdown(f"Visitors stay longest on **{longest['page']}** ({longest['app_id']}): "
                 f"**{longest['time_on_page_s']:.1f} s** on average.")
-    time_on_page_chart(dwell, "time on page", "page_views")
+    time_on_page_chart(dwell, "time on page", "page_leaves")
 
 st.subheader("Page views by hour")
 hourly = load(hourly_traffic, f)

@@ -38,6 +38,40 @@ def _existing_tables(hive, database: str) -> set[str]:
     return {row[1] for row in hive.get_records(f"SHOW TABLES IN {database}")}
 
 
+class AddMissingColumnsOperator(BaseOperator):
+    """Adds to existing tables the catalog's columns they lack; returns {table: [added columns]}.
+
+    Runs after ``create_tables.hql``, whose ``CREATE … IF NOT EXISTS`` leaves a table created by an
+    older release as it was (``clickstream.catalog.add_columns_sql``).
+    """
+
+    def __init__(self, *, database: str, tables: Sequence[str],
+                 hiveserver2_conn_id: str = "hiveserver2_default", **kwargs):
+        super().__init__(**kwargs)
+        self.database = database
+        self.tables = tuple(tables)
+        self.hiveserver2_conn_id = hiveserver2_conn_id
+
+    def execute(self, context) -> dict:
+        from clickstream.catalog import add_columns_sql, show_columns_sql, table
+
+        hive = _hive(self.hiveserver2_conn_id)
+
+        def columns(t) -> list[str]:
+            return [row[0].strip().lower() for row in hive.get_records(show_columns_sql(self.database, t))]
+
+        existing = _existing_tables(hive, self.database)
+        added = {}
+        for t in (table(n) for n in self.tables if n in existing):
+            before = columns(t)
+            sql = add_columns_sql(self.database, t, before)
+            if sql:
+                self.log.info("%s", sql)
+                hive.run(sql)
+                added[t.name] = [c for c in columns(t) if c not in before]
+        return added
+
+
 class ReconcileHourOperator(BaseOperator):
     """Compares one hour's event counts from every source, writes them, and fails naming each mismatch.
 

@@ -16,6 +16,7 @@ from clickstream.hive import execute
 
 SESSION_TIMEOUT_S = 1800
 LEAVE = "event_type = 'engagement_ping' AND element = 'page_leave'"
+SECTION_LEAVE = "event_type = 'engagement_ping' AND element = 'section_leave'"
 
 
 def scalar(settings, sql: str):

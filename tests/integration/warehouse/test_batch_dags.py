@@ -69,7 +69,8 @@ def test_daily_dag_produces_every_table_and_reruns_identically(archived_day, dai
     before = {t: content_hash(settings, t, where) for t in DAILY + REPORTS}
     # The rerun recomputes (the job and every report); waiting, DDL, registration and checks passed above.
     again = run_dag("clickstream_daily", midnight + timedelta(days=1),
-                    mark_success_pattern="wait_for_hours|create_tables|register_partitions|check_daily")
+                    mark_success_pattern=("wait_for_hours|create_tables|add_missing_columns|"
+                                          "register_partitions|check_daily"))
     assert set(states(again).values()) == {"success"}
     assert {t: content_hash(settings, t, where) for t in before} == before
 
@@ -96,7 +97,8 @@ def _check_fails_and_says_which(settings, rows: int) -> None:
     where = f"dt = '{DAY}'"
     midnight = MIDNIGHT
     run = run_dag("clickstream_daily", midnight + timedelta(days=1),
-                  mark_success_pattern="wait_for_hours|create_tables|daily_job|register_partitions",
+                  mark_success_pattern=("wait_for_hours|create_tables|add_missing_columns|daily_job|"
+                                        "register_partitions"),
                   retries=0)
     task_states = states(run)
     assert task_states["check_daily"] == "failed"

@@ -87,6 +87,15 @@ def test_sections_heatmap_counts_equal_raw_events(day):
     columns = ["app_id", "page", "section", "button_clicks"]
     shown = {a + p + s: n for a, p, s, n in sections[columns].values if n}
     assert shown == clicks
+    # Time in view: the section-leave beacons' average per section, and over all of them.
+    in_view = {k: round(v, 6) for k, v in execute(day, (
+        f"SELECT concat(app_id, page, section), avg(time_on_page_ms) / 1000 FROM raw_events "
+        f"WHERE dt = '{DAY}' AND {raw_truth.SECTION_LEAVE} GROUP BY app_id, page, section"))}
+    columns = ["app_id", "page", "section", "time_in_view_s"]
+    assert {a + p + s: round(t, 6) for a, p, s, t in sections[columns].dropna().values} == in_view
+    overall = raw(day, f"SELECT avg(time_on_page_ms) / 1000 FROM raw_events WHERE dt = '{DAY}' "
+                       f"AND {raw_truth.SECTION_LEAVE}")
+    assert any(f"stays in view **{overall:.1f} s** on average" in m.value for m in app.markdown)
 
 
 def test_sessions_page_matches_the_sessions_table(day):

@@ -121,8 +121,18 @@ def test_production_hiveserver2_runs_the_dags_hql_on_a_postgresql_metastore(sett
                      *sorted(p.name for p in (REPO_ROOT / "include" / "hql").glob("report_*.hql"))):
             statements += split_statements(render_hql(name, local, data_interval_start=DAY))
         execute(local, *statements)
+        # A table created by an older release gains the catalog's new columns (the DAGs' add_missing_columns).
+        db, sections = local.hive_database, catalog.table("daily_sections")
+        older = tuple(c for c in sections.columns if c[0] not in ("section_leaves", "time_in_view_avg_ms"))
+        execute(local, f"DROP TABLE {db}.daily_sections", catalog.create_table_sql(local, sections, older))
+        before = [row[0] for row in execute(local, catalog.show_columns_sql(db, sections))]
+        execute(local, catalog.add_columns_sql(db, sections, before))
+        after = [row[0].strip() for row in execute(local, catalog.show_columns_sql(db, sections))]
     finally:
         stop(process)
+    assert "time_in_view_avg_ms" not in before
+    assert {name for name, _ in sections.columns} <= set(after)
+    assert catalog.add_columns_sql(db, sections, after) is None
 
     # The metastore is in PostgreSQL: the tables the catalog declares, the day's partitions.
     declared = set(catalog.names(catalog.HOURLY)) | set(catalog.names(catalog.DAILY))

@@ -117,7 +117,8 @@ def test_the_hourly_dag_aggregated_the_hour_and_a_rerun_leaves_it_identical(back
     before = {t: content_hash(backfilled, t, where) for t in ("hourly_pages", "hourly_sections")}
     # The rerun recomputes (the job); waiting, DDL, registration and checks passed in the fixture.
     again = run_dag("clickstream_hourly", HOUR + timedelta(hours=1), retries=0,
-                    mark_success_pattern="wait_for_stream|create_tables|register_partitions|check_hourly")
+                    mark_success_pattern=("wait_for_stream|create_tables|add_missing_columns|"
+                                          "register_partitions|check_hourly"))
     assert set(states(again).values()) == {"success"}
     assert {t: content_hash(backfilled, t, where) for t in before} == before
 

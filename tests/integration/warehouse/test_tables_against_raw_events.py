@@ -27,6 +27,25 @@ pytestmark = pytest.mark.integration
 INTERACTIONS = ("section_view", "section_click", "section_scroll", "section_hover", "button_click")
 
 
+SECTION_COLUMNS = """interactions, section_views, section_clicks, section_scrolls, section_hovers,
+    button_clicks, unique_users, section_leaves, time_in_view_avg_ms"""
+
+
+def section_truth(settings, keys: str) -> dict[tuple, tuple]:
+    """Per keys (ending with app, page, section): the interactions by kind and their users, and the
+    section-leave beacons (each the time a section was in view): how many, and their average."""
+    interaction = f"event_type IN ({', '.join(f'{k!r}' for k in INTERACTIONS)})"
+    leave = raw_truth.SECTION_LEAVE
+    per_kind = ", ".join(f"sum(if(event_type = '{k}', 1, 0))" for k in INTERACTIONS)
+    n = len(keys.split(","))
+    return {tuple(r[:n]): tuple(r[n:]) for r in execute(settings, f"""
+        SELECT {keys}, sum(if({interaction}, 1, 0)), {per_kind},
+               count(DISTINCT if({interaction}, user_id, NULL)),
+               sum(if({leave}, 1, 0)), avg(if({leave}, time_on_page_ms, NULL))
+        FROM raw_events WHERE dt = '{DAY}' AND section IS NOT NULL AND ({interaction} OR {leave})
+        GROUP BY {keys}""")}
+
+
 def table(settings, name: str, keys: str, values: str) -> dict[tuple, tuple]:
     """The day's rows of a table: key columns -> value columns."""
     n = len(keys.split(","))
@@ -119,21 +138,14 @@ def test_geography_and_sections_are_the_days_events_per_place_and_section(built_
     places = raw_truth.day_counts(built_day, DAY, "app_id", "coalesce(country, '??')", "coalesce(city, '??')")
     assert table(built_day, "daily_geo", "app_id, country, city", "events, page_views, unique_users") == {
         k: c[:3] for k, c in places.items()}
-    kinds = INTERACTIONS
-    per_kind = ", ".join(f"sum(if(event_type = '{k}', 1, 0))" for k in kinds)
-    sections = {tuple(r[:3]): tuple(r[3:]) for r in execute(built_day, f"""
-        SELECT app_id, page, section, count(*), {per_kind}, count(DISTINCT user_id)
-        FROM raw_events WHERE dt = '{DAY}' AND section IS NOT NULL
-          AND event_type IN ({", ".join(f"'{k}'" for k in kinds)})
-        GROUP BY app_id, page, section""")}
-    assert table(built_day, "daily_sections", "app_id, page, section", """
-        interactions, section_views, section_clicks, section_scrolls, section_hovers, button_clicks,
-        unique_users""") == sections
+    sections = section_truth(built_day, "app_id, page, section")
+    assert same(table(built_day, "daily_sections", "app_id, page, section", SECTION_COLUMNS), sections)
     assert len(sections) > 10
+    assert sum(v[7] for v in sections.values()) > 500  # the section-leave beacons that time the views
     # The engagement report: clicks are section and button clicks; the rank is by interactions (ties
     # share a rank); the sentence states the numbers.
     engagement = {}
-    for (app, page, section), (interactions, _v, clicks, _s, _h, buttons, users) in sections.items():
+    for (app, page, section), (interactions, _v, clicks, _s, _h, buttons, users, *_) in sections.items():
         rank = 1 + sum(n[0] > interactions for k, n in sections.items() if k[0] == app)
         engagement[(app, page, section)] = (
             interactions, clicks + buttons, users, rank,
@@ -152,8 +164,11 @@ def test_pages_entrances_and_exits_are_the_sessions_first_and_last_page_views(bu
     assert {k: v for k, v in pages.items() if v != (0, 0)} == {
         k: (entrances.get(k, 0), exits.get(k, 0)) for k in entrances.keys() | exits.keys()}
     dwell = raw_truth.time_on_page_s(built_day, f"dt = '{DAY}'")
-    assert same(table(built_day, "daily_pages", "app_id, page", "time_on_page_avg_ms / 1000"),
-                {k: (dwell.get(k),) for k in pages})
+    leaves = dict(((a, p), n) for a, p, n in execute(built_day, (
+        f"SELECT app_id, page, count(*) FROM raw_events WHERE dt = '{DAY}' AND {raw_truth.LEAVE} "
+        "GROUP BY app_id, page")))
+    assert same(table(built_day, "daily_pages", "app_id, page", "page_leaves, time_on_page_avg_ms / 1000"),
+                {k: (leaves.get(k, 0), dwell.get(k)) for k in pages})
 
 
 def test_page_traffic_report_is_each_pages_share_of_the_days_page_views(built_day):
@@ -239,14 +254,8 @@ def test_hourly_tables_are_each_hours_events_per_page_and_section(built_day):
         events, page_views, unique_users, section_interactions, add_to_cart, time_on_page_avg_ms,
         response_p50_ms, response_p95_ms, errors"""), pages)
     assert len({k[0] for k in pages}) > 12
-    per_kind = ", ".join(f"sum(if(event_type = '{k}', 1, 0))" for k in kinds)
-    sections = {tuple(r[:4]): tuple(r[4:]) for r in execute(built_day, f"""
-        SELECT hr, app_id, page, section, count(*), {per_kind}, count(DISTINCT user_id)
-        FROM raw_events WHERE dt = '{DAY}' AND section IS NOT NULL AND {interaction}
-        GROUP BY hr, app_id, page, section""")}
-    assert table(built_day, "hourly_sections", "hr, app_id, page, section", """
-        interactions, section_views, section_clicks, section_scrolls, section_hovers, button_clicks,
-        unique_users""") == sections
+    sections = section_truth(built_day, "hr, app_id, page, section")
+    assert same(table(built_day, "hourly_sections", "hr, app_id, page, section", SECTION_COLUMNS), sections)
     assert len(sections) > 10
 
 

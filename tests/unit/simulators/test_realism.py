@@ -5,14 +5,14 @@ from __future__ import annotations
 import random
 import statistics
 from collections import Counter, defaultdict
-from datetime import date
+from datetime import date, datetime
 
 import pytest
 
 from clickstream.contracts import parse_time, rejection_reason
 from simulators.enrich import parse_agent
 from simulators.generate import day_sessions
-from simulators.journey import plan_session
+from simulators.journey import LEAVE_BEACON, SECTION_LEAVE, plan_session
 from simulators.population import Visitor
 from simulators.sites import SITES
 
@@ -107,6 +107,31 @@ def test_bots_are_identifiable(day):
                                                                               strict=False)]
     # and by behaviour: bots navigate an order of magnitude faster than people
     assert statistics.median(gaps[True]) * 10 < statistics.median(gaps[False])
+
+
+def test_each_section_seen_sends_one_leave_beacon_with_its_time_in_view(day):
+    _, batches, _, _, _ = day
+    visits = checked = 0
+    for batch in batches:
+        if any(rejection_reason(e, NOW) for e in batch.events):
+            continue  # a malformed event may be the view or the beacon
+        in_view: dict[str, datetime] = {}
+        for e in batch.events:
+            kind, element, when = e["event_type"], e.get("element"), parse_time(e["event_time"])
+            if kind == "page_view":
+                assert not in_view, f"sections still in view when {e['page']} was opened: {in_view}"
+            elif kind == "section_view":
+                assert e["section"] not in in_view
+                in_view[e["section"]] = when
+            elif kind == "engagement_ping" and element == SECTION_LEAVE:
+                seen = in_view.pop(e["section"])
+                assert abs(e["time_on_page_ms"] - (when - seen).total_seconds() * 1000) <= 2
+                assert e["time_on_page_ms"] >= 0
+                checked += 1
+            elif kind == "engagement_ping" and element == LEAVE_BEACON:
+                assert not in_view, f"no leave beacon for {sorted(in_view)} on {e['page']}"
+                visits += 1
+    assert visits > 100 and checked > visits  # most visits see more than one section
 
 
 def test_malformed_share_is_configurable():

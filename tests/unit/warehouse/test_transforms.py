@@ -72,12 +72,24 @@ def test_hourly_sections_count_each_kind(spark):
         evt("2026-11-20T10:00:03", "u2", "/", "button_click", section="hero", element="cta"),
         evt("2026-11-20T10:00:04", "u2", "/", "section_hover", section="footer"),
         evt("2026-11-20T10:00:05", "u2", "/"),
+        # Section-leave beacons: time in view, not interactions. u3 only saw the footer scroll past.
+        evt("2026-11-20T10:00:06", "u1", "/", "engagement_ping", section="hero", element="section_leave",
+            time_on_page_ms=6_000),
+        evt("2026-11-20T10:00:07", "u2", "/", "engagement_ping", section="hero", element="section_leave",
+            time_on_page_ms=5_000),
+        evt("2026-11-20T10:00:09", "u3", "/", "engagement_ping", section="footer", element="section_leave",
+            time_on_page_ms=500),
+        # A page-leave beacon and a periodic ping name no section's time in view.
+        evt("2026-11-20T10:00:10", "u2", "/", "engagement_ping", section="hero", element="page_leave",
+            time_on_page_ms=10_000),
+        evt("2026-11-20T10:00:11", "u2", "/", "engagement_ping", section="hero", time_on_page_ms=9_000),
     ]
     expected = spark.createDataFrame(
-        [("shop", "/", "hero", 4, 1, 1, 1, 0, 1, 2), ("shop", "/", "footer", 1, 0, 0, 0, 1, 0, 1)],
+        [("shop", "/", "hero", 4, 1, 1, 1, 0, 1, 2, 2, 5_500.0),
+         ("shop", "/", "footer", 1, 0, 0, 0, 1, 0, 1, 1, 500.0)],
         "app_id string, page string, section string, interactions long, section_views long, "
         "section_clicks long, section_scrolls long, section_hovers long, button_clicks long, "
-        "unique_users long")
+        "unique_users long, section_leaves long, time_in_view_avg_ms double")
     assertDataFrameEqual(transform_hourly_sections(frame(spark, rows)), expected, checkRowOrder=False)
 
 

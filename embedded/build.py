@@ -1,0 +1,48 @@
+"""Build the hourly or daily tables of a whole span in one run of the job, as the DAGs' runs would.
+
+For tools that need many hours or days at once (the screenshots' week, the tests' built day and week):
+one spark-submit instead of one per hour or day, then every partition registered and every report
+filled with the DAGs' own HiveQL.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from datetime import UTC, date, datetime, timedelta
+
+from clickstream.hive import execute, render_hql, split_statements
+from clickstream.settings import REPO_ROOT, Settings
+from embedded.environment import VENV_BIN, stack_env
+
+
+def _submit(settings: Settings, job: str, *args: str, timeout: float) -> None:
+    done = subprocess.run(
+        [str(VENV_BIN / "spark-submit"), "--master", "local[2]", "--conf", "spark.ui.enabled=false",
+         str(REPO_ROOT / "include" / "spark_jobs" / f"clickstream_{job}.py"), *args],
+        env=stack_env(settings), capture_output=True, text=True, timeout=timeout, cwd=REPO_ROOT)
+    if done.returncode != 0:
+        raise RuntimeError(f"the {job} job failed:\n{done.stderr[-3000:]}")
+
+
+def build_hours(settings: Settings, start: datetime, end: datetime, timeout: float = 1800) -> None:
+    """Run the hourly job over [start, end), create any missing table, register every hour's partitions."""
+    _submit(settings, "hourly", "--start", start.isoformat(), "--end", end.isoformat(), timeout=timeout)
+    hours = int((end - start).total_seconds() // 3600)
+    execute(settings, *split_statements(render_hql("create_tables.hql", settings)))
+    execute(settings, *[sql for h in range(hours) for sql in split_statements(
+        render_hql("add_hourly_partitions.hql", settings, data_interval_start=start + timedelta(hours=h)))])
+
+
+def build_days(settings: Settings, first: date, days: int, timeout: float = 1800) -> None:
+    """Run the daily job over ``days`` days from ``first`` on, create any missing table, register every
+    day's partitions and fill every report of each day."""
+    from clickstream import catalog
+
+    _submit(settings, "daily", "--day", first.isoformat(), "--days", str(days), timeout=timeout)
+    execute(settings, *split_statements(render_hql("create_tables.hql", settings)))
+    reports = ["add_daily_partitions", *catalog.names(catalog.REPORT)]
+    for n in range(days):
+        day = first + timedelta(days=n)
+        midnight = datetime(day.year, day.month, day.day, tzinfo=UTC)
+        execute(settings, *[sql for name in reports for sql in split_statements(
+            render_hql(f"{name}.hql", settings, data_interval_start=midnight))])
