@@ -124,15 +124,24 @@ def test_production_hiveserver2_runs_the_dags_hql_on_a_postgresql_metastore(sett
         # A table created by an older release gains the catalog's new columns (the DAGs' add_missing_columns).
         db, sections = local.hive_database, catalog.table("daily_sections")
         older = tuple(c for c in sections.columns if c[0] not in ("section_leaves", "time_in_view_avg_ms"))
-        execute(local, f"DROP TABLE {db}.daily_sections", catalog.create_table_sql(local, sections, older))
+        execute(local, f"DROP TABLE {db}.daily_sections", catalog.create_table_sql(local, sections, older),
+                f"INSERT INTO {db}.daily_sections PARTITION (dt = '2026-10-01') "
+                "VALUES ('shop', '/', 'hero', 4, 1, 1, 1, 0, 1, 2, 1)")
         before = [row[0] for row in execute(local, catalog.show_columns_sql(db, sections))]
         execute(local, catalog.add_columns_sql(db, sections, before))
         after = [row[0].strip() for row in execute(local, catalog.show_columns_sql(db, sections))]
+        # The day rerun after the upgrade: its partition, registered before, shows the new columns. (The
+        # values in the table's order: the added columns last.)
+        execute(local, f"INSERT OVERWRITE TABLE {db}.daily_sections PARTITION (dt = '2026-10-01') "
+                       "SELECT 'shop', '/', 'hero', 4, 1, 1, 1, 0, 1, 2, 1, 3, 4500.0")
+        rerun = execute(local, f"SELECT interactions, section_leaves, time_in_view_avg_ms, rank_in_app "
+                               f"FROM {db}.daily_sections WHERE dt = '2026-10-01'")
     finally:
         stop(process)
     assert "time_in_view_avg_ms" not in before
     assert {name for name, _ in sections.columns} <= set(after)
     assert catalog.add_columns_sql(db, sections, after) is None
+    assert rerun == [(4, 3, 4500.0, 1)]
 
     # The metastore is in PostgreSQL: the tables the catalog declares, the day's partitions.
     declared = set(catalog.names(catalog.HOURLY)) | set(catalog.names(catalog.DAILY))
