@@ -26,7 +26,6 @@ import random
 import shutil
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import orjson
@@ -41,11 +40,11 @@ UA = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like 
 
 
 def generate(n: int, seed: str) -> list[dict]:
-    """Generate n valid events of yesterday with the simulator's generator."""
-    from simulators.generate import day_sessions
+    """Generate n valid events of a settled day (all in the past) with the simulator's generator."""
+    from simulators.generate import day_sessions, settled_day
     from simulators.sites import SITES
 
-    day = datetime.now(UTC).date() - timedelta(days=1)
+    day = settled_day()
     rng = random.Random(seed)
     return [e for b in day_sessions(SITES["shop"], day, n, rng, malformed_share=0) for e in b.events]
 

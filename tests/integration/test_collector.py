@@ -6,7 +6,7 @@ import copy
 import json
 import os
 import random
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 import jsonschema
 import orjson
@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from clickstream.contracts import event_schema, rejection_reason
 from simulators.app import create_app
-from simulators.generate import day_sessions
+from simulators.generate import day_sessions, settled_day
 from simulators.sites import SITES
 from tests.support.kafka import create_topics, read_topic
 
@@ -40,9 +40,9 @@ def collector(broker, tmp_path_factory):
 
 
 def recent_events(n: int, seed: str, malformed_share: float = 0.0) -> list[dict]:
-    """Generate n events of yesterday (valid for the collector's clock)."""
+    """Generate n events of a settled day (all in the past, valid for the collector's clock)."""
     rng = random.Random(seed)
-    day = datetime.now(UTC).date() - timedelta(days=1)
+    day = settled_day()
     return [e for b in day_sessions(SITES["shop"], day, n, rng, malformed_share=malformed_share)
             for e in b.events]
 

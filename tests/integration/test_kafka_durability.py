@@ -16,7 +16,6 @@ import os
 import shutil
 import signal
 import time
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import orjson
@@ -126,11 +125,12 @@ def produce(settings, events: list[dict]) -> None:
 
 
 def test_a_reset_broker_stops_the_application_naming_the_loss_and_the_remedy(private, tmp_path):
+    from simulators.generate import settled_day
     from simulators.load import site_events
 
     s = private.settings
     log = tmp_path / "app.log"
-    events = list(site_events(datetime.now(UTC).date() - timedelta(days=1), 600, "reset"))
+    events = list(site_events(settled_day(), 600, "reset"))
     before, after = events[:400], events[400:]
     private.up(["broker"])
     produce(s, before)

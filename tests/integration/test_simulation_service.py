@@ -21,7 +21,7 @@ import requests
 
 from clickstream.contracts import rejection_reason
 from embedded.local_app import wait_for
-from simulators.generate import backfill_seed, day_sessions
+from simulators.generate import backfill_seed, day_sessions, settled_day
 from simulators.sites import SITES
 from tests.support.kafka import read_topic
 
@@ -141,7 +141,7 @@ def test_broker_outage_gives_503_and_loses_nothing(sites, settings, stack):
     probe = requests.get(f"{base}/simulation", timeout=10).json()  # any valid event will do
     assert probe["state"] == "running"
     event = next(b.events[0] for b in day_sessions(
-        SITES["shop"], datetime.now(UTC).date() - timedelta(days=1), 5, random.Random("probe"),
+        SITES["shop"], settled_day(), 5, random.Random("probe"),
         malformed_share=0))
     statuses = []
     broker.suspend()  # unreachable, not killed: the embedded broker keeps data only in memory

@@ -8,7 +8,7 @@ import random
 import subprocess
 import threading
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 import orjson
@@ -18,7 +18,7 @@ import requests
 
 from clickstream.settings import REPO_ROOT
 from embedded.local_app import wait_for
-from simulators.generate import day_sessions
+from simulators.generate import day_sessions, settled_day
 from simulators.sites import SITES
 
 
@@ -116,7 +116,7 @@ class Client(threading.Thread):
         self.unavailable = 0      # 503 answers
         self.unreachable = 0      # connection refused (collector stopped)
         self.other: list[str] = []
-        day = datetime.now(UTC).date() - timedelta(days=1)
+        day = settled_day()
         self.pools = {site: [e for b in day_sessions(SITES[site], day, 3_000, random.Random(site),
                                                      malformed_share=0) for e in b.events]
                       for site in urls}
@@ -148,8 +148,10 @@ class Client(threading.Thread):
                     time.sleep(0.5)  # not a busy loop while the stack is down
                     break  # the collector is gone (stack stopping): this batch was not accepted
                 if resp.status_code == 200:
-                    assert resp.json()["rejected"] == 0, resp.text
-                    self.accepted.update(e["event_id"] for e in events)
+                    rejected = {events[r["index"]]["event_id"] for r in resp.json()["rejected_events"]}
+                    if rejected:  # recorded for the test to report, not raised where no one sees it
+                        self.other.append(f"200 {resp.text[:200]}")
+                    self.accepted.update(e["event_id"] for e in events if e["event_id"] not in rejected)
                     break
                 if resp.status_code == 503:
                     self.unavailable += 1
