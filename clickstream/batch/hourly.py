@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
@@ -18,9 +20,12 @@ from clickstream.batch.common import (
 )
 
 
-def transform_hourly_pages(events: DataFrame) -> DataFrame:
-    """Return per (app, page): views, unique users, interactions, time on page, response times, errors."""
-    keys = ["app_id", "page"]
+def transform_hourly_pages(events: DataFrame, by: Sequence[str] = ()) -> DataFrame:
+    """Return per (app, page): views, unique users, interactions, time on page, response times, errors.
+
+    ``by`` groups by more columns first (the hour's ``dt`` and ``hr``, to compute many hours at once).
+    """
+    keys = [*by, "app_id", "page"]
     pages = events.groupBy(*keys).agg(
         F.count(F.lit(1)).alias("events"),
         count_if(is_page_view()).alias("page_views"),
@@ -30,18 +35,18 @@ def transform_hourly_pages(events: DataFrame) -> DataFrame:
         *response_measures(),
     )
     return pages.join(unique_users(events, keys), keys).select(
-        "app_id", "page", "events", "page_views", "unique_users", "section_interactions", "add_to_cart",
+        *keys, "events", "page_views", "unique_users", "section_interactions", "add_to_cart",
         "time_on_page_avg_ms", "response_p50_ms", "response_p95_ms", "errors", "error_rate")
 
 
-def transform_hourly_sections(events: DataFrame) -> DataFrame:
+def transform_hourly_sections(events: DataFrame, by: Sequence[str] = ()) -> DataFrame:
     """Return per (app, page, section): interactions by kind, the users who interacted, and the time in
-    view (the section-leave beacons: how many, and their average)."""
+    view (the section-leave beacons: how many, and their average). ``by`` as for the pages."""
     kinds = [count_if(F.col("event_type") == kind).alias(f"{kind}s")
              for kind in SECTION_TYPES]
     return (
         events.where((is_interaction() | is_section_leave()) & F.col("section").isNotNull())
-        .groupBy("app_id", "page", "section")
+        .groupBy(*by, "app_id", "page", "section")
         .agg(
             count_if(is_interaction()).alias("interactions"),
             *kinds,

@@ -1,8 +1,8 @@
-"""Read archived events and overwrite exactly one partition of a batch table."""
+"""Read archived events and overwrite exactly the partitions of a batch table a job computed."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 
 from pyspark.sql import DataFrame, SparkSession
@@ -78,3 +78,15 @@ def overwrite_partition(df: DataFrame, settings: Settings, table: str, order_by:
     # repartition, not coalesce: coalesce(1) would also run the aggregation before it in one task.
     df.repartition(1).sortWithinPartitions(*order_by).write.mode("overwrite").parquet(path)
     return path
+
+
+def overwrite_partitions(df: DataFrame, settings: Settings, table: str, order_by: list[str],
+                         partition_by: Sequence[str]) -> set[tuple]:
+    """Replace the partitions df has rows for, each with one sorted file; return their keys.
+
+    Dynamic overwrite: the table's other partitions are left as they are.
+    """
+    ordered = df.repartition(*partition_by).sortWithinPartitions(*partition_by, *order_by)
+    (ordered.write.mode("overwrite").option("partitionOverwriteMode", "dynamic")
+     .partitionBy(*partition_by).parquet(settings.table_path(table)))
+    return {tuple(row) for row in df.select(*partition_by).distinct().collect()}

@@ -324,3 +324,48 @@ def test_summary_and_peak_hours(spark):
     assert (s.bot_events, s.bot_share, s.add_to_cart, s.errors, s.error_rate) == (1, 0.2, 1, 1, 0.25)
     assert (s.peak_response_p95_ms, s.offpeak_response_p95_ms) == (pytest.approx(590.0), 100.0)
     assert s.peak_slowdown == pytest.approx(5.9)
+
+
+def test_run_hours_writes_each_hour_as_the_hour_alone_would_and_only_the_span(spark, settings, tmp_path):
+    """A span is computed in one pass; each hour's partition must equal that hour computed on its own,
+    in one file; a quiet hour is emptied; an hour outside the span is left as it was."""
+    import dataclasses
+    from pathlib import Path
+
+    from clickstream.batch.jobs import run_hours
+
+    s = dataclasses.replace(settings, warehouse_uri=tmp_path.as_uri())
+    rows = [
+        evt("2026-11-20T10:00:00", "u1", "/", response_time_ms=100, http_status=200),
+        evt("2026-11-20T10:00:05", "u1", "/", "section_click", section="hero"),
+        leave("2026-11-20T10:00:20", "u1", "/", 20_000),
+        evt("2026-11-20T11:30:00", "u2", "/", response_time_ms=300, http_status=503),
+        evt("2026-11-20T11:31:00", "u2", "/products", response_time_ms=200, http_status=200),
+        evt("2026-11-20T11:31:05", "u2", "/products", "section_view", section="product_list"),
+        evt("2026-11-20T11:31:10", "u2", "/products", "add_to_cart", section="product_list"),
+        evt("2026-11-20T11:59:00", "u3", "/products", response_time_ms=250, http_status=200),
+    ]
+    frame(spark, rows).write.partitionBy("dt", "hr").parquet(s.table_path("raw_events"))
+    before = {"hr": 9, "kept": "hour 9, outside the span"}
+    spark.createDataFrame([before]).write.parquet(f"{s.table_path('hourly_pages')}/dt=2026-11-20/hr=9")
+    spark.createDataFrame([{"stale": "a quiet hour's old rows"}]).write.parquet(
+        f"{s.table_path('hourly_pages')}/dt=2026-11-20/hr=12")
+
+    run_hours(spark, s, at("2026-11-20T10:00:00"), at("2026-11-20T13:00:00"))
+
+    for table, transform in {"hourly_pages": transform_hourly_pages,
+                             "hourly_sections": transform_hourly_sections}.items():
+        for hour in (10, 11, 12):
+            path = f"{s.table_path(table)}/dt=2026-11-20/hr={hour}"
+            files = list(Path(path.removeprefix("file://")).glob("*.parquet"))
+            assert len(files) == 1, (table, hour, files)
+            alone = [r for r in rows if r["hr"] == hour]
+            expected = transform(frame(spark, alone)) if alone else None
+            got = spark.read.parquet(path)
+            if expected is None:
+                assert got.count() == 0 and "stale" not in got.columns, (table, hour)
+            else:
+                assert expected.count() > 0
+                assertDataFrameEqual(got, expected, checkRowOrder=False)
+    kept = spark.read.parquet(f"{s.table_path('hourly_pages')}/dt=2026-11-20/hr=9").collect()
+    assert [r.asDict() for r in kept] == [before]
