@@ -11,6 +11,7 @@ from pathlib import Path
 
 from clickstream.settings import Settings
 from embedded.environment import VENV_BIN, load_secrets, stack_api, stack_env
+from embedded.hive_conf import METASTORE_DB, METASTORE_USER
 from embedded.services import postgres_bin, postgres_user
 
 log = logging.getLogger(__name__)
@@ -72,6 +73,61 @@ def create_airflow_database(settings: Settings) -> None:
                 migrated_stamp(settings).unlink(missing_ok=True)  # a new, empty database
     finally:
         conn.close()
+
+
+class MetastoreUnavailable(RuntimeError):
+    """HiveServer2's metastore database does not answer."""
+
+
+def _pg_connect(settings: Settings, user: str, password: str, dbname: str):
+    import psycopg2
+
+    return psycopg2.connect(host="127.0.0.1", port=settings.pg_port, user=user, password=password,
+                            dbname=dbname, connect_timeout=10)
+
+
+def create_metastore_database(settings: Settings) -> None:
+    """Create HiveServer2's metastore database (`metastore`, owned by `hive`) in the running PostgreSQL.
+
+    Production's metastore-db container starts the same way: an empty database that HiveServer2 fills
+    with the metastore's schema at its first start (docker/config/hive/hive-site.xml).
+    """
+    from psycopg2 import sql
+
+    password = load_secrets(settings)["metastore_password"]
+    conn = _pg_connect(settings, "airflow", load_secrets(settings)["postgres_password"], "postgres")
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (METASTORE_USER,))
+            verb = "ALTER" if cur.fetchone() else "CREATE"
+            cur.execute(sql.SQL(verb + " ROLE {} LOGIN PASSWORD {}").format(
+                sql.Identifier(METASTORE_USER), sql.Literal(password)))
+            cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (METASTORE_DB,))
+            if cur.fetchone() is None:
+                cur.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(
+                    sql.Identifier(METASTORE_DB), sql.Identifier(METASTORE_USER)))
+                log.info("created the metastore database %s", METASTORE_DB)
+    finally:
+        conn.close()
+
+
+def check_metastore_database(settings: Settings) -> None:
+    """Raise MetastoreUnavailable, naming the database and how to start it, unless it answers.
+
+    HiveServer2 never falls back to an empty local metastore: without its database it does not start.
+    """
+    import psycopg2
+
+    try:
+        password = load_secrets(settings)["metastore_password"]
+        _pg_connect(settings, METASTORE_USER, password, METASTORE_DB).close()
+    except psycopg2.Error as exc:
+        raise MetastoreUnavailable(
+            f"the metastore database `{METASTORE_DB}` on PostgreSQL 127.0.0.1:{settings.pg_port} "
+            f"(user {METASTORE_USER}) does not answer: {str(exc).strip()}. It is the stack's `postgres` "
+            f"service: `make run` starts it (`make status` shows it; log: {settings.log_dir}/postgres.log)"
+        ) from exc
 
 
 def migrated_stamp(settings: Settings) -> Path:

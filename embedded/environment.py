@@ -31,20 +31,27 @@ def spark_home() -> Path:
 
 
 def load_secrets(settings: Settings) -> dict[str, str]:
-    """Return the stack's generated secrets, creating them on first use."""
+    """Return the stack's generated secrets, creating on first use any that the file lacks."""
     path = settings.run_dir / "secrets.json"
-    if path.exists():
-        return json.loads(path.read_text())
-    settings.run_dir.mkdir(parents=True, exist_ok=True)
-    values = {
-        "jwt_secret": secrets.token_urlsafe(32),
-        "api_secret_key": secrets.token_urlsafe(32),
-        "fernet_key": Fernet.generate_key().decode(),
-        "postgres_password": secrets.token_urlsafe(24),
+    values = json.loads(path.read_text()) if path.exists() else {}
+    makers = {
+        "jwt_secret": lambda: secrets.token_urlsafe(32),
+        "api_secret_key": lambda: secrets.token_urlsafe(32),
+        "fernet_key": lambda: Fernet.generate_key().decode(),
+        "postgres_password": lambda: secrets.token_urlsafe(24),
+        # The metastore's database user `hive` (added after the others: a data directory from before gets it).
+        "metastore_password": lambda: secrets.token_urlsafe(24),
     }
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    missing = {name: make() for name, make in makers.items() if name not in values}
+    if not missing:
+        return values
+    values.update(missing)
+    settings.run_dir.mkdir(parents=True, exist_ok=True)
+    staged = path.with_suffix(".new")
+    fd = os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:
         json.dump(values, fh)
+    staged.replace(path)
     return values
 
 

@@ -14,8 +14,8 @@ from pathlib import Path
 import requests
 
 from clickstream.settings import SITES, Settings
-from embedded import hadoop
-from embedded.environment import VENV_BIN, spark_home
+from embedded import hadoop, hive_conf
+from embedded.environment import VENV_BIN, load_secrets, spark_home
 from embedded.kafka import broker_command
 
 
@@ -26,7 +26,7 @@ def postgres_bin() -> Path:
     if not versions:
         raise RuntimeError(
             "PostgreSQL server not found under /usr/lib/postgresql: run `make system-deps` "
-            "(apt-get install postgresql) or set CLICKSTREAM_AIRFLOW_DB=sqlite"
+            "(apt-get install postgresql): it holds HiveServer2's metastore and Airflow's metadata DB"
         )
     return versions[-1].parent
 
@@ -134,6 +134,7 @@ class Service:
     after: tuple[str, ...] = ()  # services that must have been launched (their preparation done) first
     start_timeout: float = 120.0
     stop_wait: int = 20
+    env: Callable[[Settings], dict[str, str]] = lambda _: {}  # what this process alone gets (its secrets)
 
 
 def _postgres_cmd(s: Settings) -> list[str]:
@@ -146,27 +147,33 @@ def _postgres_cmd(s: Settings) -> list[str]:
     ]  # fmt: skip
 
 
+METASTORE_PASSWORD_VAR = "HIVE_METASTORE_DB_PASSWORD"  # hive-site.xml reads it: ${env.…}
+
+
 def _hiveserver2_cmd(s: Settings) -> list[str]:
-    metastore = s.data_dir / "metastore"
+    # Production's hive-site.xml (metastore in PostgreSQL) with this machine's addresses, written before
+    # the start (embedded/hive_conf.py), and the JDBC driver. The metastore is the stack's PostgreSQL
+    # server, database `metastore` (bootstrap.py).
+    classpath = f"{hive_conf.conf_dir(s)}:{s.repo_root / 'jvm' / 'lib' / 'metastore'}/*"
     return [
         str(spark_home() / "bin" / "spark-submit"),
         "--class", "org.apache.spark.sql.hive.thriftserver.HiveThriftServer2",
         "--master", "local[1]",
         "--name", "clickstream-hiveserver2",
-        # Derby metastore, query execution and the dashboard's and DAGs' sessions share this heap.
+        # Query execution and the dashboard's and DAGs' sessions share this heap.
         "--driver-memory", "2g",
+        "--driver-class-path", classpath,
         "--conf", f"spark.sql.warehouse.dir={s.warehouse_uri}",
-        "--conf", f"spark.driver.extraJavaOptions=-Dderby.system.home={metastore}",
         "--conf", "spark.ui.enabled=false",
         "--conf", "spark.sql.shuffle.partitions=4",
         # The streaming tables get new files in the day's partition every micro-batch. Spark keeps a
         # partition's file listing per session: a connection kept open would see the first listing
         # for the rest of the day. No file-listing cache, so every query lists the files anew.
         "--conf", "spark.sql.hive.filesourcePartitionFileCacheSize=0",
-        "--hiveconf", f"hive.server2.thrift.port={s.hive_port}",
-        "--hiveconf", f"hive.server2.thrift.bind.host={s.hive_host}",
-        "--hiveconf",
-        f"javax.jdo.option.ConnectionURL=jdbc:derby:;databaseName={metastore}/db;create=true",
+        # A partition filter the metastore cannot answer (a range on an INT key) is pruned by Spark from the
+        # partitions' names instead of failing the query (docs/decisions/metastore-postgresql.md).
+        "--conf", "spark.sql.hive.metastorePartitionPruningFallbackOnException=true",
+        "--conf", "spark.sql.hive.metastorePartitionPruningFastFallback=true",
         "spark-internal",
     ]  # fmt: skip
 
@@ -232,14 +239,10 @@ def all_services(settings: Settings) -> list[Service]:
     services: list[Service] = hadoop_services() if settings.on_yarn else []
     cluster = CLUSTER if settings.on_yarn else ()
     metadb = ("postgres",) if settings.airflow_db == "postgres" else ()
-    if metadb:
-        services.append(
-            Service(
-                "postgres", 1, _postgres_cmd,
-                lambda s: port_open("127.0.0.1", s.pg_port), user=postgres_user,
-            )
-        )  # fmt: skip
     services += [
+        # Airflow's metadata DB (unless CLICKSTREAM_AIRFLOW_DB=sqlite) and HiveServer2's metastore.
+        Service("postgres", 1, _postgres_cmd, lambda s: port_open("127.0.0.1", s.pg_port),
+                user=postgres_user),
         Service(
             "broker", 1, broker_command, broker_healthy,
             url=lambda s: f"kafka://{s.kafka_bootstrap}",
@@ -251,7 +254,8 @@ def all_services(settings: Settings) -> list[Service]:
         ),
         Service(
             "hiveserver2", 1, _hiveserver2_cmd, hiveserver2_healthy,
-            url=lambda s: s.hive_jdbc_url, start_timeout=180, requires=cluster[:1],
+            url=lambda s: s.hive_jdbc_url, start_timeout=180, requires=("postgres", *cluster[:1]),
+            env=lambda s: {METASTORE_PASSWORD_VAR: load_secrets(s)["metastore_password"]},
         ),
         Service(
             "airflow-api-server", 2, _airflow_cmd("api-server"),
@@ -336,5 +340,8 @@ def supervisord_conf(settings: Settings, services: list[Service]) -> str:
         user = svc.user()
         if user:
             lines.append(f"user={user}")
+        env = svc.env(settings)
+        if env:
+            lines.append("environment=" + ",".join(f'{k}="{v}"' for k, v in env.items()))
         lines.append("")
     return "\n".join(lines)

@@ -22,7 +22,7 @@ from supervisor.xmlrpc import SupervisorTransport
 
 from clickstream.settings import Settings
 from clickstream.topics import ensure_topics
-from embedded import bootstrap, hadoop, kafka, streaming_app
+from embedded import bootstrap, hadoop, hive_conf, kafka, metastore_upgrade, streaming_app
 from embedded.environment import VENV_BIN, airflow_admin_password, stack_env
 from embedded.services import Service, all_services, supervisord_conf
 
@@ -105,8 +105,11 @@ class Stack:
 
     def _start_supervisord(self) -> None:
         s = self.settings
-        for d in (s.run_dir, s.log_dir, s.data_dir / "metastore", s.airflow_home):
+        for d in (s.run_dir, s.log_dir, s.airflow_home):
             d.mkdir(parents=True, exist_ok=True)
+        # It holds the environment of processes that get a secret (HiveServer2's metastore password).
+        self.conf_path.touch(mode=0o600)
+        self.conf_path.chmod(0o600)
         self.conf_path.write_text(supervisord_conf(s, self.services))
         subprocess.run(
             [str(VENV_BIN / "supervisord"), "-c", str(self.conf_path)],
@@ -143,6 +146,12 @@ class Stack:
                 kafka.prepare(s)
             except kafka.KafkaSetupError as exc:
                 raise StackError(f"broker: {exc}") from exc
+        elif name == "hiveserver2":
+            hive_conf.write_conf(s)
+            try:
+                bootstrap.check_metastore_database(s)
+            except bootstrap.MetastoreUnavailable as exc:
+                raise StackError(f"hiveserver2: {exc}") from exc
         elif name == "airflow-api-server":  # the first Airflow process: its metadata DB must be ready
             bootstrap.migrate_airflow(s)
         elif name == "airflow-scheduler" and s.on_yarn:  # what the jobs ship to YARN containers
@@ -153,11 +162,14 @@ class Stack:
         """Create what a service holds for the platform, once it answers."""
         s = self.settings
         if name == "postgres":
-            bootstrap.create_airflow_database(s)
+            bootstrap.create_metastore_database(s)
+            if s.airflow_db == "postgres":
+                bootstrap.create_airflow_database(s)
         elif name == "broker":
             ensure_topics(s)
         elif name == "hiveserver2":
             bootstrap.create_hive_database(s)
+            metastore_upgrade.register_derby_tables(s)  # once: a data directory from before PostgreSQL
 
     def _start(self, services: list[Service], started: set[str]) -> None:
         """Start each service as soon as what it requires is healthy and set up; wait until all are.

@@ -1,8 +1,7 @@
 """Production's HiveServer2 runs here: docker-compose.yml's own command and docker/config/hive/hive-site.xml,
 with its metastore in PostgreSQL (the test run's server), runs the DAGs' HQL and keeps its schema.
 
-Only what Docker would change is changed: the metastore database's address, the warehouse (a local
-directory instead of hdfs://namenode), HiveServer2's port and the paths the image mounts. No Docker here.
+Only what Docker would change is changed (tests/support/production_hive.py). No Docker here.
 """
 
 from __future__ import annotations
@@ -11,95 +10,23 @@ import dataclasses
 import os
 import subprocess
 import sys
-import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 
 import pytest
-import yaml
 
 from clickstream import catalog
 from clickstream.hive import execute, render_hql, split_statements, wait_until_answering
 from clickstream.settings import REPO_ROOT, settings_env
-from embedded.environment import load_secrets, spark_home
 from embedded.ports import free_ports
+from tests.support.production_hive import create_metastore_db, metastore_rows, start, stop
 
-PASSWORD_VAR = "HIVE_METASTORE_DB_PASSWORD"
 DAY = datetime(2026, 11, 20, 10, tzinfo=UTC)
-
-
-def production_command() -> list[str]:
-    compose = yaml.safe_load((REPO_ROOT / "docker-compose.yml").read_text())
-    return compose["services"]["hiveserver2"]["command"]
-
-
-def hive_site(settings, metastore_port: int, hive_port: int, warehouse: str) -> str:
-    """Production's hive-site.xml with the addresses of this machine."""
-    root = ET.parse(REPO_ROOT / "docker" / "config" / "hive" / "hive-site.xml").getroot()
-    local = {"javax.jdo.option.ConnectionURL": f"jdbc:postgresql://127.0.0.1:{metastore_port}/metastore",
-             "hive.metastore.warehouse.dir": warehouse, "hive.server2.thrift.port": str(hive_port),
-             "hive.server2.thrift.bind.host": "127.0.0.1"}
-    for prop in root.iter("property"):
-        name = prop.findtext("name")
-        if name in local:
-            prop.find("value").text = local[name]
-    return ET.tostring(root, encoding="unicode")
 
 
 @pytest.fixture(scope="module")
 def metastore_db(stack, settings):
-    """An empty `metastore` database owned by `hive`, as docker-compose.yml's metastore-db starts."""
-    import psycopg2
-
-    stack.up(["postgres"])
-    password = "metastore-" + load_secrets(settings)["postgres_password"][:12]
-    conn = psycopg2.connect(host="127.0.0.1", port=settings.pg_port, user="airflow",
-                            password=load_secrets(settings)["postgres_password"], dbname="postgres")
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute("DROP DATABASE IF EXISTS metastore")
-        cur.execute("DROP ROLE IF EXISTS hive")
-        cur.execute("CREATE ROLE hive LOGIN PASSWORD %s", (password,))
-        cur.execute("CREATE DATABASE metastore OWNER hive")
-    conn.close()
-    return password
-
-
-def start(settings, tmp_path, password: str, hive_port: int) -> subprocess.Popen:
-    """Start HiveServer2 with compose's command, the image's paths replaced by this machine's."""
-    conf = tmp_path / "hive-conf"
-    conf.mkdir(exist_ok=True)
-    warehouse = (tmp_path / "warehouse").as_uri()
-    (conf / "hive-site.xml").write_text(hive_site(settings, settings.pg_port, hive_port, warehouse))
-    command = [str(spark_home() / "bin" / "spark-submit") if arg == "spark-submit" else
-               arg.replace("/opt/clickstream/hive-conf", str(conf))
-                  .replace("/opt/clickstream/jars/metastore", str(REPO_ROOT / "jvm" / "lib" / "metastore"))
-                  .replace("hdfs://namenode:8020/warehouse", warehouse)
-               for arg in production_command()]
-    env = {**os.environ, PASSWORD_VAR: password}
-    log = (tmp_path / "hiveserver2.log").open("ab")
-    return subprocess.Popen(command, cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT)
-
-
-def stop(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
-def metastore_rows(settings, password: str, sql: str) -> list[tuple]:
-    import psycopg2
-
-    conn = psycopg2.connect(host="127.0.0.1", port=settings.pg_port, user="hive", password=password,
-                            dbname="metastore")
-    try:
-        with conn.cursor() as cur:
-            cur.execute(sql)
-            return cur.fetchall()
-    finally:
-        conn.close()
+    """An empty metastore database and its owner, as docker-compose.yml's metastore-db starts."""
+    return create_metastore_db(stack, settings)
 
 
 @pytest.mark.timeout(300)  # a metastore lock waits forever: fail instead
