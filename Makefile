@@ -20,7 +20,7 @@ export PYTHONPATH := $(CURDIR)
 # PostgreSQL for Airflow's metadata DB, and Chromium for the dashboard's browser tests.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help install system-deps run stop status logs airflow test test-unit test-restarts lint bench screenshots clean docker-requirements
+.PHONY: help install system-deps run stop status logs airflow beeline test test-unit test-restarts lint bench screenshots clean docker-requirements
 
 help:
 	@echo "make run      start the embedded platform (installs what it needs)"
@@ -28,6 +28,7 @@ help:
 	@echo "make test-restarts   the slow tests: make stop / make run cycles, hourly and streaming on YARN (about 20 min)"
 	@echo "make status   health of every service     make stop   stop everything"
 	@echo "make airflow CMD=\"dags list\"   any Airflow CLI command against the stack"
+	@echo "make beeline SQL=\"SELECT …\"   a query on the stack's HiveServer2 (make beeline: interactive)"
 	@echo "make lint     ruff (incl. AIR3)            make bench  run the benchmarks"
 	@echo "make screenshots   re-take the dashboard's screenshots in docs/screenshots/ (about 25 min)"
 
@@ -96,6 +97,11 @@ logs:
 
 airflow:
 	@$(STACK) airflow $(CMD)
+
+# beeline on the stack's HiveServer2 (its port, the platform's database, Spark's launcher environment):
+# make beeline SQL="SELECT …" runs one statement (SQL reaches the command through the environment).
+beeline:
+	@$(STACK) beeline
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

@@ -5,6 +5,7 @@ Usage:
     python -m embedded status    # state and health of every service
     python -m embedded down      # stop every process the stack started
     python -m embedded airflow dags list   # any Airflow CLI command
+    python -m embedded beeline [ARGS]      # beeline on the stack's HiveServer2 (runs $SQL if set)
 """
 
 from __future__ import annotations
@@ -109,6 +110,15 @@ def cmd_airflow(args: list[str]) -> int:
     return 0  # not reached
 
 
+def cmd_beeline(args: list[str]) -> int:
+    """Run beeline on the stack's HiveServer2 and database; run $SQL if it is set (`make beeline SQL=…`)."""
+    settings = get_settings()
+    sql = os.environ.get("SQL", "").strip()
+    argv = ["beeline", "-u", settings.hive_jdbc_url, *(["-e", sql] if sql else []), *args]
+    os.execve(str(VENV_BIN / "beeline"), argv, stack_env(settings))
+    return 0  # not reached
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse the command line and run one command."""
     parser = argparse.ArgumentParser(prog="python -m embedded", description=__doc__,
@@ -116,7 +126,9 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["airflow"]:
         return cmd_airflow(argv[1:])
-    parser.add_argument("command", choices=["up", "status", "down", "airflow"])
+    if argv[:1] == ["beeline"]:
+        return cmd_beeline(argv[1:])
+    parser.add_argument("command", choices=["up", "status", "down", "airflow", "beeline"])
     parser.add_argument("--only", help="comma-separated services to start or show (default: all)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")

@@ -1,6 +1,7 @@
 """A day in the life of the platform, driven as a user drives it, on a private data dir.
 
-`make run` (twice: idempotent), `make status` (the streaming application's line too); Airflow's
+`make run` (twice: idempotent), `make status` (the streaming application's line too); every README
+command that reads or reports, as typed; Airflow's
 components report healthy and its login refuses a wrong password; Airflow starts the simulated users
 and the streaming application. Then only public interfaces: the simulators' HTTP API backfills a
 past day; HiveServer2 shows the stream archiving it; the Airflow REST API backfills
@@ -32,6 +33,7 @@ from clickstream.settings import REPO_ROOT
 from embedded.local_app import wait_for
 from embedded.ports import private_ports
 from tests.support.kafka import read_topic
+from tests.support.readme import reading_commands, run_as_typed
 from tests.support.stack import Airflow, cmdline, hive, make, processes_using, tables_exist
 
 pytestmark = pytest.mark.integration
@@ -221,6 +223,18 @@ def test_a_day_in_the_life():
                     f"{int(v):,}" for v in minute]
             finally:
                 browser.close()
+
+        # Every README command that reads or reports works as typed: from the project root, a plain PATH.
+        promised = {"make status": "healthy", 'make airflow CMD="dags list"': "clickstream_hourly",
+                    "make logs": "hiveserver2.log", "SHOW TABLES": "raw_events", "FROM raw_events": "shop",
+                    "FROM live_metrics_latest": "shop", "FROM report_headlines": f"{day}"}
+        commands = reading_commands()
+        assert len(commands) == len(promised), commands
+        for command in commands:
+            done = run_as_typed(command, env)
+            expected = next(v for k, v in promised.items() if k in command)
+            assert done.returncode == 0 and expected in done.stdout, (command, done.stdout,
+                                                                      done.stderr[-2000:])
 
         # The alert drill: the late-run email (scheduler + triggerer), the failure email and the
         # alerts-topic record (the failing task's notifiers), for a manual run without a logical date.
