@@ -1,6 +1,6 @@
 """Hive tables of the streaming job, registered through HiveServer2 (both runtimes).
 
-The embedded metastore (Derby) belongs to the HiveServer2 process, so the
+The metastore is HiveServer2's (PostgreSQL in both runtimes), so the
 streaming job never opens it: it creates its tables and adds partitions with
 HiveQL over HiveServer2, as it would against production's HiveServer2.
 """
