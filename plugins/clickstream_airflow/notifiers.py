@@ -11,8 +11,9 @@ and has the same shape as the streaming job's real-time alerts, with
 
 Lateness is alerted with Airflow's deadline alerts: ``run_deadline(after)`` emails
 when a DAG run has not finished ``after`` it was queued. The scheduler notices the
-missed deadline and the triggerer sends the email (``SmtpNotifier.async_notify``), so a
-run stuck in a sensor or a queue is reported while it is still running.
+missed deadline and the triggerer sends the email (``LateRunEmail``, an ``SmtpNotifier``), so a
+run stuck in a sensor or a queue is reported while it is still running. A run that has failed by then
+gets no late-run email: its failure alerts went out already (clickstream_airflow/late_run.py).
 """
 
 from __future__ import annotations
@@ -104,15 +105,14 @@ def run_deadline(after, name: str = "run_late") -> DeadlineAlert:
     Counted from when the run was queued, not from its logical date, so backfills and
     catch-up runs of old intervals are held to the same limit as today's runs.
     """
-    from airflow.providers.smtp.notifications.smtp import SmtpNotifier
-
     from clickstream.settings import get_settings
+    from clickstream_airflow.late_run import LateRunEmail
 
     settings = get_settings()
     return DeadlineAlert(  # the DAG serializer takes a datetime.timedelta, not a pendulum Duration
         reference=DeadlineReference.DAGRUN_QUEUED_AT, interval=timedelta(seconds=after.total_seconds()),
         name=name,
-        callback=AsyncCallback(SmtpNotifier, kwargs={
+        callback=AsyncCallback(LateRunEmail, kwargs={
             "to": settings.alert_email, "from_email": settings.alert_from, "subject": DEADLINE_SUBJECT,
             "html_content": DEADLINE_BODY, "smtp_conn_id": "smtp_default"}),
     )  # fmt: skip

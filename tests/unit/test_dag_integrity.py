@@ -67,7 +67,7 @@ def test_finite_runs_email_when_late(dagbag, dag_id):
     assert alert.interval.total_seconds() == LATE_AFTER[dag_id]
     assert type(alert.reference).__name__ == "DagRunQueuedAtDeadline"
     callback = alert.callback.serialize()
-    assert callback["path"] == "airflow.providers.smtp.notifications.smtp.SmtpNotifier"
+    assert callback["path"] == "clickstream_airflow.late_run.LateRunEmail"
     assert callback["kwargs"]["to"] == get_settings().alert_email
     assert callback["kwargs"]["smtp_conn_id"] == "smtp_default"
 

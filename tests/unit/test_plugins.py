@@ -42,3 +42,26 @@ def test_only_an_unanswered_connection_counts_as_hiveserver2_not_there_yet():
     assert _unreachable(refused)
     assert _unreachable(TTransportException("TSocket read 0 bytes"))
     assert not _unreachable(RuntimeError("[TABLE_OR_VIEW_NOT_FOUND] stream_progress"))
+
+
+@pytest.mark.parametrize(("state", "mailed"), [("running", True), ("queued", True), ("failed", False),
+                                               ("success", False)])
+def test_a_late_run_email_goes_only_for_an_unfinished_run(monkeypatch, state, mailed):
+    """A run that failed before its deadline alerted then: its missed deadline sends no second email."""
+    import asyncio
+
+    from airflow.providers.smtp.notifications.smtp import SmtpNotifier
+
+    from clickstream_airflow.late_run import LateRunEmail
+
+    sent = []
+
+    async def fake_send(self, context):
+        sent.append(context["dag_run"]["dag_run_id"])
+
+    monkeypatch.setattr(SmtpNotifier, "async_notify", fake_send)
+    # The context the triggerer builds for a missed deadline (airflow.models.deadline.handle_miss).
+    context = {"dag_run": {"dag_run_id": "backfill__2026-12-06T14:00:00+00:00", "state": state},
+               "deadline": {"deadline_time": "2026-12-06T16:16:00+00:00"}}
+    asyncio.run(LateRunEmail(to="a@b", from_email="c@d", subject="late").async_notify(context))
+    assert sent == (["backfill__2026-12-06T14:00:00+00:00"] if mailed else [])
