@@ -89,7 +89,7 @@ TABLES: tuple[Table, ...] = (
     _table("stream_progress", LIVE, "dt STRING"),
     _table("sim_ledger", LEDGER, "dt STRING, app STRING", columns="""
         hr INT, run_id STRING, generated BIGINT, sent BIGINT, accepted BIGINT, rejected BIGINT,
-        rejected_requests BIGINT, rejected_by_reason MAP<STRING, BIGINT>"""),
+        rejected_requests BIGINT, rejected_by_reason MAP<STRING, BIGINT>, unsent BIGINT, external BIGINT"""),
     _table("reconciliation", RECONCILIATION, "dt STRING, hr INT", columns="""
         app_id STRING, generated BIGINT, sent BIGINT, accepted BIGINT, rejected BIGINT, dead_lettered
         BIGINT, archived BIGINT, aggregated BIGINT, status STRING, message STRING, checked_at TIMESTAMP"""),

@@ -3,7 +3,9 @@
 For each app and UTC hour of event time, five counts from four places must agree:
 
 - the ledger (``sim_ledger``, summed over simulator runs): what the simulated users
-  ``generated`` and ``sent``, and what the collector's producer had acknowledged as
+  ``generated``, what the collector took from them (``sent``) and from other clients
+  (``external``), what the users gave up on because their site was stopping (``unsent``:
+  accounted, not a mismatch), and what the collector's producer had acknowledged as
   ``accepted`` (events topic) or ``rejected`` (dead-letter topic), per reason;
 - the dead-letter topic itself: ``dead_lettered``, per reason, each record counted under
   the hour the ledger uses (``clickstream.contracts.hour_key`` of its event's time, else
@@ -45,6 +47,8 @@ class AppHour:
     app_id: str
     generated: int = 0
     sent: int = 0
+    unsent: int = 0    # generated, then given up on because the site was stopping (not a loss)
+    external: int = 0  # taken by the collector from clients other than the simulated users
     accepted: int = 0
     rejected: int = 0
     dead_lettered: int = 0
@@ -56,11 +60,14 @@ class AppHour:
     def problems(self) -> list[str]:
         """Return one sentence per disagreement (empty when the hour reconciles)."""
         app, out = self.app_id, []
-        if self.generated != self.sent:
-            out.append(f"{app}: the simulators generated {self.generated} events but sent {self.sent} "
-                       f"({self.generated - self.sent:+d} never reached the collector)")
-        if self.sent != self.accepted + self.rejected:
-            out.append(f"{app}: the simulators sent {self.sent} events but the collector's producer had "
+        if self.generated != self.sent + self.unsent:
+            left = f" and left {self.unsent} unsent at a stop" if self.unsent else ""
+            out.append(f"{app}: the simulators generated {self.generated} events but sent {self.sent}{left} "
+                       f"({self.generated - self.sent - self.unsent:+d} never reached the collector)")
+        taken = self.sent + self.external
+        if taken != self.accepted + self.rejected:
+            out.append(f"{app}: the collector took {taken} events ({self.sent} from the simulators, "
+                       f"{self.external} from other clients) but its producer had "
                        f"{self.accepted + self.rejected} acknowledged ({self.accepted} accepted + "
                        f"{self.rejected} rejected)")
         if self.rejected_by_reason != self.dead_lettered_by_reason:
@@ -87,9 +94,9 @@ def _hour(dt: str, hr: int) -> str:
 
 
 def ledger_sql(database: str, dt: str, hr: int) -> str:
-    """Per app: generated, sent, accepted, rejected, summed over simulator runs."""
-    return (f"SELECT app, SUM(generated), SUM(sent), SUM(accepted), SUM(rejected) FROM {database}.sim_ledger "
-            f"WHERE {_hour(dt, hr)} GROUP BY app")
+    """Per app: generated, sent, accepted, rejected, unsent, external, summed over simulator runs."""
+    return (f"SELECT app, SUM(generated), SUM(sent), SUM(accepted), SUM(rejected), SUM(unsent), "
+            f"SUM(external) FROM {database}.sim_ledger WHERE {_hour(dt, hr)} GROUP BY app")
 
 
 def ledger_reasons_sql(database: str, dt: str, hr: int) -> str:
@@ -118,10 +125,11 @@ def hour_counts(query: Callable[[str], list[tuple]], database: str, hour: dateti
     def app(name: str) -> AppHour:
         return apps.setdefault(name, AppHour(name))
 
-    for name, generated, sent, accepted, rejected in query(ledger_sql(database, dt, hr)):
+    for name, *counts in query(ledger_sql(database, dt, hr)):
         row = app(name)
-        row.generated, row.sent, row.accepted, row.rejected = (int(v or 0) for v in
-                                                               (generated, sent, accepted, rejected))
+        # Files written before unsent and external existed read them as NULL: 0.
+        (row.generated, row.sent, row.accepted, row.rejected, row.unsent,
+         row.external) = (int(v or 0) for v in counts)
     for name, reason, n in query(ledger_reasons_sql(database, dt, hr)):
         app(name).rejected_by_reason[reason] += int(n)
     for name, n in query(archived_sql(database, dt, hr)):

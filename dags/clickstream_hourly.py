@@ -65,8 +65,9 @@ def clickstream_hourly():
 
     create_tables = HiveOperator(task_id="create_tables", hql="create_tables.hql",
                                  hive_cli_conn_id="hive_cli_default")
+    # The ledger too: the reconciliation, which waits for this DAG, reads its newer columns.
     add_columns = AddMissingColumnsOperator(task_id="add_missing_columns", database=SETTINGS.hive_database,
-                                            tables=catalog.names(catalog.HOURLY))
+                                            tables=catalog.names(catalog.HOURLY, catalog.LEDGER))
     hourly_job = BoundedSparkSubmitOperator(
         task_id="hourly_job",
         application=str(INCLUDE / "spark_jobs" / "clickstream_hourly.py"),

@@ -22,6 +22,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from clickstream.contracts import event_schema, hour_key, rejection_reason
 from simulators.enrich import enrichment
 from simulators.journey import iso
+from simulators.ledger import SIMULATED_HEADER
 from simulators.sink import Outgoing
 
 bp = Blueprint("collector", __name__)
@@ -114,6 +115,11 @@ def collect():
         resp, status = _error(503, "the event store is not taking events right now; retry later")
         resp.headers["Retry-After"] = "1"
         return resp, status
+    # Taken: counted now, whether or not the answer reaches the client (a site stopping mid-request).
+    sender = "sent" if request.headers.get(SIMULATED_HEADER) else "external"
+    ledger = current_app.extensions["clickstream.ledger"]
+    for hour, n in Counter(rec.hour for rec in records).items():
+        ledger.add(hour, sender, n)
     return jsonify(accepted=len(events) - len(rejected_events), rejected=len(rejected_events),
                    reasons=dict(reasons), rejected_events=rejected_events)
 

@@ -23,9 +23,13 @@ from pyarrow import fs
 
 log = logging.getLogger(__name__)
 
-# Events: generated and sent (the simulated users), accepted and rejected (the collector, on the
-# broker's ack). Requests the collector refused whole (malformed JSON, too large…): rejected_requests.
-METRICS = ("generated", "sent", "accepted", "rejected", "rejected_requests")
+# Events: generated (the simulated users), sent (the collector took them from a simulated user: counted
+# when it takes the request, so an answer lost at a stop cannot leave an accepted event unsent),
+# external (the collector took them from any other client), unsent (a user gave up on them because
+# its site was stopping), accepted and rejected (the collector, on the broker's ack). Requests the
+# collector refused whole (malformed JSON, too large…): rejected_requests.
+METRICS = ("generated", "sent", "accepted", "rejected", "rejected_requests", "unsent", "external")
+SIMULATED_HEADER = "X-Clickstream-Simulated"  # the simulated users' requests carry it
 
 LEDGER_SCHEMA = pa.schema([
     ("hr", pa.int32()),
@@ -36,6 +40,8 @@ LEDGER_SCHEMA = pa.schema([
     ("rejected", pa.int64()),
     ("rejected_requests", pa.int64()),
     ("rejected_by_reason", pa.map_(pa.string(), pa.int64())),
+    ("unsent", pa.int64()),
+    ("external", pa.int64()),
 ])  # fmt: skip
 
 

@@ -36,7 +36,7 @@ import requests
 from clickstream.contracts import hour_key
 from simulators.generate import backfill_seed, day_sessions
 from simulators.journey import SESSION_TIMEOUT_S, build_event, corrupt, iso, plan_session
-from simulators.ledger import Ledger
+from simulators.ledger import SIMULATED_HEADER, Ledger
 from simulators.population import Visitor, hex_id
 from simulators.sites import SITES
 
@@ -92,7 +92,8 @@ class Client:
 
     def set_visitor(self, visitor: Visitor) -> None:
         """Send as another visitor from now on."""
-        self.headers = {"User-Agent": visitor.user_agent, "X-Forwarded-For": visitor.ip}
+        self.headers = {"User-Agent": visitor.user_agent, "X-Forwarded-For": visitor.ip,
+                        SIMULATED_HEADER: "1"}
 
     def fetch(self, path: str) -> tuple[int | None, int | None]:
         """GET a page; return (response time ms, status), or (None, None) if unreachable."""
@@ -302,9 +303,7 @@ class Simulation:
         stop_seen: float | None = None
         while True:
             status, body = client.post(events)
-            if status == 200:
-                for event in events:
-                    self.ledger.add(hour_key(event.get("event_time")), "sent")
+            if status == 200:  # the collector counted them as sent in the ledger when it took them
                 self._count("sent", len(events))
                 self._count("rejected", int(body.get("rejected", 0)))
                 return True
@@ -313,14 +312,19 @@ class Simulation:
                 self._count("unsent", len(events))
                 return False
             if stop.is_set():
+                # Stopping: a collector that is gone (its site stops with us) is not waited for; one
+                # that answers (a broker outage: 503) gets give_up_after_stop_s. What is given up on
+                # is accounted as unsent, not lost: the reconciliation tells the two apart.
                 stop_seen = stop_seen or time.monotonic()
-                if time.monotonic() - stop_seen > give_up_after_stop_s:
-                    log.error("stopping with %d events unsent: collector answers %s", len(events),
-                              status)
+                if status == 0 or time.monotonic() - stop_seen > give_up_after_stop_s:
+                    log.warning("stopping with %d events unsent: collector answers %s", len(events),
+                                status or "nothing")
+                    for event in events:
+                        self.ledger.add(hour_key(event.get("event_time")), "unsent")
                     self._count("unsent", len(events))
                     return False
             self._count("retries")
-            time.sleep(backoff)
+            stop.wait(backoff)  # a stop cuts the wait short: the next answer decides at once
             backoff = min(backoff * 2, 5.0)
 
     # -- backfill ------------------------------------------------------------

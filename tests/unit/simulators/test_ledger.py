@@ -55,5 +55,5 @@ def test_totals():
     ledger.add(("2026-11-01", 2), "rejected", 2, reason="missing:page")
     ledger.add(("2026-11-01", 2), "rejected_requests", 1, reason="request:malformed_json")
     assert ledger.totals() == {"generated": 0, "sent": 3, "accepted": 0, "rejected": 2,
-                               "rejected_requests": 1, "reason:missing:page": 2,
+                               "rejected_requests": 1, "unsent": 0, "external": 0, "reason:missing:page": 2,
                                "reason:request:malformed_json": 1}
