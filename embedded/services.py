@@ -203,6 +203,8 @@ def _site_cmd(site: str) -> Callable[[Settings], list[str]]:
             "--workers", "1",
             "--threads", "8",
             "--name", f"clickstream-{site}",
+            # Its exit hook stops the simulated users and flushes the ledger (simulators/gunicorn_conf.py).
+            "--config", "python:simulators.gunicorn_conf",
             f"simulators.wsgi:create_app(site={site!r})",
         ]  # fmt: skip
 

@@ -70,7 +70,7 @@ def create_app(site: str = "shop", test_config: dict | None = None) -> Flask:
         # The users first: each posts or accounts as unsent what it holds (its collector is this process,
         # which serves no more requests by now). Then the producer's last acknowledgements, then the
         # ledger's last flush, so that the stopped hour reconciles.
-        simulation.stop(timeout=8)
+        simulation.settle_stop(timeout=5)
         sink.close(timeout=10)
         flusher.stop()
 

@@ -116,10 +116,12 @@ def collect():
         resp.headers["Retry-After"] = "1"
         return resp, status
     # Taken: counted now, whether or not the answer reaches the client (a site stopping mid-request).
-    sender = "sent" if request.headers.get(SIMULATED_HEADER) else "external"
+    batch_id = request.headers.get(SIMULATED_HEADER)
     ledger = current_app.extensions["clickstream.ledger"]
     for hour, n in Counter(rec.hour for rec in records).items():
-        ledger.add(hour, sender, n)
+        ledger.add(hour, "sent" if batch_id else "external", n)
+    if batch_id:  # a batch of this site's own simulated users: taken, whatever becomes of the answer
+        current_app.extensions["clickstream.simulation"].in_flight.taken(batch_id)
     return jsonify(accepted=len(events) - len(rejected_events), rejected=len(rejected_events),
                    reasons=dict(reasons), rejected_events=rejected_events)
 

@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 # its site was stopping), accepted and rejected (the collector, on the broker's ack). Requests the
 # collector refused whole (malformed JSON, too large…): rejected_requests.
 METRICS = ("generated", "sent", "accepted", "rejected", "rejected_requests", "unsent", "external")
-SIMULATED_HEADER = "X-Clickstream-Simulated"  # the simulated users' requests carry it
+SIMULATED_HEADER = "X-Clickstream-Batch"  # the simulated users' requests carry it: the batch's id
 
 LEDGER_SCHEMA = pa.schema([
     ("hr", pa.int32()),

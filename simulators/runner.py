@@ -23,7 +23,7 @@ import random
 import threading
 import time
 import uuid
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Generator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
@@ -35,6 +35,7 @@ import requests
 
 from clickstream.contracts import hour_key
 from simulators.generate import backfill_seed, day_sessions
+from simulators.in_flight import InFlight
 from simulators.journey import SESSION_TIMEOUT_S, build_event, corrupt, iso, plan_session
 from simulators.ledger import SIMULATED_HEADER, Ledger
 from simulators.population import Visitor, hex_id
@@ -92,8 +93,7 @@ class Client:
 
     def set_visitor(self, visitor: Visitor) -> None:
         """Send as another visitor from now on."""
-        self.headers = {"User-Agent": visitor.user_agent, "X-Forwarded-For": visitor.ip,
-                        SIMULATED_HEADER: "1"}
+        self.headers = {"User-Agent": visitor.user_agent, "X-Forwarded-For": visitor.ip}
 
     def fetch(self, path: str) -> tuple[int | None, int | None]:
         """GET a page; return (response time ms, status), or (None, None) if unreachable."""
@@ -104,11 +104,12 @@ class Client:
             return None, None
         return int((time.perf_counter() - start) * 1000), resp.status_code
 
-    def post(self, events: list[dict]) -> tuple[int, dict]:
+    def post(self, events: list[dict], batch_id: str) -> tuple[int, dict]:
         """POST a batch to /collect; return (status, body); status 0 if unreachable."""
+        headers = self.headers | {"Content-Type": "application/json", SIMULATED_HEADER: batch_id}
         try:
-            resp = _session().post(self.base_url + "/collect", data=orjson.dumps(events),
-                                   headers=self.headers | {"Content-Type": "application/json"}, timeout=30)
+            resp = _session().post(self.base_url + "/collect", data=orjson.dumps(events), headers=headers,
+                                   timeout=30)
         except requests.RequestException as exc:
             return 0, {"error": str(exc)}
         try:
@@ -134,6 +135,7 @@ class Simulation:
                          "page_views": 0, "sessions": 0}
         self._recent: deque[tuple[float, int]] = deque(maxlen=600)
         self.backfills: list[dict] = []
+        self.in_flight = InFlight()  # the collector, in this process, marks the batches it takes
 
     # -- status --------------------------------------------------------------
 
@@ -292,40 +294,59 @@ class Simulation:
 
     def _send(self, client: Client, events: list[dict], stop: threading.Event,
               give_up_after_stop_s: float = 30.0, stamp: bool = True) -> bool:
-        """Post a batch until the collector takes it; return False if it stayed unsent."""
+        """Post a batch until the collector takes it; return False if it stayed unsent.
+
+        The collector counts the events as sent when it takes them. A batch given up on because the
+        site is stopping is accounted as unsent, exactly once (simulators/in_flight.py).
+        """
         if not events:
             return True
+        if self.in_flight.closed.is_set():  # the site has stopped: its collector takes nothing more
+            self._unsent(Counter(hour_key(e.get("event_time")) for e in events))
+            return False
         if stamp:
             sent_time = iso(datetime.now(UTC))
             for event in events:
                 event["sent_time"] = sent_time
+        batch_id = uuid.uuid4().hex
+        self.in_flight.post(batch_id, [hour_key(e.get("event_time")) for e in events])
         backoff = 0.2
         stop_seen: float | None = None
         while True:
-            status, body = client.post(events)
-            if status == 200:  # the collector counted them as sent in the ledger when it took them
+            status, body = client.post(events, batch_id)
+            if status == 200:
+                self.in_flight.done(batch_id)
                 self._count("sent", len(events))
                 self._count("rejected", int(body.get("rejected", 0)))
                 return True
-            if status in (400, 413):
+            if status in (400, 413):  # refused whole: a mismatch the reconciliation must show
+                self.in_flight.done(batch_id)
                 log.error("collector refused a batch of %d events (%d): %s", len(events), status, body)
                 self._count("unsent", len(events))
                 return False
-            if stop.is_set():
-                # Stopping: a collector that is gone (its site stops with us) is not waited for; one
-                # that answers (a broker outage: 503) gets give_up_after_stop_s. What is given up on
-                # is accounted as unsent, not lost: the reconciliation tells the two apart.
+            if stop.is_set() or self.in_flight.closed.is_set():
+                # Stopping: a collector that is gone is not waited for; one that answers (a broker
+                # outage: 503) gets give_up_after_stop_s.
                 stop_seen = stop_seen or time.monotonic()
-                if status == 0 or time.monotonic() - stop_seen > give_up_after_stop_s:
+                if (status == 0 or self.in_flight.closed.is_set()
+                        or time.monotonic() - stop_seen > give_up_after_stop_s):
                     log.warning("stopping with %d events unsent: collector answers %s", len(events),
                                 status or "nothing")
-                    for event in events:
-                        self.ledger.add(hour_key(event.get("event_time")), "unsent")
-                    self._count("unsent", len(events))
+                    self._unsent(self.in_flight.give_up(batch_id))
                     return False
             self._count("retries")
             stop.wait(backoff)  # a stop cuts the wait short: the next answer decides at once
             backoff = min(backoff * 2, 5.0)
+
+    def _unsent(self, hours: Counter) -> None:
+        for hour, n in hours.items():
+            self.ledger.add(hour, "unsent", n)
+        self._count("unsent", sum(hours.values()))
+
+    def settle_stop(self, timeout: float) -> None:
+        """At the site's stop: stop the users, then account every batch its collector never took."""
+        self.stop(timeout)
+        self._unsent(self.in_flight.settle())
 
     # -- backfill ------------------------------------------------------------
 
