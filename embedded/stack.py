@@ -377,10 +377,10 @@ class Stack:
             return []
 
     def status(self, names: list[str] | None = None) -> list[ServiceStatus]:
-        """Return state, PID and health of the named services (default: all)."""
+        """Return state, PID and health of the named services (default: all), not of what they require."""
         info = self._process_info()
         out = []
-        for svc in self.closure(names):
+        for svc in (self.services if names is None else [s for s in self.closure(names) if s.name in names]):
             p = info.get(svc.name, {})
             state = p.get("statename", "STOPPED")
             healthy = state == "RUNNING" and svc.healthy(self.settings)
