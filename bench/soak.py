@@ -170,6 +170,14 @@ def task_tries(api) -> dict[str, dict]:
     return out
 
 
+def failed_tries(api) -> int | None:
+    """Failed task tries so far over every DAG; None if the API did not answer (it is counted at the end)."""
+    try:
+        return sum(d["failed_tries"] for d in task_tries(api).values())
+    except Exception:  # noqa: BLE001 - an API hiccup must not end hours of soak
+        return None
+
+
 def percentile(values: list[float], q: float) -> float | None:
     """Return the q-th percentile (0-100) of values, or None if there are none."""
     if not values:
@@ -237,7 +245,7 @@ def main() -> None:
                     "slice": len(slices) + 1, "minutes": round((time.monotonic() - t0) / 60, 1),
                     "until": time.time(), "rss_mib": service_rss(stack), "live_files": live_files(settings),
                     "data_dir_mib": disk_mib(data_dir),
-                    "failed_tries": sum(d["failed_tries"] for d in task_tries(api).values()),
+                    "failed_tries": failed_tries(api),
                 })
                 print(json.dumps(slices[-1]), flush=True)
                 next_slice += args.slice_minutes * 60
