@@ -18,6 +18,9 @@ BENCHMARKS = [
 ]
 
 
+# Not here: bench.soak runs for hours (`python -m bench.soak --hours 3`); its record joins the page.
+
+
 def main() -> int:
     """Run each benchmark in its own process, one after the other (they share two cores)."""
     failed = 0
