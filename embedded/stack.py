@@ -169,7 +169,10 @@ class Stack:
             ensure_topics(s)
         elif name == "hiveserver2":
             bootstrap.create_hive_database(s)
-            metastore_upgrade.register_derby_tables(s)  # once: a data directory from before PostgreSQL
+            try:  # once: a data directory from before the PostgreSQL metastore
+                metastore_upgrade.register_derby_tables(s)
+            except RuntimeError as exc:
+                raise StackError(f"hiveserver2: {exc}") from exc
 
     def _start(self, services: list[Service], started: set[str]) -> None:
         """Start each service as soon as what it requires is healthy and set up; wait until all are.
