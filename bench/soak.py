@@ -188,9 +188,23 @@ def percentile(values: list[float], q: float) -> float | None:
 
 
 def backfill_hour(api, settings, dag_id: str, hour: datetime, timeout: float = 1800) -> str:
-    """Backfill one hour of a DAG through the REST API (as the UI's form does); return the run's state."""
-    api.call("POST", "backfills", json={"dag_id": dag_id, "from_date": hour.isoformat(),
-                                        "to_date": hour.isoformat(), "max_active_runs": 1})
+    """Backfill one hour of a DAG through the REST API (as the UI's form does); return the run's state.
+
+    An hour the scheduler ran already is run again (reprocess "completed"), as a user backfilling a
+    finished hour asks for; an API error is returned as the state, not raised (the soak's figures stay).
+    """
+    from clickstream.airflow_api import AirflowApiError
+
+    for attempt in range(20):  # 409 while the DAG's previous backfill is not yet marked completed
+        try:
+            api.call("POST", "backfills", json={"dag_id": dag_id, "from_date": hour.isoformat(),
+                                                "to_date": hour.isoformat(), "max_active_runs": 1,
+                                                "reprocess_behavior": "completed"})
+            break
+        except AirflowApiError as exc:
+            if "409" not in str(exc) or attempt == 19:
+                return f"refused: {exc}"
+            time.sleep(15)
     logical = hour.isoformat().replace("+00:00", "Z")
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
