@@ -111,19 +111,32 @@ def collect():
             event_time = event.get("event_time") if isinstance(event, dict) else None
             records.append(Outgoing(cfg["TOPIC_DLQ"], key_bytes, orjson.dumps(dlq),
                                     hour_key(event_time, now), "rejected", reason))
-    if not current_app.extensions["clickstream.sink"].try_send(records):
-        resp, status = _error(503, "the event store is not taking events right now; retry later")
-        resp.headers["Retry-After"] = "1"
-        return resp, status
-    # Taken: counted now, whether or not the answer reaches the client (a site stopping mid-request).
+    # A batch of this site's own simulated users is claimed first: once the site has stopped, the stop
+    # has accounted its events as unsent, and producing them now would count them twice.
     batch_id = request.headers.get(SIMULATED_HEADER)
-    ledger = current_app.extensions["clickstream.ledger"]
-    for hour, n in Counter(rec.hour for rec in records).items():
-        ledger.add(hour, "sent" if batch_id else "external", n)
-    if batch_id:  # a batch of this site's own simulated users: taken, whatever becomes of the answer
-        current_app.extensions["clickstream.simulation"].in_flight.taken(batch_id)
+    in_flight = current_app.extensions["clickstream.simulation"].in_flight if batch_id else None
+    if in_flight is not None and not in_flight.claim(batch_id):
+        return _unavailable("the site is stopping; retry later")
+    if not current_app.extensions["clickstream.sink"].try_send(records):
+        if in_flight is not None:
+            in_flight.release(batch_id)
+        return _unavailable("the event store is not taking events right now; retry later")
+    # Taken: counted now, whether or not the answer reaches the client (a site stopping mid-request).
+    hours = Counter(rec.hour for rec in records)
+    if in_flight is not None:  # this site's own users: sent, whatever becomes of the answer
+        in_flight.take(batch_id, hours)
+    else:
+        ledger = current_app.extensions["clickstream.ledger"]
+        for hour, n in hours.items():
+            ledger.add(hour, "external", n)
     return jsonify(accepted=len(events) - len(rejected_events), rejected=len(rejected_events),
                    reasons=dict(reasons), rejected_events=rejected_events)
+
+
+def _unavailable(message: str):
+    resp, status = _error(503, message)
+    resp.headers["Retry-After"] = "1"
+    return resp, status
 
 
 @bp.errorhandler(RequestEntityTooLarge)

@@ -23,7 +23,7 @@ import random
 import threading
 import time
 import uuid
-from collections import Counter, deque
+from collections import deque
 from collections.abc import Generator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
@@ -135,7 +135,8 @@ class Simulation:
                          "page_views": 0, "sessions": 0}
         self._recent: deque[tuple[float, int]] = deque(maxlen=600)
         self.backfills: list[dict] = []
-        self.in_flight = InFlight()  # the collector, in this process, marks the batches it takes
+        # Every count of this site's simulated events, from generated to sent or unsent, goes through it.
+        self.in_flight = InFlight(self._account)
 
     # -- status --------------------------------------------------------------
 
@@ -143,6 +144,12 @@ class Simulation:
     def running(self) -> bool:
         """Return whether live users are running."""
         return self._scheduler is not None and self._scheduler.is_alive()
+
+    def _account(self, hour: tuple[str, int], metric: str, n: int) -> None:
+        """Count simulated events in the ledger (InFlight calls this, under its lock)."""
+        self.ledger.add(hour, metric, n)
+        if metric != "sent":  # the users count sent when they see the collector's answer
+            self._count(metric, n)
 
     def _count(self, name: str, n: int = 1) -> None:
         with self._lock:
@@ -273,8 +280,8 @@ class Simulation:
                 event["event_id"] = str(uuid.uuid4())
                 if rng.random() < p.malformed_share:
                     event = corrupt(event, rng)
-                self.ledger.add(hour_key(event.get("event_time")), "generated")
-                self._count("generated")
+                if not self.in_flight.generate([hour_key(event.get("event_time"))]):
+                    return  # the site has stopped: what this user held is accounted already
                 if not buffer:
                     first_buffered = time.monotonic()
                 buffer.append(event)
@@ -301,15 +308,13 @@ class Simulation:
         """
         if not events:
             return True
-        if self.in_flight.closed.is_set():  # the site has stopped: its collector takes nothing more
-            self._unsent(Counter(hour_key(e.get("event_time")) for e in events))
-            return False
         if stamp:
             sent_time = iso(datetime.now(UTC))
             for event in events:
                 event["sent_time"] = sent_time
         batch_id = uuid.uuid4().hex
-        self.in_flight.post(batch_id, [hour_key(e.get("event_time")) for e in events])
+        if not self.in_flight.post(batch_id, [hour_key(e.get("event_time")) for e in events]):
+            return False  # the site has stopped: the stop accounted these events as unsent
         backoff = 0.2
         stop_seen: float | None = None
         while True:
@@ -332,21 +337,16 @@ class Simulation:
                         or time.monotonic() - stop_seen > give_up_after_stop_s):
                     log.warning("stopping with %d events unsent: collector answers %s", len(events),
                                 status or "nothing")
-                    self._unsent(self.in_flight.give_up(batch_id))
+                    self.in_flight.give_up(batch_id)
                     return False
             self._count("retries")
             stop.wait(backoff)  # a stop cuts the wait short: the next answer decides at once
             backoff = min(backoff * 2, 5.0)
 
-    def _unsent(self, hours: Counter) -> None:
-        for hour, n in hours.items():
-            self.ledger.add(hour, "unsent", n)
-        self._count("unsent", sum(hours.values()))
-
     def settle_stop(self, timeout: float) -> None:
         """At the site's stop: stop the users, then account every batch its collector never took."""
         self.stop(timeout)
-        self._unsent(self.in_flight.settle())
+        self.in_flight.settle()
 
     # -- backfill ------------------------------------------------------------
 
@@ -383,9 +383,8 @@ class Simulation:
                     if client is None:
                         client = Client(self.base_url, batch.visitor)
                     client.set_visitor(batch.visitor)
-                    for event in batch.events:
-                        self.ledger.add(hour_key(event.get("event_time")), "generated")
-                    self._count("generated", len(batch.events))
+                    if not self.in_flight.generate(hour_key(e.get("event_time")) for e in batch.events):
+                        raise RuntimeError("the site stopped before the backfill ended")
                     # A past session keeps its sent_time on the simulated clock.
                     ok = self._send(client, batch.events, stop, stamp=False)
                     job["events_sent" if ok else "events_unsent"] += len(batch.events)

@@ -80,6 +80,53 @@ def time_rejection(event: dict, now: datetime) -> str | None:
     return None
 
 
+_NO_CLOCK = datetime(9000, 1, 1, tzinfo=UTC)  # no collector clock: skip the future check
+
+
+def topic_rejection_reason(record: bytes | str | None) -> str | None:
+    """Return why a record on the events topic is not a valid enriched Event v1 (a collector's code), or None.
+
+    The collector's own check of the client's fields, judged at its clock (``received_time``), then
+    its enrichment fields. The streaming job checks the same in the JVM (``clickstream.streaming.
+    contract_sql``); this is the statement of it the differential test compares against.
+    """
+    import orjson
+
+    try:
+        event = orjson.loads(record) if record is not None else None
+    except orjson.JSONDecodeError:
+        return "not_an_object"
+    if not isinstance(event, dict):
+        return "not_an_object"
+    extra = event_schema()["x-enrichment"]
+    received = event.get("received_time")
+    try:
+        received = parse_time(received) if isinstance(received, str) else None
+    except ValueError:
+        received = None
+    if received is not None and received.tzinfo is None:
+        received = None  # the collector's clock always carries its offset
+    client = {k: v for k, v in event.items() if k not in extra}
+    reason = rejection_reason(client, now=received or _NO_CLOCK)
+    if reason is not None:
+        return reason
+    for name in extra:
+        if name not in event:
+            return f"missing:{name}"
+    if received is None:
+        return "invalid:received_time"
+    for name in extra:
+        if name != "received_time" and not _field_validator(name).is_valid(event[name]):
+            return f"invalid:{name}"
+    return None
+
+
+@cache
+def _field_validator(name: str) -> jsonschema_rs.Draft202012Validator:
+    """A validator of one enrichment field's value, from its schema."""
+    return jsonschema_rs.Draft202012Validator(event_schema()["x-enrichment"][name])
+
+
 def hour_key(event_time: str | None, fallback: datetime | None = None) -> tuple[str, int]:
     """Return the (dt, hr) an event is counted under: its event time's UTC hour, else fallback's.
 

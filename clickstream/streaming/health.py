@@ -7,6 +7,9 @@ none; the recorder writes them every 30 s. A query is stalled when:
 - it has reported nothing for ``stall_after`` (the application is down or hung), or
 - (ingest) the log end is ahead of it — ``offsets_behind`` > 0 — yet it has
   read nothing for ``stall_after``.
+
+An application that started less than ``stall_after`` ago (``started``, from the record it writes at
+its start) is starting, not stalled: its queries have until then to report.
 """
 
 from __future__ import annotations
@@ -30,11 +33,14 @@ def progress_sql(database: str, since: datetime) -> str:
 
 
 def stalls(rows: list[tuple], now: datetime, stall_after: timedelta = STALL_AFTER,
-           queries: tuple[str, ...] = QUERIES) -> list[str]:
+           queries: tuple[str, ...] = QUERIES, started: datetime | None = None) -> list[str]:
     """Return what is wrong, one sentence per stalled query; empty when every query progresses."""
     problems = []
+    starting = started is not None and now - _naive(started) < stall_after
     for query in queries:
         mine = [(_naive(ts), n or 0, behind) for q, ts, n, behind in rows if q == query]
+        if starting and all(ts < _naive(started) for ts, _, _ in mine):
+            continue  # a new application whose query has not reported yet
         if not mine:
             problems.append(f"{query}: no progress reported since {now - 2 * stall_after:%H:%M} UTC")
             continue

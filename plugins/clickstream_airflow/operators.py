@@ -195,27 +195,55 @@ class ForgetUserOperator(BaseOperator):
 class StreamHealthOperator(BaseOperator):
     """Fails naming the streaming queries that made no progress lately; returns each one's last progress.
 
-    Reads ``stream_progress`` through HiveServer2 (``clickstream.streaming.health``). A health check
-    judges the present, not the run's logical date.
+    Reads ``stream_progress`` through HiveServer2 (``clickstream.streaming.health``) and the application's
+    start from its control directory. A health check judges the present, not the run's logical date.
+    An application starting (``make run``, a restart after a long stop, a retry) has not reported yet:
+    the check polls for up to ``grace_minutes`` before it fails, so a start is never an alarm, and a
+    stalled application is reported that much later.
     """
 
-    template_fields: Sequence[str] = ("stall_after_minutes",)
+    template_fields: Sequence[str] = ("stall_after_minutes", "grace_minutes")
 
-    def __init__(self, *, stall_after_minutes: float | str = 5,
-                 hiveserver2_conn_id: str = "hiveserver2_default", **kwargs):
+    def __init__(self, *, stall_after_minutes: float | str = 5, grace_minutes: float | str = 4,
+                 poll_seconds: float = 15, hiveserver2_conn_id: str = "hiveserver2_default", **kwargs):
         super().__init__(**kwargs)
         self.stall_after_minutes = stall_after_minutes
+        self.grace_minutes = grace_minutes
+        self.poll_seconds = poll_seconds
         self.hiveserver2_conn_id = hiveserver2_conn_id
 
     def execute(self, context) -> dict:
+        import time
+
+        from clickstream.settings import get_settings
         from clickstream.streaming.health import progress_sql, stalls
+        from clickstream.streaming.monitor import application
 
         hook = _hive(self.hiveserver2_conn_id)
         stall_after = timedelta(minutes=float(self.stall_after_minutes))
-        now = datetime.now(UTC).replace(tzinfo=None)
         database = hook.get_connection(self.hiveserver2_conn_id).schema or "clickstream"
-        rows = hook.get_records(progress_sql(database, now - 2 * stall_after))
-        problems = stalls(rows, now, stall_after)
-        if problems:
-            raise RuntimeError("streaming application unhealthy: " + "; ".join(problems))
-        return {query: ts for query, ts, *_ in rows}
+        settings = get_settings()
+        deadline = time.monotonic() + 60 * float(self.grace_minutes)
+        while True:
+            now = datetime.now(UTC).replace(tzinfo=None)
+            record = application(settings) or {}
+            started = datetime.fromisoformat(record["started"]) if record.get("started") else None
+            rows = _progress_rows(hook, progress_sql(database, now - 2 * stall_after))
+            problems = stalls(rows, now, stall_after, started=started)
+            if not problems:
+                return {query: ts for query, ts, *_ in rows}
+            if time.monotonic() >= deadline:
+                raise RuntimeError("streaming application unhealthy: " + "; ".join(problems))
+            self.log.info("not healthy yet (%s); checking again in %.0f s", "; ".join(problems),
+                          self.poll_seconds)
+            time.sleep(self.poll_seconds)
+
+
+def _progress_rows(hook, sql: str) -> list[tuple]:
+    """Return the progress rows; none while the application has not created its table yet."""
+    try:
+        return hook.get_records(sql)
+    except Exception as exc:
+        if "TABLE_OR_VIEW_NOT_FOUND" in str(exc):
+            return []
+        raise

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import json
 import os
 import random
 from datetime import UTC, date, datetime
@@ -18,6 +17,7 @@ from clickstream.contracts import event_schema, rejection_reason
 from simulators.app import create_app
 from simulators.generate import day_sessions, settled_day
 from simulators.sites import SITES
+from tests.support.fuzz import dumps, json_values, near_valid_events
 from tests.support.kafka import create_topics, read_topic
 
 pytestmark = pytest.mark.integration
@@ -148,41 +148,15 @@ def test_schema_endpoint_serves_the_contract(collector):
     assert app.test_client().get("/schema").get_json() == event_schema()
 
 
-json_scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30)
-json_values = st.recursive(json_scalars, lambda inner: st.lists(inner, max_size=4)
-                           | st.dictionaries(st.text(max_size=10), inner, max_size=4), max_leaves=8)
-
-
-@st.composite
-def near_valid_events(draw, base):
-    """Valid events with one or more fields replaced, removed or added."""
-    event = dict(draw(st.sampled_from(base)))
-    for _ in range(draw(st.integers(1, 3))):
-        action = draw(st.sampled_from(["replace", "remove", "add"]))
-        field = draw(st.sampled_from(sorted(event) or ["x"]))
-        if action == "replace":
-            event[field] = draw(json_values)
-        elif action == "remove":
-            event.pop(field, None)
-        else:
-            event[draw(st.text(min_size=1, max_size=12))] = draw(json_values)
-    return event
-
-
 FUZZ_BASE = recent_events(40, "fuzz-base")
-
-
-def _dumps(value) -> bytes:
-    # The standard library also writes integers beyond 64 bits, which orjson refuses.
-    return json.dumps(value).encode()
 
 
 @settings(max_examples=1200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(payload=st.one_of(
     st.binary(max_size=200),
-    json_values.map(_dumps),
-    st.lists(near_valid_events(FUZZ_BASE), min_size=1, max_size=5).map(_dumps),
-    st.lists(json_values, max_size=5).map(_dumps),
+    json_values.map(dumps),
+    st.lists(near_valid_events(FUZZ_BASE), min_size=1, max_size=5).map(dumps),
+    st.lists(json_values, max_size=5).map(dumps),
 ))
 def test_fuzzed_payloads_never_5xx(collector, payload):
     app, _, _ = collector
@@ -253,8 +227,8 @@ CONTENT_TYPES = st.sampled_from(["application/json", "application/json; charset=
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(payload=st.one_of(
     st.binary(max_size=300),
-    json_values.map(_dumps),
-    st.lists(near_valid_events(FUZZ_BASE), min_size=1, max_size=5).map(_dumps),
+    json_values.map(dumps),
+    st.lists(near_valid_events(FUZZ_BASE), min_size=1, max_size=5).map(dumps),
 ), content_type=CONTENT_TYPES, chunked=st.booleans())
 def test_fuzzed_requests_through_gunicorn_never_5xx(gunicorn_site, payload, content_type, chunked):
     """Gunicorn's HTTP parsing, then Flask's: bodies, content types, chunked or sized."""

@@ -103,3 +103,21 @@ def test_stalled_when_silent_or_behind_without_reading():
     # Behind but reading: catching up, not stalled.
     catching_up = rows("ingest", [9, 6, 4, 2, 0.5], n=40_000, behind=25_000) + rows("live_metrics", [0.5])
     assert stalls(catching_up, NOW, queries=QUERIES) == []
+
+
+def test_an_application_that_started_lately_is_starting_not_stalled():
+    # Restarted 2 minutes ago after a long stop: the old application's rows are old, the new one's not in.
+    old = rows("ingest", [9, 8]) + rows("live_metrics", [8])
+    started = NOW - timedelta(minutes=2)
+    assert stalls(old, NOW, queries=QUERIES, started=started) == []
+    assert stalls([], NOW, queries=QUERIES, started=started) == []  # a fresh stack: no table, no rows
+    # One query has reported since the start: the other is still given its time.
+    assert stalls(rows("ingest", [1]), NOW, queries=QUERIES, started=started) == []
+    # Started longer ago than stall_after: judged as any application.
+    started = NOW - timedelta(minutes=6)
+    assert stalls(rows("ingest", [1]), NOW, queries=QUERIES, started=started) == [
+        "live_metrics: no progress reported since 12:20 UTC"]
+    # A start record older than the last progress changes nothing.
+    assert stalls(old, NOW, queries=QUERIES, started=NOW - timedelta(minutes=20)) == [
+        "ingest: last progress at 12:22:00 UTC, 8 minutes ago",
+        "live_metrics: last progress at 12:22:00 UTC, 8 minutes ago"]
