@@ -23,7 +23,7 @@ RESULTS = REPO_ROOT / "artifacts" / "bench"
 DOC = REPO_ROOT / "docs" / "benchmarks.md"
 # The order of the sections in docs/benchmarks.md.
 ORDER = ("stack_startup", "collector_throughput", "streaming_throughput", "freshness", "simulated_users",
-         "daily_job", "dashboard_pages", "airflow_metadb", "soak")
+         "daily_job", "dashboard_pages", "airflow_metadb", "soak", "at_rest")
 
 
 @dataclass

@@ -15,6 +15,7 @@ BENCHMARKS = [
     ["bench.daily_job"],
     ["bench.dashboard_pages"],
     ["bench.airflow_metadb"],
+    ["bench.at_rest"],
 ]
 
 

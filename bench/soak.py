@@ -46,6 +46,7 @@ import requests
 
 from bench.private import private_environment
 from bench.report import Figure, Plot, record
+from bench.services import service_processes
 
 MIB = 2**20
 POLL_EVERY_S = 3.0
@@ -123,17 +124,9 @@ class ArchivePoller(threading.Thread):
 def service_rss(stack) -> dict[str, int]:
     """RSS (MiB) per service, its process tree included; the streaming application apart."""
     out: dict[str, int] = {}
-    for status in stack.status():
-        if not status.pid:
-            continue
-        try:
-            root = psutil.Process(status.pid)
-            tree = [root, *root.children(recursive=True)]
-        except psutil.Error:
-            continue
-        for proc in tree:
+    for name, processes in service_processes(stack).items():
+        for proc in processes:
             try:
-                name = "streaming-app" if "clickstream_streaming" in " ".join(proc.cmdline()) else status.name
                 out[name] = out.get(name, 0) + proc.memory_info().rss
             except psutil.Error:
                 continue

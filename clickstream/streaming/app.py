@@ -316,6 +316,9 @@ def run(args: argparse.Namespace) -> None:
         # The live metrics keep sets and percentile buffers per group: past 128 groups in a task
         # Spark falls back to sorting them (and generating code for it) in every micro-batch.
         .config("spark.sql.objectHashAggregate.sortBased.fallbackThreshold", "1000000")
+        # RocksDB commits write the batch's changes, not a snapshot of the store (snapshots are made in
+        # the background); existing checkpoints switch over on their next batch (docs/streaming.md).
+        .config("spark.sql.streaming.stateStore.rocksdb.changelogCheckpointing.enabled", "true")
         # Freshness first: ingest and live metrics take the cores before the other queries.
         .config("spark.scheduler.mode", "FAIR")
         .config("spark.scheduler.allocation.file", f"file://{pools}")  # local, not the default FS
