@@ -349,7 +349,7 @@ def run(args: argparse.Namespace) -> None:
         settings.table_path("stream_progress"),
         register=lambda touched: warehouse.hive.register("stream_progress", ("dt",), touched),
         flush_s=args.progress_flush_seconds)
-    spark.streams.addListener(recorder)
+    recorder.start()
 
     def every(seconds: float) -> dict:
         if args.mode == "available-now":
@@ -384,12 +384,15 @@ def run(args: argparse.Namespace) -> None:
         # The stateful processor needs RocksDB.
         live.append(start(transform_paths(feed), "live_paths", append_batch(warehouse, "live_paths"),
                           warehouse, slow, state_store=ROCKSDB_PROVIDER))
+        for query in live:
+            recorder.watch(query)
         return live
 
     # De-duplication keeps every event id of its watermark: at tens of thousands of events a second,
     # millions of keys, which RocksDB keeps off the driver's heap (checkpoints made before keep theirs).
     ingest = start(transform_ingest(parsed), "ingest", ingest_batch(warehouse), warehouse, ingest_trigger,
                    state_store=ROCKSDB_PROVIDER)
+    recorder.watch(ingest)
     try:
         if args.no_live:
             ingest.awaitTermination()
@@ -403,11 +406,5 @@ def run(args: argparse.Namespace) -> None:
             run_until_stopped(spark, StopRequest(spark, settings.streaming_control_uri, started))
     finally:
         producer.flush(10)
-        # No call from the JVM into this interpreter once it is finalizing: on YARN, where the driver JVM
-        # outlives Python, the listener bus calling the recorder then aborted Python (exit 134).
-        try:
-            spark.streams.removeListener(recorder)
-        except Exception:  # noqa: BLE001 - the JVM is gone already: nothing calls back any more
-            log.warning("could not remove the progress listener", exc_info=True)
-        recorder.flush()
+        recorder.stop()
         spark.stop()

@@ -121,3 +121,34 @@ def test_an_application_that_started_lately_is_starting_not_stalled():
     assert stalls(old, NOW, queries=QUERIES, started=NOW - timedelta(minutes=20)) == [
         "ingest: last progress at 12:22:00 UTC, 8 minutes ago",
         "live_metrics: last progress at 12:22:00 UTC, 8 minutes ago"]
+
+
+def test_the_recorder_polls_each_batch_once_and_records_idle_queries(spark, tmp_path):
+    from embedded.local_app import wait_for
+
+    busy = (spark.readStream.format("rate").option("rowsPerSecond", 50).load()
+            .writeStream.format("noop").queryName("busy").trigger(processingTime="200 milliseconds")
+            .option("checkpointLocation", str(tmp_path / "cp-busy")).start())
+    (tmp_path / "empty").mkdir()
+    idle = (spark.readStream.schema("value STRING").text(str(tmp_path / "empty"))
+            .writeStream.format("noop").queryName("idle").trigger(processingTime="200 milliseconds")
+            .option("checkpointLocation", str(tmp_path / "cp-idle")).start())
+    recorder = ProgressRecorder((tmp_path / "progress").as_uri(), flush_s=3600, poll_s=0.3,
+                                idle_after_s=1.0)
+    recorder.watch(busy)
+    recorder.watch(idle)
+    recorder.start()
+    try:
+        wait_for(lambda: len(busy.recentProgress) >= 8 or None, 60, 0.2, "eight batches of the busy query")
+        wait_for(lambda: any(r["query"] == "idle" for r in recorder._rows) or None, 30, 0.2, "an idle row")
+    finally:
+        busy.stop()
+        idle.stop()
+    recorder.stop()
+    rows = ds.dataset(tmp_path / "progress", format="parquet", partitioning="hive").to_table().to_pylist()
+    batches = [r["batch_id"] for r in rows if r["query"] == "busy"]
+    # Every batch the query reported, once, with its input rows.
+    assert sorted(batches) == list(range(len(batches))) and len(batches) >= 8
+    assert sum(r["input_rows"] for r in rows if r["query"] == "busy") == sum(
+        p.numInputRows for p in busy.recentProgress)
+    assert any(r["query"] == "idle" and r["idle"] and r["input_rows"] == 0 for r in rows)
