@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 import psutil
 
 from bench.private import private_environment
+from bench.progress_profile import query_batches
 from bench.report import Figure, Plot, record
 from bench.services import STREAMING, service_processes
 
@@ -66,28 +67,6 @@ def used(first: dict, last: dict, seconds: float) -> dict[str, float]:
     return dict(sorted(out.items(), key=lambda kv: -kv[1]))
 
 
-def batches(settings, since: datetime, until: datetime) -> dict[str, dict]:
-    """Per query, the micro-batches it reported in the window and where their time went."""
-    from clickstream.streaming.monitor import read_progress
-
-    out: dict[str, dict] = {}
-    for row in read_progress(settings):
-        ts = row["ts"].replace(tzinfo=UTC) if row["ts"].tzinfo is None else row["ts"]
-        if not since <= ts < until or row.get("idle"):
-            continue
-        mine = out.setdefault(row["query"], {"batches": 0, "events": 0, "busy_s": 0.0, "parts_s": {}})
-        mine["batches"] += 1
-        mine["events"] += row["input_rows"] or 0
-        mine["busy_s"] += (row["batch_ms"] or 0) / 1000
-        for part, ms in json.loads(row["durations"] or "{}").items():
-            mine["parts_s"][part] = mine["parts_s"].get(part, 0.0) + ms / 1000
-    for mine in out.values():
-        mine["busy_s"] = round(mine["busy_s"], 1)
-        top = sorted(mine["parts_s"].items(), key=lambda kv: -kv[1])[:5]
-        mine["parts_s"] = {k: round(v, 1) for k, v in top}
-    return out
-
-
 def main() -> None:
     """Measure and print the figures as JSON."""
     parser = argparse.ArgumentParser(description=__doc__,
@@ -117,7 +96,7 @@ def main() -> None:
         time.sleep(seconds)
         last, machine1 = cpu_seconds(stack), psutil.cpu_times()
         time.sleep(40)  # the progress recorder writes every 30 s
-        per_query = batches(settings, since, datetime.now(UTC).replace(microsecond=0))
+        per_query = query_batches(settings, since, datetime.now(UTC))
     finally:
         stack.down()
     busy = _busy(machine0, machine1)

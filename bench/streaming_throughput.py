@@ -43,6 +43,7 @@ import orjson
 import psutil
 
 from bench.private import broker_pid, private_environment
+from bench.progress_profile import query_batches
 from bench.report import Figure, Plot, record
 
 TARGET_EPS = 50_000
@@ -176,23 +177,8 @@ def visible(settings, total: int) -> bool:
 
 
 def batch_profile(settings) -> dict:
-    """Where each query's batch time went, from the progress table."""
-    from clickstream.streaming.monitor import QUERIES, read_progress
-
-    rows = [r for r in read_progress(settings) if not r["idle"] and r["input_rows"]]
-    profile = {}
-    for query in QUERIES:
-        mine = [r for r in rows if r["query"] == query]
-        parts: dict[str, float] = defaultdict(float)
-        for r in mine:
-            for part, ms in json.loads(r["durations"]).items():
-                if part != "triggerExecution":
-                    parts[part] += ms / 1000
-        profile[query] = {"batches": len(mine), "rows": sum(r["input_rows"] for r in mine),
-                          "busy_s": round(sum(r["batch_ms"] for r in mine) / 1000, 1),
-                          "top_parts_s": dict(sorted(((k, round(v, 1)) for k, v in parts.items()),
-                                                     key=lambda kv: -kv[1])[:4])}
-    return profile
+    """Where each query's batch time went, from the progress table (batches that read something)."""
+    return query_batches(settings, with_data_only=True)
 
 
 def main() -> None:
