@@ -1,7 +1,8 @@
 """Parse and validate Event v1 records in Spark with the collector's own rules, in the JVM.
 
-``transform_parse`` parses each record once (a Variant) and checks it with Spark SQL expressions
-built from the contract's JSON Schema (``contract_sql``): the streaming job and the collector give
+``transform_parse`` reads each record with Spark's JSON reader and checks it with Spark SQL expressions
+built from the contract's JSON Schema (``contract_sql``; a record that check does not pass is parsed
+again as a Variant for the exact verdict): the streaming job and the collector give
 the same verdict and the same reason code (``clickstream.contracts.topic_rejection_reason`` is the
 Python statement of it, and the differential test holds them together). Rows that fail keep their
 raw text and reason for the bad-events table; they never fail the query.
