@@ -67,7 +67,7 @@ def build_tables(spark, settings, day) -> None:
     from clickstream.batch.hourly import transform_hourly_pages, transform_hourly_sections
     from clickstream.batch.io import overwrite_partition
     from clickstream.batch.jobs import run_day
-    from clickstream.streaming.metrics import transform_active_users, transform_metrics
+    from clickstream.streaming.metrics import active_user_parts, metric_parts
     from clickstream.streaming.progress import PROGRESS_SCHEMA
 
     raw = spark.read.parquet(settings.table_path("raw_events"))
@@ -79,17 +79,17 @@ def build_tables(spark, settings, day) -> None:
                             ["app_id", "page", "section"], dt=day.isoformat(), hr=hr)
     run_day(spark, settings, day)
     versioned = F.lit(0).cast("long").alias("batch_id")
-    transform_metrics(raw).select("*", versioned).write.mode("overwrite").partitionBy("dt").parquet(
-        settings.table_path("live_metrics"))
-    transform_active_users(raw).select("*", versioned).write.mode("overwrite").partitionBy("dt").parquet(
-        settings.table_path("live_active_users"))
-    # A day of progress rows: four queries reporting every second, as the streaming job writes them.
+    metric_parts(raw).select("*", versioned).write.mode("overwrite").partitionBy("dt").parquet(
+        settings.table_path("live_metrics_parts"))
+    active_user_parts(raw).select("*", versioned).write.mode("overwrite").partitionBy("dt").parquet(
+        settings.table_path("live_active_users_parts"))
+    # A day of progress rows: the query reporting every four seconds, as the streaming job writes them.
     start = datetime(day.year, day.month, day.day, tzinfo=UTC)
     rows = [{"query": q, "run_id": "bench", "batch_id": i, "ts": start + timedelta(seconds=i),
              "input_rows": 120, "input_rps": 120.0, "processed_rps": 900.0, "batch_ms": 800,
              "watermark": start + timedelta(seconds=i - 120), "offsets_behind": 0, "state_rows": 5000,
              "idle": False, "durations": "{}"}
-            for q in ("ingest", "live_metrics", "live_active_users", "live_paths")
+            for q in ("ingest",)
             for i in range(0, 86400, 4)]
     folder = Path(settings.table_path("stream_progress").removeprefix("file://")) / f"dt={day}"
     folder.mkdir(parents=True, exist_ok=True)
@@ -108,12 +108,7 @@ def register(spark, settings, day) -> None:
     hive = HivePartitions(settings)
     hive.ensure_tables()
 
-    def as_written(table: str):  # the stream's schema: dt is a string (Spark infers a date from the path)
-        written = spark.read.parquet(settings.table_path(table)).drop("batch_id")
-        return written.withColumn("dt", written["dt"].cast("string"))
-
-    ensure_live_tables(SimpleNamespace(settings=settings, hive=hive), as_written("live_metrics"),
-                       as_written("live_active_users"))
+    ensure_live_tables(SimpleNamespace(settings=settings, hive=hive), spark)
     tables = [r[1] for r in execute(settings, "SHOW TABLES") if not r[1].endswith("_latest")]
     execute(settings, *[f"MSCK REPAIR TABLE {t}" for t in tables])
     # The daily DAG's reports (the Daily report page reads them): its own HiveQL, for the day.

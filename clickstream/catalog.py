@@ -82,8 +82,8 @@ def _table(name: str, group: str, partitions: str, *, sort_key: str = "", column
 TABLES: tuple[Table, ...] = (
     _table("raw_events", ARCHIVE, "dt STRING, hr INT"),
     _table("bad_events", ARCHIVE, "dt STRING"),
-    _table("live_metrics", LIVE, "dt STRING"),
-    _table("live_active_users", LIVE, "dt STRING"),
+    _table("live_metrics_parts", LIVE, "dt STRING"),
+    _table("live_active_users_parts", LIVE, "dt STRING"),
     _table("live_paths", LIVE, "dt STRING"),
     _table("live_alerts", LIVE, "dt STRING"),
     _table("stream_progress", LIVE, "dt STRING"),
@@ -156,7 +156,7 @@ TABLES: tuple[Table, ...] = (
         app_id STRING, metric STRING, metric_value DOUBLE, headline STRING"""),
 )  # fmt: skip
 
-# Views over the live tables: each row's newest version (the live queries write in update mode).
+# Views over the live tables: each window's partials, merged (clickstream/streaming/metrics.py).
 LATEST_VIEWS = ("live_metrics_latest", "live_active_users_latest")
 
 BY_NAME = {t.name: t for t in TABLES}

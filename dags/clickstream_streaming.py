@@ -10,8 +10,9 @@ task ends for good, the next continuous run starts it again.
 
 The application archives every valid event exactly once into
 `clickstream.raw_events` (dt/hr of event time) and rejected records into
-`clickstream.bad_events`, and keeps the live tables current: `live_metrics`
-(view `live_metrics_latest`), `live_active_users`, `live_paths`,
+`clickstream.bad_events`, and keeps the live tables current, all from one
+read of the topic: `live_metrics_parts` (view `live_metrics_latest`),
+`live_active_users_parts` (view `live_active_users_latest`), `live_paths`,
 `live_alerts` (also on the alerts topic) and `stream_progress`, which
 `clickstream_streaming_health` watches; see docs/streaming.md. A task that
 fails after its retries sends an email (`smtp_default`) and an alerts-topic

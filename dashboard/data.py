@@ -193,12 +193,12 @@ def pages_of(apps: tuple[str, ...], first: str, last: str) -> list[str]:
 
 def newest_live_minute(apps: tuple[str, ...]) -> datetime | None:
     """Return the start of the newest 1-minute window in the live metrics (None if there is none)."""
-    days = _live("SHOW PARTITIONS live_metrics")  # the metastore answers: no data is read
+    days = _live("SHOW PARTITIONS live_metrics_parts")  # the metastore answers: no data is read
     if days.empty:
         return None
     newest_day = max(p.split("=", 1)[1] for p in days.iloc[:, 0])
     df = _live(
-        f"SELECT cast(max(window_start) AS STRING) AS newest FROM live_metrics "
+        f"SELECT cast(max(window_start) AS STRING) AS newest FROM live_metrics_parts "
         f"WHERE dt >= '{date.fromisoformat(newest_day) - timedelta(days=1)}' AND dim = 'app' "
         f"AND app_id IN ({quoted(apps)})")
     newest = df["newest"].iloc[0] if not df.empty else None
@@ -470,7 +470,7 @@ def live_windows(apps: tuple[str, ...], newest: datetime, history: timedelta,
     """The live metrics' 1-minute windows: per app over ``history``; per page, section, page transition,
     device type, browser and operating system over ``recent``.
 
-    One round trip for both (live_metrics_latest: each window's newest version).
+    One round trip for both (live_metrics_latest: each window's partials, merged).
     """
     since, latest = newest - history, newest - recent + timedelta(minutes=1)
     return _live(f"""

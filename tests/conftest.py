@@ -119,7 +119,7 @@ def spark(settings):
     """One local Spark session for the run, with Spark's Kafka connector as the jobs get it."""
     from pyspark.sql import SparkSession
 
-    from clickstream.streaming.paths import ROCKSDB_PROVIDER
+    from clickstream.streaming.session import ROCKSDB_PROVIDER
 
     session = (
         SparkSession.builder.master("local[2]")

@@ -90,6 +90,31 @@ def write_file(df: DataFrame, batch_id: int, dir_uri: str, staging_uri: str, own
     fs.delete(staging)
 
 
+def _batch_files(fs: _Fs, dir_uri: str) -> list[tuple[int, str]]:
+    """Return (batch id, path) of the batch files of a directory, oldest first."""
+    found = []
+    for status in fs.list(dir_uri):
+        name = status.getPath().getName()
+        if status.isFile() and name.startswith("batch-") and name.endswith(".parquet"):
+            found.append((int(name[len("batch-"):].split("-")[0].split(".")[0]), str(status.getPath())))
+    return sorted(found)
+
+
+def latest_batch_file(spark: SparkSession, dir_uri: str, before: int) -> str | None:
+    """Return the newest batch file of a directory written by a batch before ``before``, if any."""
+    files = [path for batch_id, path in _batch_files(_Fs(spark, dir_uri), dir_uri) if batch_id < before]
+    return files[-1] if files else None
+
+
+def prune_batch_files(spark: SparkSession, dir_uri: str, keep: int) -> int:
+    """Delete all but the newest ``keep`` batch files of a directory; return how many."""
+    fs = _Fs(spark, dir_uri)
+    old = _batch_files(fs, dir_uri)[:-keep]
+    for _, path in old:
+        fs.delete(path)
+    return len(old)
+
+
 def exists(spark: SparkSession, uri: str) -> bool:
     """Return whether a path exists."""
     fs = _Fs(spark, uri)
@@ -115,6 +140,11 @@ def write_text(spark: SparkSession, uri: str, text: str) -> None:
     finally:
         out.close()
     fs.replace(staging, uri)
+
+
+def remove(spark: SparkSession, uri: str) -> None:
+    """Delete a file or a directory and everything in it."""
+    _Fs(spark, uri).delete(uri)
 
 
 def make_dirs(spark: SparkSession, uri: str) -> None:

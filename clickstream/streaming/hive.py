@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 
 from pyspark.sql.types import (
+    BinaryType,
     BooleanType,
     DataType,
     DoubleType,
@@ -28,7 +29,8 @@ from clickstream.streaming.events import archived_struct
 log = logging.getLogger("clickstream.hive")
 
 _HIVE_TYPES = {StringType(): "STRING", LongType(): "BIGINT", DoubleType(): "DOUBLE",
-               BooleanType(): "BOOLEAN", IntegerType(): "INT", TimestampType(): "TIMESTAMP"}
+               BooleanType(): "BOOLEAN", IntegerType(): "INT", TimestampType(): "TIMESTAMP",
+               BinaryType(): "BINARY"}  # the live partials' sketches
 
 
 def _hive_type(data_type: DataType) -> str:
@@ -92,6 +94,10 @@ class HivePartitions:
         self._create(table, catalog.create_table_sql(self.settings, spec, data))
         for name, ddl in views.items():
             self._create(name, ddl)
+
+    def replace_views(self, *ddl: str) -> None:
+        """Create or replace views (``CREATE OR REPLACE VIEW`` statements)."""
+        self._execute(*ddl)
 
     def register(self, table: str, cols: tuple[str, ...], touched: list[tuple[str, ...]]) -> None:
         """Add the partitions a batch wrote that this process has not registered yet."""

@@ -17,8 +17,8 @@ from clickstream.topics import TopicError
 
 log = logging.getLogger("clickstream.kafka_offsets")
 
-# The queries that read the events topic, by checkpoint name (the others read the archived feed).
-TOPIC_READERS = ("ingest", "live_metrics_from_topic")
+# The queries that read the events topic, by checkpoint name: the application's one query.
+TOPIC_READERS = ("ingest",)
 
 
 class DataLossError(TopicError):

@@ -25,7 +25,7 @@ from clickstream.settings import Settings
 from clickstream.topics import log_bounds
 
 INGEST_CHECKPOINT = "ingest"
-QUERIES = ("ingest", "live_metrics", "live_active_users", "live_paths")  # the application's queries
+QUERIES = ("ingest",)  # the application's queries: one (clickstream/streaming/app.py)
 
 
 def _read_text(uri: str, settings: Settings | None = None) -> str | None:

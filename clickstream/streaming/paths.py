@@ -1,35 +1,31 @@
-"""Navigation paths: prev → current → next page triples per session, from Spark's stateful API.
+"""Navigation paths: prev → current → next page triples per session, from each batch and its open pages.
 
-Page views are grouped by (app_id, session_id) and handed to a
-``StatefulProcessor`` (state API v2, ``transformWithState``) that remembers the
-session's last two pages. When the next page view arrives it emits the triple
-for the page in the middle, with its dwell time (time to the next view); when
-no page view follows within the session timeout of event time — an
-event-time timer that fires once the watermark passes it — it emits the
-triple with ``next_page = "(exit)"`` and forgets the session. A session's
-first page has ``prev_page = "(entrance)"``.
+A session's page views are ordered by event time, each joined to the one before and the one after it
+(``lag``/``lead`` over the session): a page with a next page view within the session timeout gives its
+triple with its dwell time (time to the next view); one followed only after a longer pause gives
+``next_page = "(exit)"`` (``ended_by = "timeout"``), and the next view starts the session over with
+``prev_page = "(entrance)"``.
 
-Within a micro-batch a session's views are ordered by event time. Page views
-older than the watermark are dropped by Spark before they reach the
-processor (the late-data policy of docs/streaming.md); the daily job's path
-analysis over ``raw_events`` sees them all.
+The newest page of each session has no next view yet: it stays *open* — a small table of one row per
+live session, written with each batch and read by the next — until a later batch brings its next view,
+or the newest event time seen passes it by the watermark plus the session timeout, when it ends with
+``(exit)``. A replayed batch reads the open pages the batch before it left, so it emits the same
+triples. No state is kept per event, and nothing runs in Python per event.
+
+A page view older than its session's open page (late data) is left out of the live paths; the daily
+job's path analysis over ``raw_events`` sees every view.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
-from pyspark.sql import DataFrame, Row
+from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
-from pyspark.sql.streaming import StatefulProcessor, StatefulProcessorHandle
 from pyspark.sql.types import LongType, StringType, StructField, StructType, TimestampType
 
-from clickstream.streaming.metrics import WATERMARK
-
 SESSION_TIMEOUT = timedelta(minutes=30)
-# transformWithState keeps its state in RocksDB only.
-ROCKSDB_PROVIDER = "org.apache.spark.sql.execution.streaming.state.RocksDBStateStoreProvider"
+WATERMARK = timedelta(minutes=2)
 ENTRANCE, EXIT = "(entrance)", "(exit)"
 
 PATHS_SCHEMA = StructType([
@@ -41,74 +37,62 @@ PATHS_SCHEMA = StructType([
     StructField("dt", StringType()),
 ])  # fmt: skip
 
-_VISIT = StructType([
+OPEN_SCHEMA = StructType([
+    StructField("app_id", StringType()), StructField("session_id", StringType()),
     StructField("user_id", StringType()), StructField("prev_page", StringType()),
-    StructField("page", StringType()), StructField("page_ms", LongType()),
+    StructField("page", StringType()), StructField("page_ts", TimestampType()),
 ])  # fmt: skip
-_TIMEOUT_MS = int(SESSION_TIMEOUT.total_seconds() * 1000)
+OPEN_COLUMNS = tuple(f.name for f in OPEN_SCHEMA.fields)
 
 
-def _ms(ts: datetime) -> int:
-    # Python workers see naive local-time timestamps; timestamp() reads them as local time.
-    return round(ts.timestamp() * 1000)
+def advance(open_pages: DataFrame, events: DataFrame, newest: datetime) -> DataFrame:
+    """Return the sessions' pages after a batch, each with ``_open`` (still open) or a triple to emit.
 
-
-def _utc(ms: int) -> datetime:
-    return datetime.fromtimestamp(ms / 1000, tz=UTC)
-
-
-class NavigationPaths(StatefulProcessor):
-    """Emits a session's page triples as the next page arrives or the session times out."""
-
-    def init(self, handle: StatefulProcessorHandle) -> None:
-        """Declare the per-session state: the page being viewed and the one before it."""
-        self.handle = handle
-        self.visit = handle.getValueState("visit", _VISIT)
-
-    def _triple(self, key: tuple, visit: tuple, next_page: str, next_ms: int | None,
-                ended_by: str) -> Row:
-        app_id, session_id = key
-        user_id, prev_page, page, page_ms = visit
-        return Row(app_id=app_id, session_id=session_id, user_id=user_id, prev_page=prev_page, page=page,
-                   next_page=next_page, page_ts=_utc(page_ms),
-                   next_ts=_utc(next_ms) if next_ms is not None else None,
-                   dwell_ms=next_ms - page_ms if next_ms is not None else None,
-                   ended_by=ended_by, dt=_utc(page_ms).strftime("%Y-%m-%d"))
-
-    def handleInputRows(self, key, rows, timerValues) -> Iterator[Row]:
-        """Advance the session through its new page views, emitting a triple for each page left."""
-        visit = tuple(self.visit.get()) if self.visit.exists() else None
-        if visit:
-            self.handle.deleteTimer(visit[3] + _TIMEOUT_MS)
-        for row in sorted(rows, key=lambda r: r.event_ts):
-            at_ms = _ms(row.event_ts)
-            if visit and at_ms - visit[3] > _TIMEOUT_MS:
-                yield self._triple(key, visit, EXIT, None, "timeout")
-                visit = None
-            if visit:
-                yield self._triple(key, visit, row.page, at_ms, "next")
-                visit = (row.user_id, visit[2], row.page, at_ms)
-            else:
-                visit = (row.user_id, ENTRANCE, row.page, at_ms)
-        self.visit.update(visit)
-        self.handle.registerTimer(visit[3] + _TIMEOUT_MS)
-
-    def handleExpiredTimer(self, key, timerValues, expiredTimerInfo) -> Iterator[Row]:
-        """End the session: its last page led nowhere within the timeout."""
-        if self.visit.exists():
-            yield self._triple(key, tuple(self.visit.get()), EXIT, None, "timeout")
-        self.visit.clear()
-
-    def close(self) -> None:
-        """Nothing to release."""
-
-
-def transform_paths(events: DataFrame, watermark: str = WATERMARK) -> DataFrame:
-    """Return the navigation triples of the page views in an event stream."""
-    return (
-        events.filter(F.col("event_type") == "page_view")
-        .select("app_id", "session_id", "user_id", "page", "event_ts")
-        .withWatermark("event_ts", watermark)
-        .groupBy("app_id", "session_id")
-        .transformWithState(NavigationPaths(), PATHS_SCHEMA, "Append", "EventTime")
+    open_pages: the open pages the batch before left (OPEN_SCHEMA); events: the batch's valid events;
+    newest: the newest event time seen (this batch's or the open pages'), which ends the sessions
+    idle for longer than the watermark plus the session timeout.
+    """
+    views = events.filter(F.col("event_type") == "page_view").select(
+        "app_id", "session_id", "user_id", F.lit(None).cast("string").alias("prev_page"), "page",
+        F.col("event_ts").alias("page_ts"), F.lit(False).alias("_new_open"), F.lit(True).alias("_new"))
+    earlier = open_pages.select(*OPEN_COLUMNS, F.lit(True).alias("_new_open"), F.lit(False).alias("_new"))
+    session = Window.partitionBy("app_id", "session_id")
+    ordered = session.orderBy("page_ts", "_new")  # on a tie the open page goes first
+    timeout = F.expr(f"INTERVAL {int(SESSION_TIMEOUT.total_seconds())} SECONDS")
+    rows = (
+        earlier.unionByName(views)
+        # A view older than the session's open page is late: left out.
+        .withColumn("_opened", F.max(F.when(~F.col("_new"), F.col("page_ts"))).over(session))
+        .filter(~F.col("_new") | F.col("_opened").isNull() | (F.col("page_ts") >= F.col("_opened")))
+        .withColumn("_before", F.lag("page").over(ordered))
+        .withColumn("_before_ts", F.lag("page_ts").over(ordered))
+        .withColumn("_after", F.lead("page").over(ordered))
+        .withColumn("next_ts", F.lead("page_ts").over(ordered))
     )
+    resumed = F.col("_before").isNotNull() & (F.col("page_ts") - F.col("_before_ts") <= timeout)
+    paused = F.col("next_ts").isNotNull() & (F.col("next_ts") - F.col("page_ts") > timeout)
+    idle = F.col("next_ts").isNull() & (F.col("page_ts") + timeout < F.lit(newest - WATERMARK))
+    ended = F.col("next_ts").isNotNull() & ~paused
+    return rows.select(
+        "app_id", "session_id", "user_id",
+        F.when(~F.col("_new"), F.col("prev_page")).when(resumed, F.col("_before"))
+        .otherwise(F.lit(ENTRANCE)).alias("prev_page"),
+        "page",
+        F.when(ended, F.col("_after")).otherwise(F.lit(EXIT)).alias("next_page"),
+        "page_ts",
+        F.when(ended, F.col("next_ts")).alias("next_ts"),
+        F.when(ended, (F.unix_millis("next_ts") - F.unix_millis("page_ts"))).alias("dwell_ms"),
+        F.when(ended, F.lit("next")).otherwise(F.lit("timeout")).alias("ended_by"),
+        F.date_format("page_ts", "yyyy-MM-dd").alias("dt"),
+        (F.col("next_ts").isNull() & ~idle).alias("_open"),
+    )
+
+
+def triples(advanced: DataFrame) -> DataFrame:
+    """Return the triples a batch emits (PATHS_SCHEMA)."""
+    return advanced.filter(~F.col("_open")).select(*PATHS_SCHEMA.fieldNames())
+
+
+def still_open(advanced: DataFrame) -> DataFrame:
+    """Return the pages still open after a batch (OPEN_SCHEMA)."""
+    return advanced.filter(F.col("_open")).select(*OPEN_COLUMNS)

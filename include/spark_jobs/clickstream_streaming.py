@@ -2,14 +2,14 @@
 
 Usage:
     spark-submit include/spark_jobs/clickstream_streaming.py \\
-        [--trigger-seconds 1] [--ingest-trigger-seconds 5] [--slow-trigger-seconds 10] \\
+        [--trigger-seconds 1] \\
         [--max-offsets-per-trigger N] [--mode continuous|available-now] [--[no-]fail-on-data-loss]
 
-Four queries read the events topic with Spark's own Kafka connector and write the raw archive
-(exactly once), the live metrics and alerts, active users and navigation paths, and the progress of
-every query (clickstream/streaming/app.py describes each; docs/streaming.md the whole). A query whose
-offsets are no longer in the topic stops the application before it starts, naming the partitions;
-an operator who accepts the loss restarts it once with ``--no-fail-on-data-loss``.
+One query reads the events topic with Spark's own Kafka connector, parses and validates each record
+once, and writes from each micro-batch the raw archive and bad events (exactly once), the live metrics,
+active users, navigation paths and alerts, and its progress (clickstream/streaming/app.py;
+docs/streaming.md the whole). Offsets no longer in the topic stop the application before it starts,
+naming the partitions; an operator who accepts the loss restarts it once with ``--no-fail-on-data-loss``.
 
 The application records where it runs and stops between micro-batches, exiting 0, when a stop is
 requested (``make stop`` does; clickstream/streaming/lifecycle.py).
@@ -28,11 +28,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--trigger-seconds", type=float, default=1.0,
-                        help="trigger of the live metrics (freshness)")
-    parser.add_argument("--ingest-trigger-seconds", type=float, default=5.0,
-                        help="trigger of ingest (raw and bad events, the feed)")
-    parser.add_argument("--slow-trigger-seconds", type=float, default=10.0,
-                        help="trigger of active users and paths, which need not be as fresh")
+                        help="how often a micro-batch starts (the live tables' freshness)")
     parser.add_argument("--max-offsets-per-trigger", type=int, default=None)
     parser.add_argument("--mode", choices=["continuous", "available-now"], default="continuous",
                         help="available-now: process what the topic holds now, then stop")
@@ -42,7 +38,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="fail when offsets the application expected are gone from the topic (default); "
                              "--no-fail-on-data-loss carries on from the earliest offset still there")
     parser.add_argument("--no-live", action="store_true",
-                        help="run the ingest query only (raw and bad events), e.g. as a benchmark baseline")
+                        help="write raw and bad events only (no live tables), e.g. as a benchmark baseline")
     return parser.parse_args(argv)
 
 

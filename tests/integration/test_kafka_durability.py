@@ -32,7 +32,7 @@ from tests.support.stack import Client, archived_ids
 pytestmark = pytest.mark.integration
 
 RATE = 400  # events a second through the three collectors
-ARGS = ("--trigger-seconds", "1", "--ingest-trigger-seconds", "1", "--progress-flush-seconds", "1")
+ARGS = ("--trigger-seconds", "1", "--progress-flush-seconds", "1")
 
 
 @pytest.fixture

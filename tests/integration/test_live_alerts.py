@@ -56,8 +56,7 @@ HUMAN = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, l
 CRAWLER = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
 RULES = AlertRules()  # the application's defaults
 BASELINE = 20         # human page views per page and minute, on each of three pages
-ARGS = ("--trigger-seconds", "1", "--ingest-trigger-seconds", "2", "--slow-trigger-seconds", "5",
-        "--progress-flush-seconds", "1")
+ARGS = ("--trigger-seconds", "1", "--progress-flush-seconds", "1")
 
 
 @dataclasses.dataclass
@@ -156,8 +155,8 @@ def _alerts(s) -> list[tuple]:
 
 
 def _committed(s, batch_id: int) -> bool:
-    """Whether the live-metrics query has committed this batch (its checkpoint's commit log)."""
-    commits = Path(s.checkpoint_path("live_metrics_from_topic").removeprefix("file://")) / "commits"
+    """Whether the application's query has committed this batch (its checkpoint's commit log)."""
+    commits = Path(s.checkpoint_path("ingest").removeprefix("file://")) / "commits"
     return any(f.name.isdigit() and int(f.name) >= batch_id for f in commits.iterdir())
 
 
@@ -205,7 +204,7 @@ def test_each_alert_is_raised_once_through_the_collector_and_across_a_restart(al
         expected.append(("latency_p95", steady, minute[9], 2400.0, RULES.p95_ms))
         wait_for(lambda: len(_alerts(s)) >= 4, 120, 2, "the latency alert")
         # Everything sent is live (the spike and the surge went on after the restart) …
-        wait_for(lambda: execute(s, "SELECT count(*) FROM live_metrics WHERE dim = 'app' "
+        wait_for(lambda: execute(s, "SELECT count(*) FROM live_metrics_latest WHERE dim = 'app' "
                                     f"AND window_start = '{minute[10]}'")[0][0] > 0,
                  120, 2, "minute 10 in the live metrics")
         rows = _alerts(s)

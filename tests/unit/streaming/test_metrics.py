@@ -1,11 +1,18 @@
-"""Live metrics: exact values per window and dimension, and the late-data policy, in a real stream."""
+"""Live metrics as per-batch partials: exact values per window and dimension, merged across batches."""
 
 from __future__ import annotations
 
-import pytest
+from pyspark.sql import functions as F
 
-from clickstream.streaming.metrics import transform_active_users, transform_metrics
-from tests.support.streaming_frames import FeedHarness, at, ev, frame
+from clickstream.streaming.metrics import (
+    active_user_parts,
+    active_users_sql,
+    finish,
+    merge,
+    metric_parts,
+    metrics_sql,
+)
+from tests.support.streaming_frames import at, ev, frame
 
 KEY = ("window_start", "app_id", "dim", "key")
 MOBILE = {"device_type": "mobile", "browser": "Mobile Safari", "os": "iOS", "country": "FR"}
@@ -29,9 +36,17 @@ def minute_one() -> list[dict]:
     ]
 
 
+def metrics(spark, *batches: list[dict]) -> dict[tuple, dict]:
+    """Each batch's partials, merged as the view merges them."""
+    parts = [metric_parts(frame(spark, rows)) for rows in batches]
+    union = parts[0]
+    for more in parts[1:]:
+        union = union.unionByName(more)
+    return {tuple(r[k] for k in KEY): r.asDict() for r in finish(merge(union)).collect()}
+
+
 def test_every_dimension_has_exact_values(spark):
-    rows = {tuple(r[k] for k in KEY): r.asDict()
-            for r in transform_metrics(frame(spark, minute_one())).collect()}
+    rows = metrics(spark, minute_one())
     w0, w1 = at("12:00:00").replace(tzinfo=None), at("12:01:00").replace(tzinfo=None)
     assert sorted((k[0], k[2], k[3]) for k in rows) == sorted([
         (w0, "app", "*"), (w0, "page", "/home"), (w0, "page", "/products"),
@@ -44,6 +59,7 @@ def test_every_dimension_has_exact_values(spark):
         (w1, "os", "Linux"), (w1, "country", "DE"), (w1, "transition", "/home -> /products"),
     ])
     home = rows[(w0, "shop", "page", "/home")]
+    # Percentiles are the sketch's nearest rank: exact below 200 values (percentile_disc).
     assert {k: home[k] for k in (
         "events", "page_views", "section_views", "section_clicks", "section_scrolls", "users", "viewers",
         "bot_events", "page_leaves", "time_on_page_avg_ms", "time_on_page_p50_ms", "time_on_page_p95_ms",
@@ -51,12 +67,12 @@ def test_every_dimension_has_exact_values(spark):
     )} == {
         "events": 7, "page_views": 2, "section_views": 1, "section_clicks": 1, "section_scrolls": 0,
         "users": 2, "viewers": 2, "bot_events": 0, "page_leaves": 2, "time_on_page_avg_ms": 15_000.0,
-        "time_on_page_p50_ms": 15_000.0, "time_on_page_p95_ms": 19_500.0, "responses": 2, "errors": 1,
-        "error_rate": 0.5, "response_p50_ms": 200.0, "response_p95_ms": 290.0, "dt": "2026-11-20",
+        "time_on_page_p50_ms": 10_000.0, "time_on_page_p95_ms": 20_000.0, "responses": 2, "errors": 1,
+        "error_rate": 0.5, "response_p50_ms": 100.0, "response_p95_ms": 300.0, "dt": "2026-11-20",
     }
     app = rows[(w0, "shop", "app", "*")]
     assert (app["events"], app["page_views"], app["users"], app["bot_events"], app["errors"],
-            app["responses"], app["response_p50_ms"]) == (9, 4, 3, 1, 1, 4, 150.0)
+            app["responses"], app["response_p50_ms"]) == (9, 4, 3, 1, 1, 4, 100.0)
     section = rows[(w0, "shop", "section", "/home|hero")]
     assert (section["events"], section["section_views"], section["section_clicks"], section["users"]) \
         == (2, 1, 1, 1)
@@ -71,65 +87,70 @@ def test_every_dimension_has_exact_values(spark):
     assert rows[(w0, "shop", "transition", "/home -> /products")]["page_views"] == 1
     assert rows[(w1, "shop", "transition", "/home -> /products")]["page_views"] == 1
     products = rows[(w0, "shop", "page", "/products")]
-    assert (products["viewers"], products["time_on_page_avg_ms"], products["error_rate"]) == (2, None, 0.0)
+    assert (products["viewers"], products["time_on_page_avg_ms"], products["time_on_page_p95_ms"],
+            products["error_rate"]) == (2, None, None, 0.0)
 
 
-@pytest.fixture
-def harness(spark, tmp_path):
-    h = FeedHarness(spark, tmp_path, transform_metrics)
-    yield h
-    h.stop()
-
-
-def test_late_events_are_left_out_and_windows_update_until_closed(harness):
-    harness.send(minute_one()[:4])
-    first = harness.latest(*KEY)
-    home0 = (at("12:00:00").replace(tzinfo=None), "shop", "page", "/home")
-    assert (first[home0]["events"], first[home0]["users"]) == (4, 1)
-
-    # Same window, on time: the window is updated in place (update mode, new version).
-    harness.send(minute_one()[4:])
-    home = harness.latest(*KEY)[home0]
-    assert (home["events"], home["users"], home["page_views"]) == (7, 2, 2)
-
-    # 12:05 moves the watermark to 12:03: the 12:00 window is closed from the next batch on.
-    harness.send([ev("12:05:00", "u_9", "/home")])
-    harness.send([ev("12:00:45", "u_8", "/home"),                      # late: dropped
-                  ev("12:03:30", "u_7", "/home")])                     # on time: counted
-    latest = harness.latest(*KEY)
-    assert latest[home0]["events"] == 7 and latest[home0]["users"] == 2
-    assert not [r for r in harness.out if r["_batch"] == 3 and r["window_start"] == home0[0]]
-    home3 = latest[(at("12:03:00").replace(tzinfo=None), "shop", "page", "/home")]
-    assert (home3["events"], home3["users"], home3["page_views"]) == (1, 1, 1)
-
-
-@pytest.fixture
-def unique_harness(spark, tmp_path):
-    h = FeedHarness(spark, tmp_path, lambda events: transform_metrics(events, unique="event_id"))
-    yield h
-    h.stop()
-
-
-def test_repeated_event_ids_are_counted_once(unique_harness):
+def test_partials_of_several_batches_merge_to_the_values_of_one(spark):
     events = minute_one()
-    home0 = (at("12:00:00").replace(tzinfo=None), "shop", "page", "/home")
-    app0 = (at("12:00:00").replace(tzinfo=None), "shop", "app", "*")
-    # Repeats within a batch, and of an earlier batch's events (the collector retried them).
-    unique_harness.send([*events[:6], events[0], events[5]])
-    unique_harness.send([*events[6:], events[0], events[1], events[9]])
-    latest = unique_harness.latest(*KEY)
-    assert (latest[home0]["events"], latest[home0]["users"], latest[home0]["page_views"],
-            latest[home0]["errors"], latest[home0]["response_p95_ms"]) == (7, 2, 2, 1, 290.0)
-    assert (latest[app0]["events"], latest[app0]["page_views"], latest[app0]["users"]) == (9, 4, 3)
-    products1 = latest[(at("12:01:00").replace(tzinfo=None), "shop", "page", "/products")]
-    assert (products1["events"], products1["page_views"]) == (1, 1)
+    # A user seen in two batches counts once; a late event (12:00:45 after 12:01:05) counts too.
+    late = ev("12:00:45", "u_1", "/home", response_time_ms=900)
+    whole = metrics(spark, [*events, late])
+    split = metrics(spark, events[:3], events[3:7], events[7:], [late])
+    assert split == whole
+    home = whole[(at("12:00:00").replace(tzinfo=None), "shop", "page", "/home")]
+    assert (home["events"], home["users"], home["page_views"], home["response_p95_ms"]) == (8, 2, 3, 900.0)
+
+
+def test_the_view_query_merges_as_the_dataframe_does(spark):
+    events = minute_one()
+    parts = metric_parts(frame(spark, events[:5])).unionByName(metric_parts(frame(spark, events[5:])))
+    parts.createOrReplaceTempView("metric_parts_test")
+    by_view = {tuple(r[k] for k in KEY): r.asDict()
+               for r in spark.sql(metrics_sql("metric_parts_test")).collect()}
+    assert by_view == metrics(spark, events)
+
+
+def test_users_and_percentiles_are_within_their_bounds_at_scale(spark):
+    """Thousands of users and values in a window: sketches against exact HiveQL (2 % and 5 %)."""
+    rows = spark.range(60_000).select(
+        F.lit("shop").alias("app_id"), F.lit("page_view").alias("event_type"),
+        (F.lit(at("12:00:00").replace(tzinfo=None)) + F.expr("make_interval(0, 0, 0, 0, 0, 0, id % 60)"))
+        .alias("event_ts"),
+        F.concat(F.lit("u_"), (F.col("id") * 7919 % 20_000).cast("string")).alias("user_id"),
+        F.concat(F.lit("/p"), (F.col("id") % 3).cast("string")).alias("page"),
+        F.lit(None).cast("string").alias("prev_page"), F.lit(None).cast("string").alias("section"),
+        F.lit(None).cast("string").alias("element"), F.lit("desktop").alias("device_type"),
+        F.lit("Firefox").alias("browser"), F.lit("Linux").alias("os"), F.lit("DE").alias("country"),
+        F.lit(False).alias("is_bot"), F.lit(None).cast("long").alias("time_on_page_ms"),
+        (F.pow(F.col("id") * 104729 % 10_007, 1.5) / 100).cast("long").alias("response_time_ms"),
+        F.lit(200).cast("long").alias("http_status"), (F.col("id") % 7).alias("_batch"))
+    parts = [metric_parts(rows.filter(F.col("_batch") == b)) for b in range(7)]
+    union = parts[0]
+    for more in parts[1:]:
+        union = union.unionByName(more)
+    sketched = {r["key"]: r for r in finish(merge(union)).filter("dim = 'page'").collect()}
+    exact = {r["page"]: r for r in rows.groupBy("page").agg(
+        F.count_distinct("user_id").alias("users"),
+        F.expr("percentile_disc(0.95) WITHIN GROUP (ORDER BY response_time_ms)").alias("p95"),
+        F.expr("percentile(response_time_ms, 0.95)").alias("p95_interpolated")).collect()}
+    assert set(sketched) == set(exact) == {"/p0", "/p1", "/p2"}
+    for page, row in exact.items():
+        got = sketched[page]
+        assert abs(got["users"] - row["users"]) <= 0.02 * row["users"]
+        assert abs(got["response_p95_ms"] - row["p95"]) <= 0.05 * row["p95"]
+        assert abs(got["response_p95_ms"] - row["p95_interpolated"]) <= 0.05 * row["p95_interpolated"]
+        assert sketched[page]["page_views"] == 20_000
 
 
 def test_active_users_slide_over_five_minutes(spark):
     rows = [ev("12:00:05", "u_1", "/home"), ev("12:02:00", "u_2", "/home"),
             ev("12:04:30", "u_1", "/products"), ev("12:06:10", "u_3", "/home")]
+    # Two batches' partials, merged by the view's query.
+    parts = active_user_parts(frame(spark, rows[:2])).unionByName(active_user_parts(frame(spark, rows[2:])))
+    parts.createOrReplaceTempView("active_parts_test")
     got = {(r.window_start.strftime("%H:%M"), r.page): r.active_users
-           for r in transform_active_users(frame(spark, rows)).collect()}
+           for r in spark.sql(active_users_sql("active_parts_test")).collect()}
     # Windows [h:m, h:m+5) starting every minute; a user counts once per window and page.
     assert {k: v for k, v in got.items() if k[0] == "12:02"} == {("12:02", "/home"): 2,
                                                                  ("12:02", "/products"): 1,

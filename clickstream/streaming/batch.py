@@ -1,0 +1,135 @@
+"""The application's micro-batch: every output of the events it read once (docs/streaming.md).
+
+``EventsBatch`` is the ``foreachBatch`` function of the one query. The batch — the topic's new
+records, parsed and validated once in the JVM, each event id once within the de-duplication
+watermark — is cached and written, in this order:
+
+1. valid events into ``raw_events`` (dt/hr of event time), rejected records into ``bad_events``;
+2. the live partials: ``live_metrics_parts`` (1-minute windows per breakdown) and
+   ``live_active_users_parts`` (5-minute sliding windows), merged by the views the Live page reads;
+3. the navigation triples the batch completes into ``live_paths``, and the sessions' open pages into
+   the application's state for the next batch;
+4. the alerts the recent windows raise, into ``live_alerts`` and the alerts topic.
+
+Every write is keyed by the batch id (deterministic file names, moved into place), so a batch replayed
+after a failure rewrites the same files: no table ends up with a batch twice or half of one. A sink that
+fails fails the batch; Spark runs it again on restart.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from clickstream.settings import Settings
+from clickstream.streaming.alerts import ALERT_COLUMNS, AlertEvaluator, publish
+from clickstream.streaming.archive import exists, latest_batch_file, prune_batch_files, write_file
+from clickstream.streaming.events import bad_events, valid_events
+from clickstream.streaming.metrics import active_user_parts, metric_parts
+from clickstream.streaming.paths import OPEN_SCHEMA, advance, still_open, triples
+from clickstream.streaming.recent import RecentWindows
+from clickstream.streaming.warehouse import Warehouse
+
+log = logging.getLogger("clickstream.streaming")
+
+OPEN_PAGES = "live_paths_open"  # the state directory of the sessions' open pages
+KEEP_OPEN_FILES = 10
+
+
+def transform_bad(parsed: DataFrame) -> DataFrame:
+    """Rejected records with their reason, partitioned by the day they arrived."""
+    return (
+        bad_events(parsed, "topic", "partition", "offset", "timestamp")
+        .withColumn("dt", F.date_format("timestamp", "yyyy-MM-dd"))
+    )
+
+
+def alerts_ddl() -> str:
+    """Return the schema of live_alerts as Spark DDL (it reads the Hive type names as they are)."""
+    return ", ".join(f"{name} {kind}" for name, kind in [*ALERT_COLUMNS, ("dt", "STRING")])
+
+
+def earlier_alerts(spark: SparkSession, settings: Settings, batch_id: int) -> list[dict]:
+    """Return alerts raised by earlier batches, so a restart does not raise them again."""
+    path = settings.table_path("live_alerts")
+    if not exists(spark, path):
+        return []
+    earlier = spark.read.schema(alerts_ddl()).parquet(path).filter(F.col("batch_id") < batch_id)
+    return [r.asDict() for r in earlier.select("kind", "app_id", "subject", "window_start").collect()]
+
+
+class EventsBatch:
+    """Writes every output of one micro-batch (see the module docstring)."""
+
+    def __init__(self, warehouse: Warehouse, producer, live: bool = True):
+        self.warehouse = warehouse
+        self.settings = warehouse.settings
+        self.producer = producer
+        self.live = live
+        self.evaluator = AlertEvaluator()
+        self.recent = RecentWindows()
+        self.alerts_restored = False
+
+    def __call__(self, batch: DataFrame, batch_id: int) -> None:
+        batch.persist()
+        try:
+            # One pass over the batch decides which writes have anything to write.
+            valid_n, bad_n, newest = batch.agg(
+                F.count(F.when(F.col("_reason").isNull(), True)),
+                F.count(F.when(F.col("_reason").isNotNull(), True)),
+                F.max(F.when(F.col("_reason").isNull(), F.col("event_ts")))).first()
+            valid = valid_events(batch)
+            if valid_n:
+                self.warehouse.write(valid, batch_id, "raw_events", ("dt", "hr"))
+            if bad_n:
+                self.warehouse.write(transform_bad(batch), batch_id, "bad_events", ("dt",))
+            if valid_n and self.live:
+                self._live(valid, batch_id, newest)
+        finally:
+            batch.unpersist()
+
+    def _live(self, valid: DataFrame, batch_id: int, newest: datetime) -> None:
+        with_id = F.lit(batch_id).cast("long").alias("batch_id")
+        parts = metric_parts(valid).persist()
+        try:
+            self.warehouse.write(parts.select("*", with_id), batch_id, "live_metrics_parts", ("dt",))
+            self.warehouse.write(active_user_parts(valid).select("*", with_id), batch_id,
+                                 "live_active_users_parts", ("dt",))
+            self._paths(valid, batch_id, newest)
+            self._alerts(parts, batch_id)
+        finally:
+            parts.unpersist()
+
+    def _paths(self, valid: DataFrame, batch_id: int, newest: datetime) -> None:
+        spark = valid.sparkSession
+        state = self.warehouse.state(OPEN_PAGES)
+        # The open pages the batch before this one left: a replay reads the same file.
+        previous = latest_batch_file(spark, state, before=batch_id)
+        if previous:
+            open_pages = spark.read.schema(OPEN_SCHEMA).parquet(previous)
+        else:
+            open_pages = spark.createDataFrame([], OPEN_SCHEMA)
+        advanced = advance(open_pages, valid, newest).persist()
+        try:
+            self.warehouse.write(triples(advanced), batch_id, "live_paths", ("dt",))
+            write_file(still_open(advanced), batch_id, state, self.warehouse.staging(OPEN_PAGES))
+        finally:
+            advanced.unpersist()
+        prune_batch_files(spark, state, keep=KEEP_OPEN_FILES)
+
+    def _alerts(self, parts: DataFrame, batch_id: int) -> None:
+        spark = parts.sparkSession
+        if not self.alerts_restored:
+            self.evaluator.remember(earlier_alerts(spark, self.settings, batch_id))
+            self.recent.restore(spark, self.settings.table_path("live_metrics_parts"), batch_id)
+            self.alerts_restored = True
+        alerts = self.evaluator.evaluate(self.recent.update(parts), batch_id)
+        if alerts:
+            frame = spark.createDataFrame(alerts, alerts_ddl())
+            self.warehouse.write(frame, batch_id, "live_alerts", ("dt",))
+            publish(self.producer, self.settings.topic_alerts, alerts)
+            log.warning("batch %d raised %d alerts: %s", batch_id, len(alerts),
+                        "; ".join(a["message"] for a in alerts))
