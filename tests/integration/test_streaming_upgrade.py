@@ -1,0 +1,98 @@
+"""Upgrade in place: a data directory written by the application of four queries keeps working.
+
+The release before the one-read application (``RELEASE``, taken from the repository's history) archives
+the first part of a day's events; the current application then starts on the same checkpoints,
+warehouse and Hive database, and reads the rest — with events of the first part produced again, as a
+producer's retry would. raw_events then holds every event exactly once (the ingest checkpoint's offsets
+and de-duplication state carried over), the former queries' checkpoints and feed are retired, and the
+Live page's views read the new partials: every window after the upgrade equals raw_events.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import subprocess
+import tarfile
+from datetime import datetime
+from io import BytesIO
+
+import orjson
+import pytest
+from confluent_kafka import Producer
+
+from clickstream.hive import execute
+from clickstream.settings import REPO_ROOT
+from clickstream.topics import ensure_topics
+from embedded.environment import stack_env
+from embedded.local_app import submit_command
+from simulators.generate import settled_day
+from simulators.load import site_events
+from tests.support.stack import archived_ids
+from tests.support.streaming_checks import live_metrics_equal_a_recomputation
+
+pytestmark = pytest.mark.integration
+
+RELEASE = "3b3fd5d"  # the last commit of the application of four queries (2026-12-06)
+
+
+def release_tree(tmp_path) -> object:
+    """Extract the release's library and job files; skip when the clone holds no history (shallow)."""
+    found = subprocess.run(["git", "cat-file", "-e", f"{RELEASE}^{{commit}}"], cwd=REPO_ROOT)
+    if found.returncode != 0:
+        pytest.skip(f"the repository's history does not hold {RELEASE} (a shallow clone)")
+    archive = subprocess.run(["git", "archive", RELEASE, "clickstream", "include"], cwd=REPO_ROOT,
+                             capture_output=True, check=True).stdout
+    root = tmp_path / "release"
+    with tarfile.open(fileobj=BytesIO(archive)) as tar:
+        tar.extractall(root, filter="data")
+    return root
+
+
+def run(settings, log, timeout: float = 600) -> None:
+    """Run the application of settings.repo_root to its end (available-now), its library on the PYTHONPATH."""
+    command = submit_command(settings, "--mode", "available-now")
+    job = next(i for i, c in enumerate(command) if c.endswith("clickstream_streaming.py"))
+    command[job] = str(settings.repo_root / "include" / "spark_jobs" / "clickstream_streaming.py")
+    with log.open("ab") as out:
+        done = subprocess.run(command, env=stack_env(settings), cwd=settings.repo_root, stdout=out,
+                              stderr=subprocess.STDOUT, timeout=timeout)
+    assert done.returncode == 0, log.read_text()[-4000:]
+
+
+def produce(settings, events: list[dict]) -> None:
+    producer = Producer({"bootstrap.servers": settings.kafka_bootstrap, "linger.ms": 20})
+    for event in events:
+        producer.produce(settings.topic_events, orjson.dumps(event), event["session_id"].encode())
+    assert producer.flush(30) == 0
+
+
+def test_a_data_directory_of_four_queries_upgrades_in_place(broker, hiveserver2, settings, tmp_path):
+    release = release_tree(tmp_path)
+    s = dataclasses.replace(settings, topic_events="upgrade.events", hive_database="upgrade",
+                            warehouse_uri=(tmp_path / "warehouse").as_uri())
+    ensure_topics(s)
+    execute(s, "CREATE DATABASE IF NOT EXISTS upgrade", database=None)
+    events = list(site_events(settled_day(), 3000, "upgrade"))
+    # The upgrade falls between two minutes of event time: the windows after it are all new.
+    cut = events[len(events) * 2 // 3]["event_time"][:16]
+    before = [e for e in events if e["event_time"][:16] < cut]
+    after = [e for e in events if e["event_time"][:16] >= cut]
+    log = tmp_path / "app.log"
+
+    produce(s, before)
+    run(dataclasses.replace(s, repo_root=release), log)
+    assert sorted(archived_ids(s)) == sorted(e["event_id"] for e in before)
+    checkpoints = tmp_path / "warehouse" / "_checkpoints"
+    assert (checkpoints / "live_metrics_from_topic").exists() and (tmp_path / "warehouse" / "_feed").exists()
+
+    produce(s, [*after, *before[-50:]])   # the last 50 again: the ingest state drops them
+    run(s, log)
+
+    archived = archived_ids(s)
+    assert len(archived) == len(set(archived)) and set(archived) == {e["event_id"] for e in events}
+    assert not (checkpoints / "live_metrics_from_topic").exists()
+    assert (checkpoints / "live_metrics_from_topic.retired").exists()
+    assert not (tmp_path / "warehouse" / "_feed").exists()
+    (first,), = execute(s, "SELECT cast(min(window_start) AS STRING) FROM live_metrics_latest")
+    assert datetime.fromisoformat(first).strftime("%Y-%m-%dT%H:%M") == cut
+    live_metrics_equal_a_recomputation(s, since=cut.replace("T", " "), min_windows=3)
