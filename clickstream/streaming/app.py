@@ -77,6 +77,11 @@ def extract_events(spark: SparkSession, settings: Settings, args: argparse.Names
     )
     if args.max_offsets_per_trigger:
         reader = reader.option("maxOffsetsPerTrigger", str(args.max_offsets_per_trigger))
+    if args.mode == "continuous" and args.min_batch_events > 1:
+        # A batch costs about a second of the driver's time however few its events: at a trickle, wait
+        # until this many have arrived, or the delay has passed (docs/streaming.md, "Trigger").
+        reader = (reader.option("minOffsetsPerTrigger", str(args.min_batch_events))
+                  .option("maxTriggerDelay", f"{args.max_batch_delay_seconds}s"))
     return reader.load()
 
 

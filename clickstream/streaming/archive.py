@@ -62,14 +62,18 @@ def query_owner(df: DataFrame) -> str:
 
 
 def write_batch(df: DataFrame, batch_id: int, table_uri: str, staging_uri: str,
-                partition_cols: tuple[str, ...] = ("dt", "hr"), owner: str = "") -> list[tuple[str, ...]]:
-    """Write a micro-batch into the table exactly once; return the partitions it touched."""
+                partition_cols: tuple[str, ...] = ("dt", "hr"), owner: str = "",
+                small: bool = False) -> list[tuple[str, ...]]:
+    """Write a micro-batch into the table exactly once; return the partitions it touched.
+
+    ``small``: few rows, written by one task (no shuffle); otherwise one task per partition value.
+    """
     spark = df.sparkSession
     fs = _Fs(spark, table_uri)
     staging = f"{staging_uri.rstrip('/')}/batch={batch_id}"
-    # One task per partition value: exactly one file per partition per batch.
-    (df.repartition(*partition_cols)
-       .write.mode("overwrite").partitionBy(*partition_cols).parquet(staging))  # fmt: skip
+    # Each partition value's rows in one task: exactly one file per partition per batch.
+    one_task_each = df.coalesce(1) if small else df.repartition(*partition_cols)
+    one_task_each.write.mode("overwrite").partitionBy(*partition_cols).parquet(staging)
     touched = []
     for src, values in _data_files(fs, staging, partition_cols):
         relative = "/".join(f"{c}={v}" for c, v in zip(partition_cols, values, strict=True))

@@ -74,10 +74,10 @@ def lost_offsets_error(spark: SparkSession, checkpoints: list[str],
     if not problems:
         return None
     if "reset" in problems.values():
+        which = f"checkpoint{'s' * (len(checkpoints) > 1)} {' and '.join(checkpoints)}"
         remedy = ("The broker's log was reset (its data directory deleted, or another cluster): events "
                   "the application had not archived are gone with it. To read the new log from its start, "
-                  f"delete the checkpoint{'s' * (len(checkpoints) > 1)} {' and '.join(checkpoints)} while the "
-                  "application is stopped")
+                  f"delete the {which} while the application is stopped")
     else:
         remedy = ("Retention deleted records the application had not read (it was down longer than the "
                   "topic keeps them; embedded: CLICKSTREAM_KAFKA_RETENTION_HOURS / _MB). To carry on from "

@@ -29,6 +29,8 @@ from __future__ import annotations
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
+from clickstream.streaming.columns import built_once
+
 WINDOW = "1 minute"
 ACTIVE_MINUTES = 5
 ALL = "*"
@@ -53,6 +55,7 @@ SKETCHES = {
 }
 
 
+@built_once
 def _dimensions() -> Column:
     """Return the (dim, key) pairs an event is counted under."""
     page_view = F.col("event_type") == "page_view"
@@ -75,6 +78,7 @@ def _count_if(condition: Column) -> Column:
     return F.count(F.when(condition, True))
 
 
+@built_once
 def _partials() -> list[Column]:
     """Return the aggregate columns of one (window, app, dim, key) group of a batch."""
     is_type = {t: F.col("event_type") == t for t in COUNTED}
@@ -96,15 +100,21 @@ def _partials() -> list[Column]:
     ]
 
 
-def metric_parts(events: DataFrame, window: str = WINDOW) -> DataFrame:
+@built_once
+def _part_columns() -> tuple[list[Column], list[Column], list[Column]]:
+    """Return the columns of metric_parts: its events fanned out, its groups, its output."""
+    fanned = [F.col("*"), F.inline(_dimensions())]
+    groups = [F.window("event_ts", WINDOW), F.col("app_id"), F.col("dim"), F.col("key")]
+    output = [F.col("window.start").alias("window_start"), F.col("window.end").alias("window_end"),
+              *[F.col(c) for c in ("app_id", "dim", "key", *SUMMED, *SKETCHES)],
+              F.date_format("window.start", "yyyy-MM-dd").alias("dt")]
+    return fanned, groups, output
+
+
+def metric_parts(events: DataFrame) -> DataFrame:
     """Return a batch's partials per 1-minute event-time window, app and dimension (see module doc)."""
-    exploded = events.select("*", F.explode(_dimensions()).alias("d")).select(
-        "*", F.col("d.dim").alias("dim"), F.col("d.key").alias("key"))
-    parts = exploded.groupBy(F.window("event_ts", window), "app_id", "dim", "key").agg(*_partials())
-    return parts.select(
-        F.col("window.start").alias("window_start"), F.col("window.end").alias("window_end"),
-        "app_id", "dim", "key", *SUMMED, *SKETCHES,
-        F.date_format("window.start", "yyyy-MM-dd").alias("dt"))
+    fanned, groups, output = _part_columns()
+    return events.select(*fanned).groupBy(*groups).agg(*_partials()).select(*output)
 
 
 def merged_sql() -> list[str]:
@@ -136,12 +146,17 @@ def finished_sql() -> list[str]:
     ]
 
 
+@built_once
+def _merged() -> list[Column]:
+    return [F.expr(e) for e in merged_sql()]
+
+
 def merge(parts: DataFrame, *more: Column) -> DataFrame:
     """Merge partials into one row per window, app and dimension, still partials (mergeable again).
 
     ``more``: further aggregates over the same groups.
     """
-    return parts.groupBy(*KEYS, "dt").agg(*[F.expr(e) for e in merged_sql()], *more)
+    return parts.groupBy(*KEYS, "dt").agg(*_merged(), *more)
 
 
 def finish(merged: DataFrame) -> DataFrame:
@@ -156,19 +171,26 @@ def metrics_sql(parts: str) -> str:
             f"(SELECT {group}, {', '.join(merged_sql())} FROM {parts} GROUP BY {group}) m")
 
 
-def active_user_parts(events: DataFrame, minutes: int = ACTIVE_MINUTES) -> DataFrame:
-    """Return a batch's HLL sketch of users per 5-minute sliding window (by a minute), app and page."""
+@built_once
+def _active_columns() -> tuple[list[Column], list[Column], list[Column]]:
+    """Return the columns of active_user_parts: each event's windows and pages, the sketch, the output."""
     minute = F.date_trunc("minute", "event_ts")
-    first = minute - F.expr(f"INTERVAL {minutes - 1} MINUTES")
+    first = minute - F.expr(f"INTERVAL {ACTIVE_MINUTES - 1} MINUTES")
     starts = F.sequence(first, minute, F.expr("INTERVAL 1 MINUTE"))
-    return (
-        events.select("app_id", "user_id", F.explode(starts).alias("window_start"),
-                      F.explode(F.array(F.col("page"), F.lit(ALL))).alias("page"))
-        .groupBy("window_start", "app_id", "page").agg(F.hll_sketch_agg("user_id").alias("users_sketch"))
-        .select("window_start", (F.col("window_start") + F.expr(f"INTERVAL {minutes} MINUTES"))
-                .alias("window_end"), "app_id", "page", "users_sketch",
-                F.date_format("window_start", "yyyy-MM-dd").alias("dt"))
-    )
+    fanned = [F.col("app_id"), F.col("user_id"), F.explode(starts).alias("window_start"),
+              F.explode(F.array(F.col("page"), F.lit(ALL))).alias("page")]
+    sketch = [F.hll_sketch_agg("user_id").alias("users_sketch")]
+    output = [F.col("window_start"),
+              (F.col("window_start") + F.expr(f"INTERVAL {ACTIVE_MINUTES} MINUTES")).alias("window_end"),
+              F.col("app_id"), F.col("page"), F.col("users_sketch"),
+              F.date_format("window_start", "yyyy-MM-dd").alias("dt")]
+    return fanned, sketch, output
+
+
+def active_user_parts(events: DataFrame) -> DataFrame:
+    """Return a batch's HLL sketch of users per 5-minute sliding window (by a minute), app and page."""
+    fanned, sketch, output = _active_columns()
+    return events.select(*fanned).groupBy("window_start", "app_id", "page").agg(*sketch).select(*output)
 
 
 def active_users_sql(parts: str) -> str:

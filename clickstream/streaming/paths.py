@@ -20,9 +20,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from pyspark.sql import DataFrame, Window
+from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 from pyspark.sql.types import LongType, StringType, StructField, StructType, TimestampType
+
+from clickstream.streaming.columns import built_once
 
 SESSION_TIMEOUT = timedelta(minutes=30)
 WATERMARK = timedelta(minutes=2)
@@ -45,46 +47,60 @@ OPEN_SCHEMA = StructType([
 OPEN_COLUMNS = tuple(f.name for f in OPEN_SCHEMA.fields)
 
 
-def advance(open_pages: DataFrame, events: DataFrame, newest: datetime) -> DataFrame:
-    """Return the sessions' pages after a batch, each with ``_open`` (still open) or a triple to emit.
-
-    open_pages: the open pages the batch before left (OPEN_SCHEMA); events: the batch's valid events;
-    newest: the newest event time seen (this batch's or the open pages'), which ends the sessions
-    idle for longer than the watermark plus the session timeout.
-    """
-    views = events.filter(F.col("event_type") == "page_view").select(
-        "app_id", "session_id", "user_id", F.lit(None).cast("string").alias("prev_page"), "page",
-        F.col("event_ts").alias("page_ts"), F.lit(False).alias("_new_open"), F.lit(True).alias("_new"))
-    earlier = open_pages.select(*OPEN_COLUMNS, F.lit(True).alias("_new_open"), F.lit(False).alias("_new"))
+@built_once
+def _columns() -> dict[str, list[Column]]:
+    """Return the column lists of ``advance`` (built once: see clickstream/streaming/columns.py)."""
+    views = [F.col(c) for c in ("app_id", "session_id", "user_id")] + [
+        F.lit(None).cast("string").alias("prev_page"), F.col("page"), F.col("event_ts").alias("page_ts"),
+        F.lit(True).alias("_new")]
+    earlier = [*[F.col(c) for c in OPEN_COLUMNS], F.lit(False).alias("_new")]
     session = Window.partitionBy("app_id", "session_id")
     ordered = session.orderBy("page_ts", "_new")  # on a tie the open page goes first
+    opened = [F.col("*"), F.max(F.when(~F.col("_new"), F.col("page_ts"))).over(session).alias("_opened")]
+    # A view older than the session's open page is late: left out.
+    on_time = [~F.col("_new") | F.col("_opened").isNull() | (F.col("page_ts") >= F.col("_opened"))]
+    neighbours = [F.col("*"), F.lag("page").over(ordered).alias("_before"),
+                  F.lag("page_ts").over(ordered).alias("_before_ts"),
+                  F.lead("page").over(ordered).alias("_after"),
+                  F.lead("page_ts").over(ordered).alias("next_ts")]
     timeout = F.expr(f"INTERVAL {int(SESSION_TIMEOUT.total_seconds())} SECONDS")
-    rows = (
-        earlier.unionByName(views)
-        # A view older than the session's open page is late: left out.
-        .withColumn("_opened", F.max(F.when(~F.col("_new"), F.col("page_ts"))).over(session))
-        .filter(~F.col("_new") | F.col("_opened").isNull() | (F.col("page_ts") >= F.col("_opened")))
-        .withColumn("_before", F.lag("page").over(ordered))
-        .withColumn("_before_ts", F.lag("page_ts").over(ordered))
-        .withColumn("_after", F.lead("page").over(ordered))
-        .withColumn("next_ts", F.lead("page_ts").over(ordered))
-    )
     resumed = F.col("_before").isNotNull() & (F.col("page_ts") - F.col("_before_ts") <= timeout)
     paused = F.col("next_ts").isNotNull() & (F.col("next_ts") - F.col("page_ts") > timeout)
-    idle = F.col("next_ts").isNull() & (F.col("page_ts") + timeout < F.lit(newest - WATERMARK))
     ended = F.col("next_ts").isNotNull() & ~paused
-    return rows.select(
-        "app_id", "session_id", "user_id",
+    output = [
+        F.col("app_id"), F.col("session_id"), F.col("user_id"),
         F.when(~F.col("_new"), F.col("prev_page")).when(resumed, F.col("_before"))
         .otherwise(F.lit(ENTRANCE)).alias("prev_page"),
-        "page",
+        F.col("page"),
         F.when(ended, F.col("_after")).otherwise(F.lit(EXIT)).alias("next_page"),
-        "page_ts",
+        F.col("page_ts"),
         F.when(ended, F.col("next_ts")).alias("next_ts"),
         F.when(ended, (F.unix_millis("next_ts") - F.unix_millis("page_ts"))).alias("dwell_ms"),
         F.when(ended, F.lit("next")).otherwise(F.lit("timeout")).alias("ended_by"),
         F.date_format("page_ts", "yyyy-MM-dd").alias("dt"),
-        (F.col("next_ts").isNull() & ~idle).alias("_open"),
+    ]
+    unfinished = [F.col("next_ts").isNull(), F.col("page_ts") + timeout]
+    return {"views": views, "earlier": earlier, "opened": opened, "on_time": on_time,
+            "neighbours": neighbours, "output": output, "unfinished": unfinished,
+            "page_views": [F.col("event_type") == "page_view"]}
+
+
+def advance(open_pages: DataFrame, events: DataFrame, newest: datetime) -> DataFrame:
+    """Return the sessions' pages after a batch, each with ``_open`` (still open) or a triple to emit.
+
+    open_pages: the open pages the batch before left (OPEN_SCHEMA); events: the batch's valid events;
+    newest: the newest event time of the batch, which ends the sessions idle for longer than the
+    watermark plus the session timeout.
+    """
+    c = _columns()
+    no_next, timed_out_at = c["unfinished"]
+    still = (no_next & (timed_out_at >= F.lit(newest - WATERMARK))).alias("_open")
+    views = events.filter(*c["page_views"]).select(*c["views"])
+    return (
+        open_pages.select(*c["earlier"]).unionByName(views)
+        .select(*c["opened"]).filter(*c["on_time"])
+        .select(*c["neighbours"])
+        .select(*c["output"], still)
     )
 
 

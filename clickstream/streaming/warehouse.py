@@ -17,10 +17,14 @@ class Warehouse:
         self.hive = HivePartitions(settings)
         self.root = settings.warehouse_uri.rstrip("/")
 
-    def write(self, df: DataFrame, batch_id: int, table: str, partitions: tuple[str, ...]) -> None:
-        """Write one batch of a table and register the partitions it touched."""
+    def write(self, df: DataFrame, batch_id: int, table: str, partitions: tuple[str, ...],
+              small: bool = False) -> None:
+        """Write one batch of a table and register the partitions it touched.
+
+        ``small``: the rows are few (aggregates): one task writes them, without a shuffle.
+        """
         touched = write_batch(df, batch_id, self.settings.table_path(table), self.staging(table),
-                              partitions, owner=query_owner(df))
+                              partitions, owner=query_owner(df), small=small)
         self.hive.register(table, partitions, touched)
 
     def staging(self, name: str) -> str:

@@ -2,7 +2,7 @@
 
 Usage:
     spark-submit include/spark_jobs/clickstream_streaming.py \\
-        [--trigger-seconds 1] \\
+        [--trigger-seconds 1] [--min-batch-events 250] [--max-batch-delay-seconds 5] \\
         [--max-offsets-per-trigger N] [--mode continuous|available-now] [--[no-]fail-on-data-loss]
 
 One query reads the events topic with Spark's own Kafka connector, parses and validates each record
@@ -29,6 +29,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--trigger-seconds", type=float, default=1.0,
                         help="how often a micro-batch starts (the live tables' freshness)")
+    parser.add_argument("--min-batch-events", type=int, default=250,
+                        help="start a micro-batch once this many records wait (1: at every trigger) ...")
+    parser.add_argument("--max-batch-delay-seconds", type=int, default=5,
+                        help="... or once this long has passed since the last one")
     parser.add_argument("--max-offsets-per-trigger", type=int, default=None)
     parser.add_argument("--mode", choices=["continuous", "available-now"], default="continuous",
                         help="available-now: process what the topic holds now, then stop")
