@@ -23,7 +23,7 @@ from clickstream import catalog, cluster, hive
 from clickstream.airflow_api import AirflowApi, AirflowApiError
 from clickstream.settings import Settings, get_settings
 
-LIVE_TTL = 4      # seconds: the live page refreshes every 5 s
+LIVE_TTL = 1.5    # seconds: the live page refreshes every 2 s
 BATCH_TTL = 300   # seconds: batch tables change at most hourly
 
 
