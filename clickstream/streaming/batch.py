@@ -19,6 +19,7 @@ fails fails the batch; Spark runs it again on restart.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Generator
 from contextlib import contextmanager
 from datetime import datetime
@@ -80,6 +81,22 @@ def materialized(df: DataFrame) -> Generator[DataFrame, None, None]:
         cut._jdf.queryExecution().analyzed().rdd().unpersist(False)  # the LogicalRDD's checkpointed rows
 
 
+class Steps:
+    """The wall time of a batch's steps, for its log line."""
+
+    def __init__(self):
+        self.last = time.monotonic()
+        self.took: list[tuple[str, float]] = []
+
+    def done(self, step: str) -> None:
+        now = time.monotonic()
+        self.took.append((step, now - self.last))
+        self.last = now
+
+    def __str__(self) -> str:
+        return ", ".join(f"{step} {seconds * 1000:.0f} ms" for step, seconds in self.took)
+
+
 class EventsBatch:
     """Writes every output of one micro-batch (see the module docstring)."""
 
@@ -93,29 +110,37 @@ class EventsBatch:
         self.alerts_restored = False
 
     def __call__(self, batch: DataFrame, batch_id: int) -> None:
+        steps = Steps()
         with materialized(batch) as batch:
             # One pass over the batch decides which writes have anything to write.
             valid_n, bad_n, newest = batch.agg(
                 F.count(F.when(F.col("_reason").isNull(), True)),
                 F.count(F.when(F.col("_reason").isNotNull(), True)),
                 F.max(F.when(F.col("_reason").isNull(), F.col("event_ts")))).first()
+            steps.done("read")
             valid = valid_events(batch)
             if valid_n:
                 self.warehouse.write(valid, batch_id, "raw_events", ("dt", "hr"))
             if bad_n:
                 self.warehouse.write(transform_bad(batch), batch_id, "bad_events", ("dt",))
+            steps.done("archive")
             if valid_n and self.live:
-                self._live(valid, batch_id, newest)
+                self._live(valid, batch_id, newest, steps)
+        log.info("batch %d: %d events, %d rejected; %s", batch_id, valid_n, bad_n, steps)
 
-    def _live(self, valid: DataFrame, batch_id: int, newest: datetime) -> None:
+    def _live(self, valid: DataFrame, batch_id: int, newest: datetime, steps: Steps) -> None:
         with_id = F.lit(batch_id).cast("long").alias("batch_id")
         with materialized(metric_parts(valid)) as parts:
             self.warehouse.write(parts.select("*", with_id), batch_id, "live_metrics_parts", ("dt",),
                                  small=True)
+            steps.done("metrics")
             self.warehouse.write(active_user_parts(valid).select("*", with_id), batch_id,
                                  "live_active_users_parts", ("dt",), small=True)
+            steps.done("active users")
             self._paths(valid, batch_id, newest)
+            steps.done("paths")
             self._alerts(parts, batch_id)
+            steps.done("alerts")
 
     def _paths(self, valid: DataFrame, batch_id: int, newest: datetime) -> None:
         spark = valid.sparkSession
