@@ -19,11 +19,11 @@ from embedded.environment import VENV_BIN, stack_env
 APPLICATION = REPO_ROOT / "include" / "spark_jobs" / "clickstream_streaming.py"
 
 
-def submit_command(settings: Settings, *args: str, master: str = "local[2]",
-                   driver_memory: str = "2g") -> list[str]:
+def submit_command(settings: Settings, *args: str, master: str = "local[2]", driver_memory: str = "2g",
+                   application: Path = APPLICATION) -> list[str]:
     """Return the spark-submit command of the streaming application, with Spark's Kafka connector."""
     return [str(VENV_BIN / "spark-submit"), "--master", master, "--driver-memory", driver_memory,
-            "--jars", settings.spark_jars, "--conf", "spark.ui.enabled=false", str(APPLICATION), *args]
+            "--jars", settings.spark_jars, "--conf", "spark.ui.enabled=false", str(application), *args]
 
 
 class LocalApp:

@@ -2,7 +2,7 @@
 
 ``EventsBatch`` is the ``foreachBatch`` function of the one query. The batch — the topic's new
 records, parsed and validated once in the JVM, each event id once within the de-duplication
-watermark — is cached and written, in this order:
+watermark — is computed once into a local checkpoint (``materialized``) and written, in this order:
 
 1. valid events into ``raw_events`` (dt/hr of event time), rejected records into ``bad_events``;
 2. the live partials: ``live_metrics_parts`` (1-minute windows per breakdown) and

@@ -18,7 +18,6 @@ import signal
 import time
 from pathlib import Path
 
-import orjson
 import pytest
 
 from clickstream.hive import execute
@@ -27,6 +26,7 @@ from clickstream.streaming.monitor import processed_rows
 from embedded.local_app import LocalApp, wait_for
 from embedded.ports import private_ports
 from embedded.stack import Stack
+from tests.support.kafka import produce_events
 from tests.support.stack import Client, archived_ids
 
 pytestmark = pytest.mark.integration
@@ -114,16 +114,6 @@ def test_broker_killed_for_30_seconds_under_load(private, tmp_path):
     assert_archived_exactly_once(s, client.accepted)
 
 
-def produce(settings, events: list[dict]) -> None:
-    """Write enriched events straight to the events topic, as the collectors would."""
-    from confluent_kafka import Producer
-
-    producer = Producer({"bootstrap.servers": settings.kafka_bootstrap, "linger.ms": 20})
-    for event in events:
-        producer.produce(settings.topic_events, orjson.dumps(event), event["session_id"].encode())
-    assert producer.flush(30) == 0
-
-
 def test_a_reset_broker_stops_the_application_naming_the_loss_and_the_remedy(private, tmp_path):
     from simulators.generate import settled_day
     from simulators.load import site_events
@@ -133,14 +123,14 @@ def test_a_reset_broker_stops_the_application_naming_the_loss_and_the_remedy(pri
     events = list(site_events(settled_day(), 600, "reset"))
     before, after = events[:400], events[400:]
     private.up(["broker"])
-    produce(s, before)
+    produce_events(s, before)
     assert LocalApp(s, "--mode", "available-now", log=log).wait(600) == 0, log.read_text()[-3000:]
 
     # The broker's log is wiped while the stack is stopped; the next start formats a new one.
     assert private.down() == []
     shutil.rmtree(s.data_dir / "kafka")
     private.up(["broker"])
-    produce(s, after)
+    produce_events(s, after)
     refused = LocalApp(s, "--mode", "available-now", log=tmp_path / "refused.log")
     assert refused.wait(300) != 0
     said = (tmp_path / "refused.log").read_text()

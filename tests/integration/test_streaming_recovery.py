@@ -1,4 +1,5 @@
-"""Crash recovery: kill -9 the streaming application twice while events flow at 1,700/s.
+"""Crash recovery: kill -9 the streaming application twice while events flow at 1,700/s; a batch failing
+between its writes.
 
 After the restarts, raw_events (through HiveServer2) holds exactly the event
 ids the broker acknowledged — none lost, none twice, although 1 % of them were
@@ -125,3 +126,44 @@ def test_kill_9_twice_loses_and_duplicates_nothing(broker, hiveserver2, settings
     (newest,), = execute(s, "SELECT cast(max(event_ts) AS STRING) FROM raw_events")
     closed = datetime.fromisoformat(newest).replace(second=0, microsecond=0) - timedelta(minutes=2)
     live_metrics_equal_a_recomputation(s, closed_before=closed, min_windows=3)
+
+
+def test_a_batch_that_fails_between_its_writes_is_replayed_whole(broker, hiveserver2, settings, tmp_path):
+    """A batch writes raw_events and the live partials, then fails writing live_paths; the restart replays
+    it: every table then equals what one clean run would have written, nothing twice."""
+    from simulators.generate import settled_day
+    from tests.support.kafka import produce_events
+    from tests.support.stack import archived_ids
+    from tests.support.streaming_checks import paths_follow_the_sessions
+    from tests.support.streaming_job import failure, run_job
+
+    s = dataclasses.replace(settings, topic_events="halfbatch.events", hive_database="halfbatch",
+                            warehouse_uri=(tmp_path / "warehouse").as_uri())
+    ensure_topics(s)
+    execute(s, "CREATE DATABASE IF NOT EXISTS halfbatch", database=None)
+    events = list(site_events(settled_day(), 4000, "halfbatch"))
+    first, second = events[:2000], events[2000:]
+    produce_events(s, first)
+    done = run_job(s, "--mode", "available-now")
+    assert done.returncode == 0, failure(done)
+
+    # live_paths cannot be written: a file stands where its directory was (root ignores permissions).
+    paths = tmp_path / "warehouse" / "live_paths"
+    paths.rename(tmp_path / "live_paths.aside")
+    paths.write_text("in the way")
+    produce_events(s, second)
+    failed = run_job(s, "--mode", "available-now")
+    assert failed.returncode != 0
+    assert "live_paths" in failure(failed)
+    archived = archived_ids(s)
+    assert set(archived) > {e["event_id"] for e in first}   # the batch's archive write went through
+
+    paths.unlink()
+    (tmp_path / "live_paths.aside").rename(paths)
+    replayed = run_job(s, "--mode", "available-now")
+    assert replayed.returncode == 0, failure(replayed)
+    archived = archived_ids(s)
+    assert len(archived) == len(set(archived)) and set(archived) == {e["event_id"] for e in events}
+    # Counts exact: the replayed batch's partials replaced its first run's, not added to them.
+    live_metrics_equal_a_recomputation(s, min_windows=50)
+    paths_follow_the_sessions(s)

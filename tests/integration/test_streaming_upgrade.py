@@ -16,26 +16,24 @@ import tarfile
 from datetime import datetime
 from io import BytesIO
 
-import orjson
 import pytest
-from confluent_kafka import Producer
 
 from clickstream.hive import execute
 from clickstream.settings import REPO_ROOT
 from clickstream.topics import ensure_topics
-from embedded.environment import stack_env
-from embedded.local_app import submit_command
 from simulators.generate import settled_day
 from simulators.load import site_events
+from tests.support.kafka import produce_events
 from tests.support.stack import archived_ids
 from tests.support.streaming_checks import live_metrics_equal_a_recomputation
+from tests.support.streaming_job import failure, run_job
 
 pytestmark = pytest.mark.integration
 
 RELEASE = "3b3fd5d"  # the last commit of the application of four queries (2026-12-06)
 
 
-def release_tree(tmp_path) -> object:
+def release_tree(tmp_path):
     """Extract the release's library and job files; skip when the clone holds no history (shallow)."""
     found = subprocess.run(["git", "cat-file", "-e", f"{RELEASE}^{{commit}}"], cwd=REPO_ROOT)
     if found.returncode != 0:
@@ -46,24 +44,6 @@ def release_tree(tmp_path) -> object:
     with tarfile.open(fileobj=BytesIO(archive)) as tar:
         tar.extractall(root, filter="data")
     return root
-
-
-def run(settings, log, timeout: float = 600) -> None:
-    """Run the application of settings.repo_root to its end (available-now), its library on the PYTHONPATH."""
-    command = submit_command(settings, "--mode", "available-now")
-    job = next(i for i, c in enumerate(command) if c.endswith("clickstream_streaming.py"))
-    command[job] = str(settings.repo_root / "include" / "spark_jobs" / "clickstream_streaming.py")
-    with log.open("ab") as out:
-        done = subprocess.run(command, env=stack_env(settings), cwd=settings.repo_root, stdout=out,
-                              stderr=subprocess.STDOUT, timeout=timeout)
-    assert done.returncode == 0, log.read_text()[-4000:]
-
-
-def produce(settings, events: list[dict]) -> None:
-    producer = Producer({"bootstrap.servers": settings.kafka_bootstrap, "linger.ms": 20})
-    for event in events:
-        producer.produce(settings.topic_events, orjson.dumps(event), event["session_id"].encode())
-    assert producer.flush(30) == 0
 
 
 def test_a_data_directory_of_four_queries_upgrades_in_place(broker, hiveserver2, settings, tmp_path):
@@ -77,16 +57,18 @@ def test_a_data_directory_of_four_queries_upgrades_in_place(broker, hiveserver2,
     cut = events[len(events) * 2 // 3]["event_time"][:16]
     before = [e for e in events if e["event_time"][:16] < cut]
     after = [e for e in events if e["event_time"][:16] >= cut]
-    log = tmp_path / "app.log"
 
-    produce(s, before)
-    run(dataclasses.replace(s, repo_root=release), log)
+    produce_events(s, before)
+    old = run_job(dataclasses.replace(s, repo_root=release), "--mode", "available-now",
+                  application=release / "include" / "spark_jobs" / "clickstream_streaming.py")
+    assert old.returncode == 0, failure(old)
     assert sorted(archived_ids(s)) == sorted(e["event_id"] for e in before)
     checkpoints = tmp_path / "warehouse" / "_checkpoints"
     assert (checkpoints / "live_metrics_from_topic").exists() and (tmp_path / "warehouse" / "_feed").exists()
 
-    produce(s, [*after, *before[-50:]])   # the last 50 again: the ingest state drops them
-    run(s, log)
+    produce_events(s, [*after, *before[-50:]])   # the last 50 again: the ingest state drops them
+    new = run_job(s, "--mode", "available-now")
+    assert new.returncode == 0, failure(new)
 
     archived = archived_ids(s)
     assert len(archived) == len(set(archived)) and set(archived) == {e["event_id"] for e in events}

@@ -49,3 +49,13 @@ def read_topic(bootstrap: str, topic: str, timeout: float = 30.0) -> list[dict]:
     if len(at_eof) < n:
         raise TimeoutError(f"did not reach the end of {topic} in {timeout}s")
     return records
+
+
+def produce_events(settings, events: list[dict]) -> None:
+    """Write enriched events straight to the events topic, keyed by session, as the collectors would."""
+    from confluent_kafka import Producer
+
+    producer = Producer({"bootstrap.servers": settings.kafka_bootstrap, "linger.ms": 20})
+    for event in events:
+        producer.produce(settings.topic_events, orjson.dumps(event), event["session_id"].encode())
+    assert producer.flush(30) == 0

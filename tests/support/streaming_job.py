@@ -6,13 +6,16 @@ import subprocess
 
 from clickstream.settings import REPO_ROOT
 from embedded.environment import stack_env
-from embedded.local_app import submit_command
+from embedded.local_app import APPLICATION, submit_command
 
 
-def run_job(settings, *args: str) -> subprocess.CompletedProcess:
-    """Run the streaming job to its end; its output (Python's and Spark's, interleaved) is in stdout."""
+def run_job(settings, *args: str, application=APPLICATION) -> subprocess.CompletedProcess:
+    """Run the streaming job to its end; its output (Python's and Spark's, interleaved) is in stdout.
+
+    ``application``: another release's main (its library is settings.repo_root, on the PYTHONPATH).
+    """
     return subprocess.run(
-        submit_command(settings, *args, driver_memory="1g"),
+        submit_command(settings, *args, driver_memory="1g", application=application),
         env=stack_env(settings), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         timeout=600, cwd=REPO_ROOT,
     )  # fmt: skip
