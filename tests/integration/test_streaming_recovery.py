@@ -17,6 +17,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import orjson
 import pytest
@@ -148,7 +149,7 @@ def test_a_batch_that_fails_between_its_writes_is_replayed_whole(broker, hiveser
     assert done.returncode == 0, failure(done)
 
     # live_paths cannot be written: a file stands where its directory was (root ignores permissions).
-    paths = tmp_path / "warehouse" / "live_paths"
+    paths = Path(s.table_path("live_paths").removeprefix("file://"))
     paths.rename(tmp_path / "live_paths.aside")
     paths.write_text("in the way")
     produce_events(s, second)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 
-from clickstream.settings import REPO_ROOT
 from embedded.environment import stack_env
 from embedded.local_app import APPLICATION, submit_command
 
@@ -17,7 +16,7 @@ def run_job(settings, *args: str, application=APPLICATION) -> subprocess.Complet
     return subprocess.run(
         submit_command(settings, *args, driver_memory="1g", application=application),
         env=stack_env(settings), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        timeout=600, cwd=REPO_ROOT,
+        timeout=600, cwd=settings.repo_root,  # Python workers put their cwd first on sys.path
     )  # fmt: skip
 
 
