@@ -17,7 +17,6 @@ import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import orjson
 import pytest
@@ -130,8 +129,8 @@ def test_kill_9_twice_loses_and_duplicates_nothing(broker, hiveserver2, settings
 
 
 def test_a_batch_that_fails_between_its_writes_is_replayed_whole(broker, hiveserver2, settings, tmp_path):
-    """A batch writes raw_events and the live partials, then fails writing live_paths; the restart replays
-    it: every table then equals what one clean run would have written, nothing twice."""
+    """A batch writes raw_events, the live partials and the paths' triples, then fails writing the sessions'
+    open pages; the restart replays it: every table then equals one clean run's, nothing twice."""
     from simulators.generate import settled_day
     from tests.support.kafka import produce_events
     from tests.support.stack import archived_ids
@@ -142,25 +141,19 @@ def test_a_batch_that_fails_between_its_writes_is_replayed_whole(broker, hiveser
                             warehouse_uri=(tmp_path / "warehouse").as_uri())
     ensure_topics(s)
     execute(s, "CREATE DATABASE IF NOT EXISTS halfbatch", database=None)
-    events = list(site_events(settled_day(), 4000, "halfbatch"))
-    first, second = events[:2000], events[2000:]
-    produce_events(s, first)
-    done = run_job(s, "--mode", "available-now")
-    assert done.returncode == 0, failure(done)
-
-    # live_paths cannot be written: a file stands where its directory was (root ignores permissions).
-    paths = Path(s.table_path("live_paths").removeprefix("file://"))
-    paths.rename(tmp_path / "live_paths.aside")
-    paths.write_text("in the way")
-    produce_events(s, second)
+    events = list(site_events(settled_day(), 3000, "halfbatch"))
+    produce_events(s, events)
+    # The open pages cannot be written: a file stands where their directory goes (root ignores
+    # permissions). The batch's archive, partials and triples are written before them.
+    blocked = tmp_path / "warehouse" / "_state" / "live_paths_open"
+    blocked.parent.mkdir(parents=True)
+    blocked.write_text("in the way")
     failed = run_job(s, "--mode", "available-now")
     assert failed.returncode != 0
-    assert "live_paths" in failure(failed)
-    archived = archived_ids(s)
-    assert set(archived) > {e["event_id"] for e in first}   # the batch's archive write went through
+    assert "live_paths_open" in failure(failed)
+    assert archived_ids(s)   # the batch's archive write went through
 
-    paths.unlink()
-    (tmp_path / "live_paths.aside").rename(paths)
+    blocked.unlink()
     replayed = run_job(s, "--mode", "available-now")
     assert replayed.returncode == 0, failure(replayed)
     archived = archived_ids(s)
