@@ -32,16 +32,16 @@ class RecentWindows:
         """Read back the partials that batches before this one wrote (once, at the first batch)."""
         if not exists(spark, parts_path):
             return
-        parts = (spark.read.parquet(parts_path).filter(F.col("dim").isin(*JUDGED))
-                 .withColumn("dt", F.col("dt").cast("string")))  # discovered as a date
-        newest = parts.filter(F.col("batch_id") < batch_id).agg(F.max("window_start")).first()[0]
+        earlier = (spark.read.parquet(parts_path)
+                   .filter(F.col("dim").isin(*JUDGED) & (F.col("batch_id") < batch_id))
+                   .withColumn("dt", F.col("dt").cast("string")))  # discovered as a date
+        newest = earlier.agg(F.max("window_start")).first()[0]
         if newest is None:
             return
         since = newest - self.horizon
-        earlier = (parts.filter((F.col("batch_id") < batch_id) & (F.col("window_start") >= since)
-                                & (F.col("dt") >= since.strftime("%Y-%m-%d")))
-                   .drop("batch_id"))
-        self._keep(merge(earlier).collect())
+        day = since.strftime("%Y-%m-%d")
+        recent = earlier.filter((F.col("dt") >= day) & (F.col("window_start") >= since))
+        self._keep(merge(recent.drop("batch_id")).collect())
 
     def update(self, parts: DataFrame) -> list[dict]:
         """Merge a batch's partials into the recent windows; return the finished rows it touched."""
