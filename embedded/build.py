@@ -7,6 +7,7 @@ filled with the DAGs' own HiveQL.
 
 from __future__ import annotations
 
+import re
 import subprocess
 from datetime import UTC, date, datetime, timedelta
 
@@ -24,14 +25,28 @@ def _submit(settings: Settings, job: str, *args: str, timeout: float) -> None:
         raise RuntimeError(f"the {job} job failed:\n{done.stderr[-3000:]}")
 
 
+_ADD_PARTITION = re.compile(r"ALTER TABLE (\S+) ADD IF NOT EXISTS (PARTITION \(.*\))", re.DOTALL)
+
+
+def at_once(statements: list[str]) -> list[str]:
+    """The statements with each table's partition additions merged into one ALTER TABLE (in the place of
+    its first), and any statement repeated alike (the ledger's repair) once: a span's hundreds of
+    registrations are then a few round trips to HiveServer2, not one each."""
+    merged: dict[str, list[str]] = {}
+    for sql in statements:
+        added = _ADD_PARTITION.fullmatch(sql)
+        merged.setdefault(added[1] if added else sql, []).extend([added[2]] if added else [])
+    return [f"ALTER TABLE {key} ADD IF NOT EXISTS {' '.join(dict.fromkeys(specs))}" if specs else key
+            for key, specs in merged.items()]
+
+
 def build_hours(settings: Settings, start: datetime, end: datetime, timeout: float = 1800) -> None:
     """Run the hourly job over [start, end), create any missing table, register every hour's partitions."""
     _submit(settings, "hourly", "--start", start.isoformat(), "--end", end.isoformat(), timeout=timeout)
     hours = int((end - start).total_seconds() // 3600)
     execute(settings, *split_statements(render_hql("create_tables.hql", settings)))
-    # dict.fromkeys: a statement every hour renders alike (the ledger's repair) runs once.
-    execute(settings, *dict.fromkeys(sql for h in range(hours) for sql in split_statements(
-        render_hql("add_hourly_partitions.hql", settings, data_interval_start=start + timedelta(hours=h)))))
+    execute(settings, *at_once([sql for h in range(hours) for sql in split_statements(
+        render_hql("add_hourly_partitions.hql", settings, data_interval_start=start + timedelta(hours=h)))]))
 
 
 def build_days(settings: Settings, first: date, days: int, timeout: float = 1800) -> None:
@@ -41,9 +56,10 @@ def build_days(settings: Settings, first: date, days: int, timeout: float = 1800
 
     _submit(settings, "daily", "--day", first.isoformat(), "--days", str(days), timeout=timeout)
     execute(settings, *split_statements(render_hql("create_tables.hql", settings)))
-    reports = ["add_daily_partitions", *catalog.names(catalog.REPORT)]
-    for n in range(days):
-        day = first + timedelta(days=n)
-        midnight = datetime(day.year, day.month, day.day, tzinfo=UTC)
-        execute(settings, *[sql for name in reports for sql in split_statements(
+    midnights = [datetime(day.year, day.month, day.day, tzinfo=UTC)
+                 for day in (first + timedelta(days=n) for n in range(days))]
+    execute(settings, *at_once([sql for midnight in midnights for sql in split_statements(
+        render_hql("add_daily_partitions.hql", settings, data_interval_start=midnight))]))
+    for midnight in midnights:
+        execute(settings, *[sql for name in catalog.names(catalog.REPORT) for sql in split_statements(
             render_hql(f"{name}.hql", settings, data_interval_start=midnight))])

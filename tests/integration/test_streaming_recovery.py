@@ -1,5 +1,5 @@
-"""Crash recovery: kill -9 the streaming application twice while events flow at 1,700/s; a batch failing
-between its writes.
+"""Crash recovery: kill -9 the streaming application twice while events flow at 1,700/s. (A batch failing
+between its writes: tests/integration/test_streaming_upgrade.py.)
 
 After the restarts, raw_events (through HiveServer2) holds exactly the event
 ids the broker acknowledged — none lost, none twice, although 1 % of them were
@@ -35,7 +35,7 @@ POOL, RATE, SPEED = 30_000, 1_700, 3.0
 LEAD = timedelta(minutes=10)   # event time starts this far back and runs three times as fast as the clock
 MOST = int(LEAD.total_seconds() / (SPEED - 1) * RATE)   # sent before event time would pass the clock
 # Event time the sender covers at least, so that three live windows are closed whatever the machine's pace.
-SPAN = timedelta(minutes=6)
+SPAN = timedelta(minutes=5)
 
 
 def endless(pool: list[dict]) -> Iterator[dict]:
@@ -122,42 +122,7 @@ def test_kill_9_twice_loses_and_duplicates_nothing(broker, hiveserver2, settings
     archived = execute(s, "SELECT event_id FROM raw_events")
     assert len(archived) == len({r[0] for r in archived})         # no duplicates
     assert {r[0] for r in archived} == sender.acked               # nothing lost, nothing extra
-    assert sender.acked == sender.sent and len(sender.sent) >= 200_000   # every send acknowledged
+    assert sender.acked == sender.sent and len(sender.sent) >= 170_000   # every send acknowledged
     (newest,), = execute(s, "SELECT cast(max(event_ts) AS STRING) FROM raw_events")
     closed = datetime.fromisoformat(newest).replace(second=0, microsecond=0) - timedelta(minutes=2)
     live_metrics_equal_a_recomputation(s, closed_before=closed, min_windows=3)
-
-
-def test_a_batch_that_fails_between_its_writes_is_replayed_whole(broker, hiveserver2, settings, tmp_path):
-    """A batch writes raw_events, the live partials and the paths' triples, then fails writing the sessions'
-    open pages; the restart replays it: every table then equals one clean run's, nothing twice."""
-    from simulators.generate import settled_day
-    from tests.support.kafka import produce_events
-    from tests.support.stack import archived_ids
-    from tests.support.streaming_checks import paths_follow_the_sessions
-    from tests.support.streaming_job import failure, run_job
-
-    s = dataclasses.replace(settings, topic_events="halfbatch.events", hive_database="halfbatch",
-                            warehouse_uri=(tmp_path / "warehouse").as_uri())
-    ensure_topics(s)
-    execute(s, "CREATE DATABASE IF NOT EXISTS halfbatch", database=None)
-    events = list(site_events(settled_day(), 3000, "halfbatch"))
-    produce_events(s, events)
-    # The open pages cannot be written: a file stands where their directory goes (root ignores
-    # permissions). The batch's archive, partials and triples are written before them.
-    blocked = tmp_path / "warehouse" / "_state" / "live_paths_open"
-    blocked.parent.mkdir(parents=True)
-    blocked.write_text("in the way")
-    failed = run_job(s, "--mode", "available-now")
-    assert failed.returncode != 0
-    assert "live_paths_open" in failure(failed)
-    assert archived_ids(s)   # the batch's archive write went through
-
-    blocked.unlink()
-    replayed = run_job(s, "--mode", "available-now")
-    assert replayed.returncode == 0, failure(replayed)
-    archived = archived_ids(s)
-    assert len(archived) == len(set(archived)) and set(archived) == {e["event_id"] for e in events}
-    # Counts exact: the replayed batch's partials replaced its first run's, not added to them.
-    live_metrics_equal_a_recomputation(s, min_windows=50)
-    paths_follow_the_sessions(s)

@@ -1,11 +1,16 @@
-"""Upgrade in place: a data directory written by the application of four queries keeps working.
+"""Upgrade in place: a data directory written by the application of four queries keeps working, even
+when the new application's first batch fails between its writes.
 
 The release before the one-read application (``RELEASE``, taken from the repository's history) archives
 the first part of a day's events; the current application then starts on the same checkpoints,
 warehouse and Hive database, and reads the rest — with events of the first part produced again, as a
-producer's retry would. raw_events then holds every event exactly once (the ingest checkpoint's offsets
-and de-duplication state carried over), the former queries' checkpoints and feed are retired, and the
-Live page's views read the new partials: every window after the upgrade equals raw_events.
+producer's retry would. Its first batch writes raw_events, the live partials and the paths' triples,
+then fails writing the sessions' open pages (a file stands where their directory goes); the next run
+replays the batch. raw_events then holds every event exactly once (the ingest checkpoint's offsets and
+de-duplication state carried over, the replayed batch's archive replaced, not added to), the former
+queries' checkpoints and feed are retired, and the Live page's views and the paths read the new
+outputs: every window after the upgrade equals raw_events, counts exactly, and every session that
+began after it has its triples once.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from simulators.generate import settled_day
 from simulators.load import site_events
 from tests.support.kafka import produce_events
 from tests.support.stack import archived_ids
-from tests.support.streaming_checks import live_metrics_equal_a_recomputation
+from tests.support.streaming_checks import live_metrics_equal_a_recomputation, paths_follow_the_sessions
 from tests.support.streaming_job import failure, run_job
 
 pytestmark = pytest.mark.integration
@@ -46,7 +51,7 @@ def release_tree(tmp_path):
     return root
 
 
-def test_a_data_directory_of_four_queries_upgrades_in_place(broker, hiveserver2, settings, tmp_path):
+def test_four_queries_upgrade_in_place_through_a_failed_first_batch(broker, hiveserver2, settings, tmp_path):
     release = release_tree(tmp_path)
     s = dataclasses.replace(settings, topic_events="upgrade.events", hive_database="upgrade",
                             warehouse_uri=(tmp_path / "warehouse").as_uri())
@@ -67,6 +72,15 @@ def test_a_data_directory_of_four_queries_upgrades_in_place(broker, hiveserver2,
     assert (checkpoints / "live_metrics_from_topic").exists() and (tmp_path / "warehouse" / "_feed").exists()
 
     produce_events(s, [*after, *before[-50:]])   # the last 50 again: the ingest state drops them
+    # The open pages cannot be written: a file stands where their directory goes (root ignores
+    # permissions). The batch's archive, partials and triples are written before them.
+    blocked = tmp_path / "warehouse" / "_state" / "live_paths_open"
+    blocked.parent.mkdir(parents=True, exist_ok=True)
+    blocked.write_text("in the way")
+    failed = run_job(s, "--mode", "available-now")
+    assert failed.returncode != 0 and "live_paths_open" in failure(failed)
+    assert len(archived_ids(s)) > len(before)   # the batch's archive write went through
+    blocked.unlink()
     new = run_job(s, "--mode", "available-now")
     assert new.returncode == 0, failure(new)
 
@@ -77,4 +91,6 @@ def test_a_data_directory_of_four_queries_upgrades_in_place(broker, hiveserver2,
     assert not (tmp_path / "warehouse" / "_feed").exists()
     (first,), = execute(s, "SELECT cast(min(window_start) AS STRING) FROM live_metrics_latest")
     assert datetime.fromisoformat(first).strftime("%Y-%m-%dT%H:%M") == cut
-    live_metrics_equal_a_recomputation(s, since=cut.replace("T", " "), min_windows=3)
+    # Counts exact: the replayed batch's partials replaced its first run's, not added to them.
+    live_metrics_equal_a_recomputation(s, since=cut.replace("T", " "), min_windows=20)
+    paths_follow_the_sessions(s, since=datetime.fromisoformat(cut), min_triples=50)

@@ -1,7 +1,7 @@
 """The dashboard served by `streamlit run`, opened page by page in headless Chromium (Playwright).
 
-The dashboard reads a built week (tests/support/batch_week.py), the pages' default range. Each page
-must draw its charts without an error or exception box; a screenshot of each page (light theme, and
+The dashboard reads four built days of a week (tests/support/batch_week.py), the pages' default range.
+Each page must draw its charts without an error or exception box; a screenshot of each page (light theme, and
 dark for two of them) goes to artifacts/screenshots/ (CLICKSTREAM_ARTIFACTS overrides the directory).
 The README's screenshots come from `make screenshots` (bench/screenshots.py) instead.
 
@@ -66,8 +66,8 @@ def dashboard(built_week):
 
 
 def expected_numbers(settings) -> dict[str, dict[str, str]]:
-    """Per page, metric label -> the text it must show, from raw_events: the week (the pages' default
-    range: the last seven days the daily tables hold)."""
+    """Per page, metric label -> the text it must show, from raw_events: the four days (the pages'
+    default range: the last seven days the daily tables hold)."""
     views = f"{sum(raw_truth.page_views(settings, day) for day in DAYS):,}"
     sessions = f"{sum(sum(raw_truth.session_starts(settings, day).values()) for day in DAYS):,}"
 

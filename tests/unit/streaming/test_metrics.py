@@ -12,6 +12,7 @@ from clickstream.streaming.metrics import (
     metric_parts,
     metrics_sql,
 )
+from tests.support.streaming_checks import within_rank
 from tests.support.streaming_frames import at, ev, frame
 
 KEY = ("window_start", "app_id", "dim", "key")
@@ -112,7 +113,7 @@ def test_the_view_query_merges_as_the_dataframe_does(spark):
 
 
 def test_users_and_percentiles_are_within_their_bounds_at_scale(spark):
-    """Thousands of users and values in a window: sketches against exact HiveQL (2 % and 5 %)."""
+    """Thousands of users and values in a window: sketches against exact values (2 %; 2.7 % of rank)."""
     rows = spark.range(60_000).select(
         F.lit("shop").alias("app_id"), F.lit("page_view").alias("event_type"),
         (F.lit(at("12:00:00").replace(tzinfo=None)) + F.expr("make_interval(0, 0, 0, 0, 0, 0, id % 60)"))
@@ -132,14 +133,14 @@ def test_users_and_percentiles_are_within_their_bounds_at_scale(spark):
     sketched = {r["key"]: r for r in finish(merge(union)).filter("dim = 'page'").collect()}
     exact = {r["page"]: r for r in rows.groupBy("page").agg(
         F.count_distinct("user_id").alias("users"),
-        F.expr("percentile_disc(0.95) WITHIN GROUP (ORDER BY response_time_ms)").alias("p95"),
-        F.expr("percentile(response_time_ms, 0.95)").alias("p95_interpolated")).collect()}
+        F.collect_list("response_time_ms").alias("responses")).collect()}
     assert set(sketched) == set(exact) == {"/p0", "/p1", "/p2"}
     for page, row in exact.items():
         got = sketched[page]
         assert abs(got["users"] - row["users"]) <= 0.02 * row["users"]
-        assert abs(got["response_p95_ms"] - row["p95"]) <= 0.05 * row["p95"]
-        assert abs(got["response_p95_ms"] - row["p95_interpolated"]) <= 0.05 * row["p95_interpolated"]
+        assert within_rank(row["responses"], got["response_p95_ms"], 0.95)
+        assert within_rank(row["responses"], got["response_p50_ms"], 0.50)
+        assert not within_rank(row["responses"], got["response_p50_ms"], 0.95)   # the check can fail
         assert sketched[page]["page_views"] == 20_000
 
 
