@@ -18,6 +18,7 @@ import logging
 from pyspark.sql import DataFrame, SparkSession
 
 from clickstream.streaming.monitor import offsets_entry
+from clickstream.streaming.session import jvm_class
 
 log = logging.getLogger("clickstream.archive")
 
@@ -26,8 +27,7 @@ class _Fs:
     """The Hadoop FileSystem of a URI, through Spark's JVM (file://, hdfs://)."""
 
     def __init__(self, spark: SparkSession, uri: str):
-        jvm = spark._jvm
-        self._Path = jvm.org.apache.hadoop.fs.Path
+        self._Path = jvm_class(spark, "org.apache.hadoop.fs.Path")
         self.fs = self._Path(uri).getFileSystem(spark._jsc.hadoopConfiguration())
 
     def path(self, uri: str):
@@ -206,7 +206,7 @@ def planned_offsets(spark: SparkSession, checkpoint_uri: str) -> dict[str, dict[
     newest = max(entries, key=lambda st: int(st.getPath().getName()))
     stream = fs.fs.open(newest.getPath())
     try:
-        text = spark._jvm.org.apache.commons.io.IOUtils.toString(stream, "UTF-8")
+        text = jvm_class(spark, "org.apache.commons.io.IOUtils").toString(stream, "UTF-8")
     finally:
         stream.close()
     return offsets_entry(text)
