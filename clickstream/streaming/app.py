@@ -82,7 +82,10 @@ def extract_events(spark: SparkSession, settings: Settings, args: argparse.Names
         # until this many have arrived, or the delay has passed (docs/streaming.md, "Trigger").
         reader = (reader.option("minOffsetsPerTrigger", str(args.min_batch_events))
                   .option("maxTriggerDelay", f"{args.max_batch_delay_seconds}s"))
-    return reader.load()
+    # One task per core, not per topic partition: each task of the parse deserializes and generates the
+    # code of its hundreds of expressions, whatever its records. Six partitions on two cores were six
+    # such tasks a batch for the same work (docs/streaming.md, "State and cost at rest").
+    return reader.load().coalesce(spark.sparkContext.defaultParallelism)
 
 
 def transform_ingest(parsed: DataFrame) -> DataFrame:
