@@ -43,6 +43,7 @@ log = logging.getLogger("clickstream.streaming")
 
 OPEN_PAGES = "live_paths_open"  # the state directory of the sessions' open pages
 KEEP_OPEN_FILES = 10
+ONE_TASK_RECORDS = 10_000  # a batch of at most this many records is read by one task (see __call__)
 
 
 def transform_bad(parsed: DataFrame) -> DataFrame:
@@ -147,6 +148,10 @@ class EventsBatch:
                 F.count(F.when(F.col("_reason").isNotNull(), True)),
                 F.max(F.when(F.col("_reason").isNull(), F.col("event_ts")))).first()
             steps.done("read")
+            if valid_n + bad_n <= ONE_TASK_RECORDS:
+                # Every task of the writes and the sketch aggregations deserializes its plan and generates
+                # its projections' code again, whatever its rows: a small batch is one task's work.
+                batch = batch.coalesce(1)
             valid = valid_events(batch)
             if valid_n:
                 self.warehouse.write(valid, batch_id, "raw_events", ("dt", "hr"))
