@@ -43,7 +43,7 @@ log = logging.getLogger("clickstream.streaming")
 
 OPEN_PAGES = "live_paths_open"  # the state directory of the sessions' open pages
 KEEP_OPEN_FILES = 10
-ONE_TASK_RECORDS = 10_000  # a batch of at most this many records is read by one task (see __call__)
+ONE_TASK_RECORDS = 10_000  # a batch of at most this many records is written by one task (see __call__)
 
 
 def transform_bad(parsed: DataFrame) -> DataFrame:

@@ -63,3 +63,18 @@ def test_ledger_ddl_is_what_the_simulators_write(settings):
 
 def test_reconciliation_ddl_is_what_the_reconciliation_writes(settings):
     assert declared_tables(settings)["reconciliation"] == RECONCILIATION_COLUMNS
+
+
+def test_a_span_registers_each_tables_partitions_in_one_statement(settings):
+    """embedded/build.py merges a span's rendered partition additions: one ALTER TABLE a table."""
+    from embedded.build import at_once
+
+    start = datetime(2026, 11, 20, tzinfo=UTC)
+    rendered = [sql for h in range(3) for sql in split_statements(
+        render_hql("add_hourly_partitions.hql", settings, data_interval_start=start.replace(hour=h)))]
+    db = settings.hive_database
+    specs = " ".join(f"PARTITION (dt='2026-11-20', hr={h})" for h in range(3))
+    hourly = catalog.names(catalog.HOURLY)
+    assert len(rendered) == 3 * (len(hourly) + 1)
+    assert at_once(rendered) == [*(f"ALTER TABLE {db}.{t} ADD IF NOT EXISTS {specs}" for t in hourly),
+                                 f"MSCK REPAIR TABLE {db}.sim_ledger"]
