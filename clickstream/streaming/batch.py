@@ -110,9 +110,8 @@ class Steps:
     compiling it again costs tens of milliseconds of CPU each time.
     """
 
-    def __init__(self, spark: SparkSession):
-        self.spark = spark
-        self.pid = jvm_class(spark, "java.lang.ProcessHandle").current().pid()
+    def __init__(self, spark: SparkSession, pid: int):
+        self.spark, self.pid = spark, pid
         self.compiled = compilations(spark)
         self.last, self.cpu = time.monotonic(), jvm_cpu_s(self.pid)
         self.took: list[str] = []
@@ -138,9 +137,12 @@ class EventsBatch:
         self.evaluator = AlertEvaluator()
         self.recent = RecentWindows()
         self.alerts_restored = False
+        self.jvm_pid: int | None = None
 
     def __call__(self, batch: DataFrame, batch_id: int) -> None:
-        steps = Steps(batch.sparkSession)
+        if self.jvm_pid is None:  # the driver's JVM, for the steps' CPU: asked once
+            self.jvm_pid = jvm_class(batch.sparkSession, "java.lang.ProcessHandle").current().pid()
+        steps = Steps(batch.sparkSession, self.jvm_pid)
         with materialized(batch) as batch:
             # One pass over the batch decides which writes have anything to write.
             valid_n, bad_n, newest = batch.agg(
