@@ -4,10 +4,11 @@
 records, parsed and validated once in the JVM, each event id once within the de-duplication
 watermark — is computed once into a local checkpoint (``materialized``) and written, in this order:
 
-1. valid events into ``raw_events`` (dt/hr of event time), rejected records into ``bad_events``;
-2. the live partials: ``live_metrics_parts`` (1-minute windows per breakdown) and
-   ``live_active_users_parts`` (5-minute sliding windows), merged by the views the Live page reads;
-3. the navigation triples the batch completes into ``live_paths``, and the sessions' open pages into
+1. the live metrics' partials, ``live_metrics_parts`` (1-minute windows per breakdown), merged by the
+   view the Live page reads: first, so that they are visible as early in the batch as they can be;
+2. valid events into ``raw_events`` (dt/hr of event time), rejected records into ``bad_events``;
+3. the active users' partials, ``live_active_users_parts`` (5-minute sliding windows);
+4. the navigation triples the batch completes into ``live_paths``, and the sessions' open pages into
    the application's state for the next batch;
 4. the alerts the recent windows raise, into ``live_alerts`` and the alerts topic.
 
@@ -22,7 +23,7 @@ import logging
 import os
 import time
 from collections.abc import Generator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import datetime
 from pathlib import Path
 
@@ -52,6 +53,12 @@ def transform_bad(parsed: DataFrame) -> DataFrame:
         bad_events(parsed, "topic", "partition", "offset", "timestamp")
         .withColumn("dt", F.date_format("timestamp", "yyyy-MM-dd"))
     )
+
+
+def with_batch_id(batch_id: int):
+    """The batch id as a column of the live partials (a restart restores the recent windows from earlier
+    batches' partials by it)."""
+    return F.lit(batch_id).cast("long").alias("batch_id")
 
 
 def alerts_ddl() -> str:
@@ -155,28 +162,31 @@ class EventsBatch:
                 # its projections' code again, whatever its rows: a small batch is one task's work.
                 batch = batch.coalesce(1)
             valid = valid_events(batch)
-            if valid_n:
-                self.warehouse.write(valid, batch_id, "raw_events", ("dt", "hr"))
-            if bad_n:
-                self.warehouse.write(transform_bad(batch), batch_id, "bad_events", ("dt",))
-            steps.done("archive")
-            if valid_n and self.live:
-                self._live(valid, batch_id, newest, steps)
+            live = bool(valid_n) and self.live
+            with ExitStack() as later:
+                if live:  # what the Live page reads, before the rest
+                    parts = later.enter_context(materialized(metric_parts(valid)))
+                    self.warehouse.write(parts.select("*", with_batch_id(batch_id)), batch_id,
+                                         "live_metrics_parts", ("dt",), small=True)
+                    steps.done("metrics")
+                if valid_n:
+                    self.warehouse.write(valid, batch_id, "raw_events", ("dt", "hr"))
+                if bad_n:
+                    self.warehouse.write(transform_bad(batch), batch_id, "bad_events", ("dt",))
+                steps.done("archive")
+                if live:
+                    self._live(valid, parts, batch_id, newest, steps)
         log.info("batch %d: %d events, %d rejected; %s", batch_id, valid_n, bad_n, steps)
 
-    def _live(self, valid: DataFrame, batch_id: int, newest: datetime, steps: Steps) -> None:
-        with_id = F.lit(batch_id).cast("long").alias("batch_id")
-        with materialized(metric_parts(valid)) as parts:
-            self.warehouse.write(parts.select("*", with_id), batch_id, "live_metrics_parts", ("dt",),
-                                 small=True)
-            steps.done("metrics")
-            self.warehouse.write(active_user_parts(valid).select("*", with_id), batch_id,
-                                 "live_active_users_parts", ("dt",), small=True)
-            steps.done("active users")
-            self._paths(valid, batch_id, newest)
-            steps.done("paths")
-            self._alerts(parts, batch_id)
-            steps.done("alerts")
+    def _live(self, valid: DataFrame, parts: DataFrame, batch_id: int, newest: datetime,
+              steps: Steps) -> None:
+        self.warehouse.write(active_user_parts(valid).select("*", with_batch_id(batch_id)), batch_id,
+                             "live_active_users_parts", ("dt",), small=True)
+        steps.done("active users")
+        self._paths(valid, batch_id, newest)
+        steps.done("paths")
+        self._alerts(parts, batch_id)
+        steps.done("alerts")
 
     def _paths(self, valid: DataFrame, batch_id: int, newest: datetime) -> None:
         spark = valid.sparkSession
