@@ -55,6 +55,12 @@ def batch_file_name(batch_id: int, owner: str = "") -> str:
     return f"batch-{batch_id:010d}{'-' + owner if owner else ''}.parquet"
 
 
+def batch_file(table_uri: str, partition: dict[str, str], batch_id: int, owner: str = "") -> str:
+    """Return the file of one micro-batch in one partition of a table."""
+    relative = "/".join(f"{c}={v}" for c, v in partition.items())
+    return f"{table_uri.rstrip('/')}/{relative}/{batch_file_name(batch_id, owner)}"
+
+
 def query_owner(df: DataFrame) -> str:
     """Return a short tag of the streaming query running this foreachBatch (its checkpoint's id)."""
     query_id = df.sparkSession.sparkContext.getLocalProperty("sql.streaming.queryId")
@@ -63,10 +69,14 @@ def query_owner(df: DataFrame) -> str:
 
 def write_batch(df: DataFrame, batch_id: int, table_uri: str, staging_uri: str,
                 partition_cols: tuple[str, ...] = ("dt", "hr"), owner: str = "",
-                small: bool = False) -> list[tuple[str, ...]]:
+                small: bool = False, aside: dict[str, str] | None = None) -> list[tuple[str, ...]]:
     """Write a micro-batch into the table exactly once; return the partitions it touched.
 
     ``small``: few rows, written by one task (no shuffle); otherwise one task per partition value.
+    ``aside``: {value of the first partition column: directory}: that partition's file goes into the
+    directory, named by the batch (``batch_file_name(batch_id)``), not into the table: state the batch
+    leaves for the next one, written by the same job as the table's rows. Nothing is written for a value
+    without rows.
     """
     spark = df.sparkSession
     fs = _Fs(spark, table_uri)
@@ -76,8 +86,11 @@ def write_batch(df: DataFrame, batch_id: int, table_uri: str, staging_uri: str,
     one_task_each.write.mode("overwrite").partitionBy(*partition_cols).parquet(staging)
     touched = []
     for src, values in _data_files(fs, staging, partition_cols):
-        relative = "/".join(f"{c}={v}" for c, v in zip(partition_cols, values, strict=True))
-        fs.replace(src, f"{table_uri.rstrip('/')}/{relative}/{batch_file_name(batch_id, owner)}")
+        if aside and values[0] in aside:
+            fs.replace(src, f"{aside[values[0]].rstrip('/')}/{batch_file_name(batch_id)}")
+            continue
+        partition = dict(zip(partition_cols, values, strict=True))
+        fs.replace(src, batch_file(table_uri, partition, batch_id, owner))
         touched.append(values)
     fs.delete(staging)
     log.info("batch %d: %d partition files into %s", batch_id, len(touched), table_uri)

@@ -23,19 +23,26 @@ import logging
 import os
 import time
 from collections.abc import Generator
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql.types import StructType
 
 from clickstream.settings import Settings
 from clickstream.streaming.alerts import ALERT_COLUMNS, AlertEvaluator, publish
-from clickstream.streaming.archive import exists, latest_batch_file, prune_batch_files, write_file
+from clickstream.streaming.archive import (
+    batch_file_name,
+    exists,
+    latest_batch_file,
+    prune_batch_files,
+    write_file,
+)
 from clickstream.streaming.events import bad_events, valid_events
 from clickstream.streaming.metrics import active_user_parts, metric_parts
-from clickstream.streaming.paths import OPEN_SCHEMA, advance, still_open, triples
+from clickstream.streaming.paths import OPEN, OPEN_SCHEMA, advance, written
 from clickstream.streaming.recent import RecentWindows
 from clickstream.streaming.session import jvm_class
 from clickstream.streaming.warehouse import Warehouse
@@ -145,6 +152,7 @@ class EventsBatch:
         self.recent = RecentWindows()
         self.alerts_restored = False
         self.jvm_pid: int | None = None
+        self.parts_schema: StructType | None = None  # live_metrics_parts' files, read back by the alerts
 
     def __call__(self, batch: DataFrame, batch_id: int) -> None:
         if self.jvm_pid is None:  # the driver's JVM, for the steps' CPU: asked once
@@ -157,35 +165,37 @@ class EventsBatch:
                 F.count(F.when(F.col("_reason").isNotNull(), True)),
                 F.max(F.when(F.col("_reason").isNull(), F.col("event_ts")))).first()
             steps.done("read")
-            if valid_n + bad_n <= ONE_TASK_RECORDS:
+            small = valid_n + bad_n <= ONE_TASK_RECORDS
+            if small:
                 # Every task of the writes and the sketch aggregations deserializes its plan and generates
-                # its projections' code again, whatever its rows: a small batch is one task's work.
+                # its projections' code again, whatever its rows: a small batch is one task's work, and
+                # its archive is written without a shuffle by hour.
                 batch = batch.coalesce(1)
             valid = valid_events(batch)
             live = bool(valid_n) and self.live
-            with ExitStack() as later:
-                if live:  # what the Live page reads, before the rest
-                    parts = later.enter_context(materialized(metric_parts(valid)))
-                    self.warehouse.write(parts.select("*", with_batch_id(batch_id)), batch_id,
-                                         "live_metrics_parts", ("dt",), small=True)
-                    steps.done("metrics")
-                if valid_n:
-                    self.warehouse.write(valid, batch_id, "raw_events", ("dt", "hr"))
-                if bad_n:
-                    self.warehouse.write(transform_bad(batch), batch_id, "bad_events", ("dt",))
-                steps.done("archive")
-                if live:
-                    self._live(valid, parts, batch_id, newest, steps)
+            if live:  # what the Live page reads, before the rest
+                partials = metric_parts(valid).select("*", with_batch_id(batch_id))
+                if self.parts_schema is None:
+                    self.parts_schema = partials.schema
+                parts = self.warehouse.write(partials, batch_id, "live_metrics_parts", ("dt",), small=True)
+                steps.done("metrics")
+            if valid_n:
+                self.warehouse.write(valid, batch_id, "raw_events", ("dt", "hr"), small=small)
+            if bad_n:
+                self.warehouse.write(transform_bad(batch), batch_id, "bad_events", ("dt",), small=small)
+            steps.done("archive")
+            if live:
+                self._live(valid, parts, batch_id, newest, steps)
         log.info("batch %d: %d events, %d rejected; %s", batch_id, valid_n, bad_n, steps)
 
-    def _live(self, valid: DataFrame, parts: DataFrame, batch_id: int, newest: datetime,
+    def _live(self, valid: DataFrame, parts: list[str], batch_id: int, newest: datetime,
               steps: Steps) -> None:
         self.warehouse.write(active_user_parts(valid).select("*", with_batch_id(batch_id)), batch_id,
                              "live_active_users_parts", ("dt",), small=True)
         steps.done("active users")
         self._paths(valid, batch_id, newest)
         steps.done("paths")
-        self._alerts(parts, batch_id)
+        self._alerts(valid.sparkSession, parts, batch_id)
         steps.done("alerts")
 
     def _paths(self, valid: DataFrame, batch_id: int, newest: datetime) -> None:
@@ -197,18 +207,25 @@ class EventsBatch:
             open_pages = spark.read.schema(OPEN_SCHEMA).parquet(previous)
         else:
             open_pages = spark.createDataFrame([], OPEN_SCHEMA)
-        with materialized(advance(open_pages, valid, newest)) as advanced:
-            self.warehouse.write(triples(advanced), batch_id, "live_paths", ("dt",), small=True)
-            write_file(still_open(advanced), batch_id, state, self.warehouse.staging(OPEN_PAGES))
+        # One job writes the triples into live_paths and the pages still open into the state.
+        self.warehouse.write(written(advance(open_pages, valid, newest)), batch_id, "live_paths", ("dt",),
+                             small=True, aside={OPEN: state})
+        if not exists(spark, f"{state}/{batch_file_name(batch_id)}"):  # no session open: say so
+            write_file(spark.createDataFrame([], OPEN_SCHEMA), batch_id, state,
+                       self.warehouse.staging(OPEN_PAGES))
         prune_batch_files(spark, state, keep=KEEP_OPEN_FILES)
 
-    def _alerts(self, parts: DataFrame, batch_id: int) -> None:
-        spark = parts.sparkSession
+    def _alerts(self, spark: SparkSession, parts: list[str], batch_id: int) -> None:
+        """Judge the recent windows with the partials the batch wrote (``parts``: its files)."""
+        location = self.settings.table_path("live_metrics_parts")
         if not self.alerts_restored:
             self.evaluator.remember(earlier_alerts(spark, self.settings, batch_id))
-            self.recent.restore(spark, self.settings.table_path("live_metrics_parts"), batch_id)
+            self.recent.restore(spark, location, batch_id)
             self.alerts_restored = True
-        alerts = self.evaluator.evaluate(self.recent.update(parts), batch_id)
+        # Read back rather than kept: keeping them would cost a job of its own (the aggregation's).
+        batch_parts = (spark.read.schema(self.parts_schema).option("basePath", location).parquet(*parts)
+                       .drop("batch_id"))
+        alerts = self.evaluator.evaluate(self.recent.update(batch_parts), batch_id)
         if alerts:
             frame = spark.createDataFrame(alerts, alerts_ddl())
             self.warehouse.write(frame, batch_id, "live_alerts", ("dt",))

@@ -10,7 +10,9 @@ The newest page of each session has no next view yet: it stays *open* — a smal
 live session, written with each batch and read by the next — until a later batch brings its next view,
 or the newest event time seen passes it by the watermark plus the session timeout, when it ends with
 ``(exit)``. A replayed batch reads the open pages the batch before it left, so it emits the same
-triples. No state is kept per event, and nothing runs in Python per event.
+triples. No state is kept per event, and nothing runs in Python per event. The triples and the open
+pages are one output (``written``): one job writes both, the open pages in a partition of their own
+(``OPEN``) that the application moves aside.
 
 A page view older than its session's open page (late data) is left out of the live paths; the daily
 job's path analysis over ``raw_events`` sees every view.
@@ -29,6 +31,7 @@ from clickstream.streaming.columns import built_once
 SESSION_TIMEOUT = timedelta(minutes=30)
 WATERMARK = timedelta(minutes=2)
 ENTRANCE, EXIT = "(entrance)", "(exit)"
+OPEN = "open"  # the partition value of the open pages in ``written``
 
 PATHS_SCHEMA = StructType([
     StructField("app_id", StringType()), StructField("session_id", StringType()),
@@ -104,11 +107,13 @@ def advance(open_pages: DataFrame, events: DataFrame, newest: datetime) -> DataF
     )
 
 
-def triples(advanced: DataFrame) -> DataFrame:
-    """Return the triples a batch emits (PATHS_SCHEMA)."""
-    return advanced.filter(~F.col("_open")).select(*PATHS_SCHEMA.fieldNames())
+@built_once
+def _written() -> list[Column]:
+    return [F.when(F.col("_open"), F.lit(OPEN)).otherwise(F.col("dt")).alias("dt") if name == "dt"
+            else F.col(name) for name in PATHS_SCHEMA.fieldNames()]
 
 
-def still_open(advanced: DataFrame) -> DataFrame:
-    """Return the pages still open after a batch (OPEN_SCHEMA)."""
-    return advanced.filter(F.col("_open")).select(*OPEN_COLUMNS)
+def written(advanced: DataFrame) -> DataFrame:
+    """Return the triples and the open pages of a batch as one output (PATHS_SCHEMA): the triples by their
+    day, the open pages with ``dt = OPEN`` (read back by their OPEN_SCHEMA columns)."""
+    return advanced.select(*_written())

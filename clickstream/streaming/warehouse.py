@@ -5,7 +5,7 @@ from __future__ import annotations
 from pyspark.sql import DataFrame
 
 from clickstream.settings import Settings
-from clickstream.streaming.archive import query_owner, write_batch
+from clickstream.streaming.archive import batch_file, query_owner, write_batch
 from clickstream.streaming.hive import HivePartitions
 
 
@@ -18,14 +18,18 @@ class Warehouse:
         self.root = settings.warehouse_uri.rstrip("/")
 
     def write(self, df: DataFrame, batch_id: int, table: str, partitions: tuple[str, ...],
-              small: bool = False) -> None:
-        """Write one batch of a table and register the partitions it touched.
+              small: bool = False, aside: dict[str, str] | None = None) -> list[str]:
+        """Write one batch of a table, register the partitions it touched and return the files written.
 
         ``small``: the rows are few (aggregates): one task writes them, without a shuffle.
+        ``aside``: partitions that are the application's state, not the table's (``write_batch``).
         """
-        touched = write_batch(df, batch_id, self.settings.table_path(table), self.staging(table),
-                              partitions, owner=query_owner(df), small=small)
+        owner, location = query_owner(df), self.settings.table_path(table)
+        touched = write_batch(df, batch_id, location, self.staging(table), partitions, owner=owner,
+                              small=small, aside=aside)
         self.hive.register(table, partitions, touched)
+        return [batch_file(location, dict(zip(partitions, values, strict=True)), batch_id, owner)
+                for values in touched]
 
     def staging(self, name: str) -> str:
         """Return where a batch's files of a table (or internal state) are written before they move."""

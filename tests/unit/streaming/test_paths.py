@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pyspark.sql import functions as F
 
-from clickstream.streaming.paths import ENTRANCE, EXIT, OPEN_SCHEMA, advance, still_open, triples
+from clickstream.streaming.paths import ENTRANCE, EXIT, OPEN, OPEN_COLUMNS, OPEN_SCHEMA, advance, written
 from tests.support.streaming_frames import at, ev, frame
 
 
@@ -13,7 +13,8 @@ def naive(hms: str):
 
 
 class Sessions:
-    """Runs batches through ``advance`` as the application does: open pages carried batch to batch."""
+    """Runs batches through ``advance`` and ``written`` as the application does: the triples out, the open
+    pages (``dt = OPEN``) carried batch to batch."""
 
     def __init__(self, spark):
         self.spark, self.out = spark, []
@@ -22,9 +23,10 @@ class Sessions:
     def send(self, rows: list[dict]) -> None:
         events = frame(self.spark, rows)
         newest = events.agg(F.max("event_ts")).first()[0]
-        advanced = advance(self.open, events, newest)
-        self.out += [r.asDict() for r in triples(advanced).collect()]
-        self.open = self.spark.createDataFrame(still_open(advanced).collect(), OPEN_SCHEMA)
+        rows = [r.asDict() for r in written(advance(self.open, events, newest)).collect()]
+        self.out += [r for r in rows if r["dt"] != OPEN]
+        self.open = self.spark.createDataFrame([tuple(r[c] for c in OPEN_COLUMNS) for r in rows
+                                                if r["dt"] == OPEN], OPEN_SCHEMA)
 
     def triples(self) -> list[tuple]:
         return sorted((r["session_id"], r["prev_page"], r["page"], r["next_page"], r["dwell_ms"],
