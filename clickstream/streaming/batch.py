@@ -2,15 +2,16 @@
 
 ``EventsBatch`` is the ``foreachBatch`` function of the one query. The batch — the topic's new
 records, parsed and validated once in the JVM, each event id once within the de-duplication
-watermark — is computed once into a local checkpoint (``materialized``) and written, in this order:
+watermark — is computed once into a local checkpoint (``materialized``), counted as it is, and written,
+in this order:
 
 1. the live metrics' partials, ``live_metrics_parts`` (1-minute windows per breakdown), merged by the
    view the Live page reads: first, so that they are visible as early in the batch as they can be;
 2. valid events into ``raw_events`` (dt/hr of event time), rejected records into ``bad_events``;
 3. the active users' partials, ``live_active_users_parts`` (5-minute sliding windows);
 4. the navigation triples the batch completes into ``live_paths``, and the sessions' open pages into
-   the application's state for the next batch;
-4. the alerts the recent windows raise, into ``live_alerts`` and the alerts topic.
+   the application's state for the next batch (one job);
+5. the alerts the recent windows raise, into ``live_alerts`` and the alerts topic.
 
 Every write is keyed by the batch id (deterministic file names, moved into place), so a batch replayed
 after a failure rewrites the same files: no table ends up with a batch twice or half of one. A sink that
@@ -27,7 +28,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
 
@@ -40,6 +41,7 @@ from clickstream.streaming.archive import (
     prune_batch_files,
     write_file,
 )
+from clickstream.streaming.columns import built_once
 from clickstream.streaming.events import bad_events, valid_events
 from clickstream.streaming.metrics import active_user_parts, metric_parts
 from clickstream.streaming.paths import OPEN, OPEN_SCHEMA, advance, written
@@ -60,6 +62,13 @@ def transform_bad(parsed: DataFrame) -> DataFrame:
         bad_events(parsed, "topic", "partition", "offset", "timestamp")
         .withColumn("dt", F.date_format("timestamp", "yyyy-MM-dd"))
     )
+
+
+@built_once
+def _counts() -> list[Column]:
+    valid = F.col("_reason").isNull()
+    return [F.count(F.when(valid, True)).alias("valid"), F.count(F.when(~valid, True)).alias("bad"),
+            F.max(F.when(valid, F.col("event_ts"))).alias("newest")]
 
 
 def with_batch_id(batch_id: int):
@@ -158,12 +167,10 @@ class EventsBatch:
         if self.jvm_pid is None:  # the driver's JVM, for the steps' CPU: asked once
             self.jvm_pid = jvm_class(batch.sparkSession, "java.lang.ProcessHandle").current().pid()
         steps = Steps(batch.sparkSession, self.jvm_pid)
-        with materialized(batch) as batch:
-            # One pass over the batch decides which writes have anything to write.
-            valid_n, bad_n, newest = batch.agg(
-                F.count(F.when(F.col("_reason").isNull(), True)),
-                F.count(F.when(F.col("_reason").isNotNull(), True)),
-                F.max(F.when(F.col("_reason").isNull(), F.col("event_ts")))).first()
+        # Counted while it is computed (no job of its own): which writes have anything to write.
+        counts = Observation("batch")
+        with materialized(batch.observe(counts, *_counts())) as batch:
+            valid_n, bad_n, newest = (counts.get[name] for name in ("valid", "bad", "newest"))
             steps.done("read")
             small = valid_n + bad_n <= ONE_TASK_RECORDS
             if small:
