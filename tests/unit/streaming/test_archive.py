@@ -118,3 +118,17 @@ def test_a_query_killed_while_writing_its_first_offsets_starts_again(spark, tmp_
     query.stop()
     assert seen == {"/home": 2, "/cart": 1}
     assert sorted(p.name for p in (checkpoint / "offsets").iterdir() if not p.name.startswith(".")) == ["0"]
+
+
+def test_a_partition_set_aside_goes_to_its_directory_in_the_same_write(spark, tmp_path):
+    table, staging, state = tmp_path / "live_paths", tmp_path / "_staging", tmp_path / "_state"
+    df = spark.createDataFrame([("a", "2026-11-01"), ("b", "2026-11-02"), ("c", "open"), ("d", "open")],
+                               "session_id string, dt string")
+    touched = archive.write_batch(df, 5, table.as_uri(), staging.as_uri(), ("dt",), owner="q1", small=True,
+                                  aside={"open": state.as_uri()})
+    assert touched == [("2026-11-01",), ("2026-11-02",)]  # the table's partitions only
+    assert sorted(listing(table)) == ["dt=2026-11-01/batch-0000000005-q1.parquet",
+                                      "dt=2026-11-02/batch-0000000005-q1.parquet"]
+    assert sorted(listing(state)) == ["batch-0000000005.parquet"]
+    assert sorted(r.session_id for r in spark.read.parquet(str(state)).collect()) == ["c", "d"]
+    assert sorted(r.session_id for r in spark.read.parquet(str(table)).collect()) == ["a", "b"]
