@@ -2,16 +2,16 @@
 
 ``EventsBatch`` is the ``foreachBatch`` function of the one query. The batch — the topic's new
 records, parsed and validated once in the JVM, each event id once within the de-duplication
-watermark — is computed once into a local checkpoint (``materialized``), counted as it is, and written,
-in this order:
+watermark — is computed once into a local checkpoint (``materialized``), counted as it is, and written:
 
-1. the live metrics' partials, ``live_metrics_parts`` (1-minute windows per breakdown), merged by the
-   view the Live page reads: first, so that they are visible as early in the batch as they can be;
-2. valid events into ``raw_events`` (dt/hr of event time), rejected records into ``bad_events``;
-3. the active users' partials, ``live_active_users_parts`` (5-minute sliding windows);
-4. the navigation triples the batch completes into ``live_paths``, and the sessions' open pages into
-   the application's state for the next batch (one job);
-5. the alerts the recent windows raise, into ``live_alerts`` and the alerts topic.
+1. first, the live metrics' partials, ``live_metrics_parts`` (1-minute windows per breakdown), merged by
+   the view the Live page reads, so that they are visible as early in the batch as they can be;
+2. then, side by side (``SideBySide``: a thread each, their Spark jobs overlapping):
+   - valid events into ``raw_events`` (dt/hr of event time), rejected records into ``bad_events``;
+   - the active users' partials, ``live_active_users_parts`` (5-minute sliding windows);
+   - the navigation triples the batch completes into ``live_paths``, and the sessions' open pages into
+     the application's state for the next batch (one job);
+   - the alerts the recent windows raise, into ``live_alerts`` and the alerts topic.
 
 Every write is keyed by the batch id (deterministic file names, moved into place), so a batch replayed
 after a failure rewrites the same files: no table ends up with a batch twice or half of one. A sink that
@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -47,6 +47,7 @@ from clickstream.streaming.metrics import active_user_parts, metric_parts
 from clickstream.streaming.paths import OPEN, OPEN_SCHEMA, advance, written
 from clickstream.streaming.recent import RecentWindows
 from clickstream.streaming.session import jvm_class
+from clickstream.streaming.side_by_side import SideBySide
 from clickstream.streaming.warehouse import Warehouse
 
 log = logging.getLogger("clickstream.streaming")
@@ -145,6 +146,13 @@ class Steps:
         self.took.append(f"{step} {(now - self.last) * 1000:.0f} ms{used}")
         self.last, self.cpu = now, cpu
 
+    def side_by_side(self, steps: SideBySide) -> None:
+        """Run steps side by side (one step of the log line, each one's wall time in brackets)."""
+        took = steps.run()
+        if took:
+            self.done("outputs")
+            self.took[-1] += f" [{', '.join(f'{name} {ms:.0f}' for name, ms in took.items())}]"
+
     def __str__(self) -> str:
         return f"{', '.join(self.took)}; {compilations(self.spark) - self.compiled} classes compiled"
 
@@ -186,24 +194,28 @@ class EventsBatch:
                     self.parts_schema = partials.schema
                 parts = self.warehouse.write(partials, batch_id, "live_metrics_parts", ("dt",), small=True)
                 steps.done("metrics")
+            write = self.warehouse.write
+            outputs: dict[str, Callable[[], None]] = {}
             if valid_n:
-                self.warehouse.write(valid, batch_id, "raw_events", ("dt", "hr"), small=small)
+                outputs["archive"] = lambda: write(valid, batch_id, "raw_events", ("dt", "hr"), small=small)
             if bad_n:
-                self.warehouse.write(transform_bad(batch), batch_id, "bad_events", ("dt",), small=small)
-            steps.done("archive")
+                outputs["rejected"] = lambda: write(transform_bad(batch), batch_id, "bad_events", ("dt",),
+                                                    small=small)
             if live:
-                self._live(valid, parts, batch_id, newest, steps)
+                outputs |= self._live(valid, parts, batch_id, newest)
+            steps.side_by_side(SideBySide(**outputs))
         log.info("batch %d: %d events, %d rejected; %s", batch_id, valid_n, bad_n, steps)
 
-    def _live(self, valid: DataFrame, parts: list[str], batch_id: int, newest: datetime,
-              steps: Steps) -> None:
-        self.warehouse.write(active_user_parts(valid).select("*", with_batch_id(batch_id)), batch_id,
-                             "live_active_users_parts", ("dt",), small=True)
-        steps.done("active users")
-        self._paths(valid, batch_id, newest)
-        steps.done("paths")
-        self._alerts(valid.sparkSession, parts, batch_id)
-        steps.done("alerts")
+    def _live(self, valid: DataFrame, parts: list[str], batch_id: int,
+              newest: datetime) -> dict[str, Callable[[], None]]:
+        """Return the writes of the live outputs after the metrics (independent of each other)."""
+        return {
+            "active users": lambda: self.warehouse.write(
+                active_user_parts(valid).select("*", with_batch_id(batch_id)), batch_id,
+                "live_active_users_parts", ("dt",), small=True),
+            "paths": lambda: self._paths(valid, batch_id, newest),
+            "alerts": lambda: self._alerts(valid.sparkSession, parts, batch_id),
+        }
 
     def _paths(self, valid: DataFrame, batch_id: int, newest: datetime) -> None:
         spark = valid.sparkSession
