@@ -132,6 +132,9 @@ def local_overrides(settings: Settings) -> dict[str, dict[str, str]]:
             "yarn.nodemanager.address": f"{lo}:0",
             "yarn.nodemanager.localizer.address": f"{lo}:0",
             "yarn.nodemanager.webapp.address": f"{lo}:0",
+            "yarn.nodemanager.bind-host": lo,
+            # Production's MapReduce shuffle service (port 13562, every interface): Spark does not use it.
+            "yarn.nodemanager.aux-services": "",
             # The ResourceManager's state on local disk: it starts beside HDFS, not after it.
             "yarn.resourcemanager.fs.state-store.uri": (h / "rm-state").as_uri(),
             "yarn.nodemanager.local-dirs": str(h / "nm-local"),
@@ -247,6 +250,10 @@ def spark_defaults() -> dict[str, str]:
     # No history server on one machine: no event logs for it (production's go to hdfs:///spark-logs).
     conf["spark.eventLog.enabled"] = "false"
     conf.pop("spark.eventLog.dir", None)
+    # The driver (in the ApplicationMaster's container) and the executors bind to, and advertise, the
+    # loopback rather than the machine's address: a container does not inherit spark-submit's environment.
+    for role in ("spark.yarn.appMasterEnv", "spark.executorEnv"):
+        conf[f"{role}.SPARK_LOCAL_IP"] = "127.0.0.1"
     return conf
 
 

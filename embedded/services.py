@@ -270,7 +270,10 @@ def all_services(settings: Settings) -> list[Service]:
             requires=metadb,
         ),
         Service(
-            "airflow-scheduler", 2, _airflow_cmd("scheduler"), airflow_component("scheduler"),
+            # No log server (Airflow's listens on every interface, its host not configurable): the
+            # api-server reads the task and trigger logs from the one log folder they share here.
+            "airflow-scheduler", 2, _airflow_cmd("scheduler --skip-serve-logs"),
+            airflow_component("scheduler"),
             # The streaming application reads the topics: nothing is scheduled before they exist. It
             # waits for HiveServer2 itself, so the scheduler need not. The scheduler does wait for the
             # api-server: started together on two cores, both took 40 s instead of 21 s and 31 s.
@@ -282,7 +285,8 @@ def all_services(settings: Settings) -> list[Service]:
             requires=(*metadb, "airflow-api-server"),
         ),
         Service(
-            "airflow-triggerer", 2, _airflow_cmd("triggerer"), airflow_component("triggerer"),
+            "airflow-triggerer", 2, _airflow_cmd("triggerer --skip-serve-logs"),
+            airflow_component("triggerer"),
             requires=(*metadb, "airflow-api-server"),
         ),
         Service(

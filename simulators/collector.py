@@ -21,6 +21,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from clickstream.contracts import event_schema, hour_key, rejection_reason
 from simulators.enrich import enrichment
+from simulators.in_flight import Claim
 from simulators.journey import iso
 from simulators.ledger import SIMULATED_HEADER
 from simulators.sink import Outgoing
@@ -115,8 +116,13 @@ def collect():
     # has accounted its events as unsent, and producing them now would count them twice.
     batch_id = request.headers.get(SIMULATED_HEADER)
     in_flight = current_app.extensions["clickstream.simulation"].in_flight if batch_id else None
-    if in_flight is not None and not in_flight.claim(batch_id):
+    claim = in_flight.claim(batch_id) if in_flight is not None else Claim.NEW
+    if claim is Claim.CLOSED:
         return _unavailable("the site is stopping; retry later")
+    if claim is Claim.BUSY:
+        return _unavailable("this batch is being taken by another request; retry later")
+    if claim is Claim.TAKEN:  # a repeat of a batch taken before whose answer was lost: the same answer
+        return _accepted(events, rejected_events, reasons)
     if not current_app.extensions["clickstream.sink"].try_send(records):
         if in_flight is not None:
             in_flight.release(batch_id)
@@ -129,6 +135,10 @@ def collect():
         ledger = current_app.extensions["clickstream.ledger"]
         for hour, n in hours.items():
             ledger.add(hour, "external", n)
+    return _accepted(events, rejected_events, reasons)
+
+
+def _accepted(events: list, rejected_events: list[dict], reasons: Counter):
     return jsonify(accepted=len(events) - len(rejected_events), rejected=len(rejected_events),
                    reasons=dict(reasons), rejected_events=rejected_events)
 

@@ -6,7 +6,9 @@ this site's simulated events change only here, under one lock:
 
 - ``generate``: an event is made (``generated``) and held in a user's buffer;
 - ``post``: a buffered batch is posted; ``claim``, then ``take`` or ``release``: the collector (this
-  process) reserves it before producing it, then counts it ``sent``, or hands it back;
+  process) reserves it before producing it, then counts it ``sent``, or hands it back. A batch posted
+  again after the collector took it (the answer was lost: a connection closed under it) is answered
+  again and neither produced nor counted twice;
 - ``give_up``: a user gives up on an untaken batch (``unsent``);
 - ``settle``, at the stop: every event still held, and every posted batch the collector never took,
   becomes ``unsent``, and the site is closed. After that nothing is generated and nothing is counted
@@ -16,12 +18,22 @@ this site's simulated events change only here, under one lock:
 
 from __future__ import annotations
 
+import enum
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable
 
 Hour = tuple[str, int]
 Count = Callable[[Hour, str, int], None]  # (hour, "generated" | "sent" | "unsent", events)
+
+
+class Claim(enum.Enum):
+    """What the collector does with a batch of this site's users (``InFlight.claim``)."""
+
+    NEW = "produce it"
+    TAKEN = "answer as before, produce nothing"
+    BUSY = "another request is producing it: retry later"
+    CLOSED = "the site has stopped: retry later"
 
 
 class InFlight:
@@ -55,14 +67,20 @@ class InFlight:
             self._posted[batch_id] = hours
             return True
 
-    def claim(self, batch_id: str) -> bool:
-        """The collector is about to produce a batch; False once the site has stopped (answer 503)."""
+    def claim(self, batch_id: str) -> Claim:
+        """The collector is about to produce a batch: ``NEW`` to produce it; ``TAKEN``, a repeat of a batch
+        it produced (the user did not get the answer): answer again, produce nothing; ``BUSY``, the same
+        batch is being produced by another request; ``CLOSED``, the site has stopped (answer 503)."""
         with self._lock:
             if self.closed.is_set():
-                return False
+                return Claim.CLOSED
+            if batch_id in self._taken:
+                return Claim.TAKEN
+            if batch_id in self._claimed:
+                return Claim.BUSY
             if batch_id in self._posted:
                 self._claimed[batch_id] = self._posted[batch_id]
-            return True
+            return Claim.NEW
 
     def take(self, batch_id: str, hours: Counter) -> None:
         """The collector produced a claimed batch of this site's users: its events are sent."""

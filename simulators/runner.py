@@ -146,10 +146,12 @@ class Simulation:
         return self._scheduler is not None and self._scheduler.is_alive()
 
     def _account(self, hour: tuple[str, int], metric: str, n: int) -> None:
-        """Count simulated events in the ledger (InFlight calls this, under its lock)."""
+        """Count simulated events in the ledger and the counters alike (InFlight calls this, under its lock).
+
+        Sent is counted when the collector takes a batch, whether or not its answer reaches the user.
+        """
         self.ledger.add(hour, metric, n)
-        if metric != "sent":  # the users count sent when they see the collector's answer
-            self._count(metric, n)
+        self._count(metric, n)
 
     def _count(self, name: str, n: int = 1) -> None:
         with self._lock:
@@ -317,11 +319,11 @@ class Simulation:
             return False  # the site has stopped: the stop accounted these events as unsent
         backoff = 0.2
         stop_seen: float | None = None
+        asked_again = False
         while True:
             status, body = client.post(events, batch_id)
             if status == 200:
                 self.in_flight.done(batch_id)
-                self._count("sent", len(events))
                 self._count("rejected", int(body.get("rejected", 0)))
                 return True
             if status in (400, 413):  # refused whole: a mismatch the reconciliation must show
@@ -331,8 +333,13 @@ class Simulation:
                 return False
             if stop.is_set() or self.in_flight.closed.is_set():
                 # Stopping: a collector that is gone is not waited for; one that answers (a broker
-                # outage: 503) gets give_up_after_stop_s.
+                # outage: 503) gets give_up_after_stop_s. No answer at all is asked again once, at once:
+                # a kept-alive connection the server closed just as the post went out looks the same as
+                # a collector that is gone (a repeat of a batch it took is answered, not taken twice).
                 stop_seen = stop_seen or time.monotonic()
+                if status == 0 and not asked_again:
+                    asked_again = True
+                    continue
                 if (status == 0 or self.in_flight.closed.is_set()
                         or time.monotonic() - stop_seen > give_up_after_stop_s):
                     log.warning("stopping with %d events unsent: collector answers %s", len(events),

@@ -13,9 +13,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from clickstream.contracts import event_schema, rejection_reason
+from clickstream.contracts import event_schema, hour_key, rejection_reason
 from simulators.app import create_app
 from simulators.generate import day_sessions, settled_day
+from simulators.ledger import SIMULATED_HEADER
 from simulators.sites import SITES
 from tests.support.fuzz import dumps, json_values, near_valid_events
 from tests.support.kafka import create_topics, read_topic
@@ -133,6 +134,33 @@ def test_bad_requests_get_4xx_and_are_kept_in_the_dlq_with_their_reason(collecto
     assert after["rejected"] == before["rejected"]  # no event was rejected: requests were
     for _, _, reason, _ in sent:
         assert after[f"reason:{reason}"] - before.get(f"reason:{reason}", 0) == 1, reason
+
+
+def test_a_batch_of_the_site_s_users_posted_again_is_answered_again_and_taken_once(broker, tmp_path):
+    # The collector took a simulated user's batch, and the connection closed before the answer reached
+    # the user, who posts it again: the same answer; on the topic and in the counts, the batch once.
+    events_topic, dlq_topic = create_topics(broker, 1, 1)
+    app = create_app("shop", test_config={
+        "KAFKA_BOOTSTRAP": broker, "TOPIC_EVENTS": events_topic, "TOPIC_DLQ": dlq_topic,
+        "LEDGER_URI": tmp_path.as_uri(), "SPILL_DIR": str(tmp_path), "LATENCY_SCALE": 0,
+    })  # fmt: skip
+    try:
+        simulation = app.extensions["clickstream.simulation"]
+        events = recent_events(40, "posted-twice", malformed_share=0.2)
+        hours = [hour_key(e.get("event_time")) for e in events]
+        assert simulation.in_flight.generate(hours) and simulation.in_flight.post("batch-1", hours)
+        client = app.test_client()
+        first = post(client, events, **{SIMULATED_HEADER: "batch-1"})
+        again = post(client, events, **{SIMULATED_HEADER: "batch-1"})
+        assert first.status_code == again.status_code == 200
+        assert again.get_json() == first.get_json()
+        assert 0 < first.get_json()["rejected"] < len(events)
+        assert app.extensions["clickstream.sink"].flush(15) == 0
+        produced = read_topic(broker, events_topic) + read_topic(broker, dlq_topic)
+        assert len(produced) == len(events)
+        assert simulation.counters["sent"] == simulation.counters["generated"] == len(events)
+    finally:
+        app.extensions["clickstream.shutdown"]()
 
 
 def test_events_of_another_site_are_rejected(collector):

@@ -34,7 +34,15 @@ from embedded.local_app import wait_for
 from embedded.ports import private_ports
 from tests.support.kafka import read_topic
 from tests.support.readme import reading_commands, run_as_typed
-from tests.support.stack import Airflow, cmdline, hive, make, processes_using, tables_exist
+from tests.support.stack import (
+    Airflow,
+    cmdline,
+    hive,
+    listening_elsewhere,
+    make,
+    processes_using,
+    tables_exist,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -122,6 +130,9 @@ def test_a_day_in_the_life():
                          if "clickstream_streaming.py" in cmdline(p)]
             time.sleep(3)
         assert streaming, "the streaming application never started"
+        # Every service, its workers and the streaming application listen on the loopback only.
+        everything = [*supervisord.children(recursive=True), *processes_using(data_dir)]
+        assert listening_elsewhere(everything) == []
 
         # --- From here on, only public interfaces: HTTP, the Airflow REST API, HiveServer2. -------
         password = re.search(r"Airflow login: admin / (\S+)", first.stdout).group(1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import random
 import subprocess
@@ -45,6 +46,22 @@ def processes_using(data_dir: Path) -> list[psutil.Process]:
         if str(data_dir) in text and proc.pid != os.getpid():
             found.append(proc)
     return found
+
+
+def _loopback(address: str) -> bool:
+    ip = ipaddress.ip_address(address)
+    mapped = getattr(ip, "ipv4_mapped", None)  # a JVM's IPv6 socket bound to 127.0.0.1: ::ffff:127.0.0.1
+    return (mapped or ip).is_loopback
+
+
+def listening_elsewhere(processes: list[psutil.Process]) -> list[str]:
+    """Return "address:port (process)" for each socket these processes listen on beyond the loopback."""
+    pids = {p.pid: p for p in processes}
+    found = []
+    for conn in psutil.net_connections(kind="inet"):
+        if conn.status == psutil.CONN_LISTEN and conn.pid in pids and not _loopback(conn.laddr.ip):
+            found.append(f"{conn.laddr.ip}:{conn.laddr.port} ({cmdline(pids[conn.pid])[:120]})")
+    return sorted(found)
 
 
 class Airflow:

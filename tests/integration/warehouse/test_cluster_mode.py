@@ -45,6 +45,7 @@ from tests.support.cluster import (
     put_trees,
     read_table,
 )
+from tests.support.stack import listening_elsewhere
 
 HOUR = MIDNIGHT + timedelta(hours=12)
 
@@ -99,6 +100,14 @@ def assert_same_rows(local, cluster, tables, partition):
 
 
 # About 90 s: with the slow tests (`make test-restarts`); `make test` keeps the daily DAG on YARN below.
+def test_the_hadoop_daemons_listen_on_the_loopback_only(cluster):
+    stack, _, _ = cluster
+    names = [*HADOOP_SERVICES, "yarn-resourcemanager"]  # the NodeManager's requirement
+    daemons = [psutil.Process(status.pid) for status in stack.status(names) if status.pid]
+    assert len(daemons) == len(names)
+    assert listening_elsewhere([p for d in daemons for p in (d, *d.children(recursive=True))]) == []
+
+
 @pytest.mark.slow
 def test_the_hourly_job_runs_on_yarn_and_matches_local_mode(cluster_day, built_day):
     stack, settings, env = cluster_day
@@ -232,6 +241,10 @@ def test_the_streaming_application_survives_its_application_master_killed_exactl
         wait_for(lambda: set(archived_ids(settings)) >= first, 300, 3, "the first events archived on HDFS")
         am = am_process(app_id)
         assert am is not None and hadoop.application(settings, app_id)["state"] == "RUNNING"
+        # The containers (the driver in the ApplicationMaster's, the executors) too listen on the loopback.
+        (manager,) = stack.status(["yarn-nodemanager"])
+        containers = psutil.Process(manager.pid).children(recursive=True)
+        assert am in containers and listening_elsewhere(containers) == []
         am.kill()
         second = produce(settings, 900, "cluster-second")
         wait_for(lambda: len(hadoop.attempts(settings, app_id)) == 2, 120, 2, "YARN's second attempt")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections import Counter
 
-from simulators.in_flight import InFlight
+from simulators.in_flight import Claim, InFlight
 
 H9, H10 = ("2026-12-06", 9), ("2026-12-06", 10)
 
@@ -35,7 +35,7 @@ def test_at_a_stop_unanswered_batches_the_collector_never_took_are_unsent():
     book = Book()
     flights = flights_with(book, ("answered", [H9, H9]), ("taken-answer-lost", [H9, H10]),
                            ("never-taken", [H9, H10, H10]))
-    assert flights.claim("answered") and flights.claim("taken-answer-lost")
+    assert flights.claim("answered") is flights.claim("taken-answer-lost") is Claim.NEW
     flights.take("answered", Counter([H9, H9]))
     flights.done("answered")
     flights.take("taken-answer-lost", Counter([H9, H10]))
@@ -64,9 +64,9 @@ def test_events_held_in_a_buffer_at_the_stop_are_unsent_and_nothing_is_generated
 def test_a_batch_being_produced_at_the_stop_is_counted_by_what_becomes_of_it():
     book = Book()
     flights = flights_with(book, ("produced", [H9]), ("failed", [H10, H10]))
-    assert flights.claim("produced") and flights.claim("failed")
+    assert flights.claim("produced") is flights.claim("failed") is Claim.NEW
     assert flights.settle() == 0  # neither is counted yet: the collector is producing them
-    assert not flights.claim("another")  # a stopped site takes nothing more
+    assert flights.claim("another") is Claim.CLOSED  # a stopped site takes nothing more
     flights.take("produced", Counter([H9]))
     flights.release("failed")
     assert book.of("sent") == Counter({H9: 1})
@@ -84,17 +84,32 @@ def test_a_batch_given_up_before_the_stop_is_not_counted_again_at_the_stop():
 def test_a_taken_batch_given_up_on_is_sent_not_unsent():
     book = Book()
     flights = flights_with(book, ("b", [H9]))
-    assert flights.claim("b")
+    assert flights.claim("b") is Claim.NEW
     flights.take("b", Counter([H9]))
     assert flights.give_up("b") == 0
     assert book.of("unsent") == Counter()
     assert book.of("sent") == Counter({H9: 1})
 
 
+def test_a_batch_posted_again_after_its_answer_was_lost_is_counted_once():
+    # The collector took the batch, then the connection closed before the answer reached the user,
+    # who posts it again: answered again, neither produced nor counted twice.
+    book = Book()
+    flights = flights_with(book, ("b", [H9, H10]))
+    assert flights.claim("b") is Claim.NEW
+    assert flights.claim("b") is Claim.BUSY  # a second request while the first is producing it
+    flights.take("b", Counter([H9, H10]))
+    assert flights.claim("b") is Claim.TAKEN
+    flights.done("b")  # the user saw the repeat's answer
+    assert flights.settle() == 0
+    assert book.of("sent") == Counter({H9: 1, H10: 1})
+    assert book.of("generated") == book.of("sent")
+
+
 def test_the_collector_marks_only_batches_of_this_process():
     book = Book()
     flights = flights_with(book, ("b", [H9]))
-    assert flights.claim("from-elsewhere")
+    assert flights.claim("from-elsewhere") is Claim.NEW
     flights.take("from-elsewhere", Counter([H10]))
     assert flights.settle() == 1
     assert book.of("unsent") == Counter({H9: 1})
@@ -114,7 +129,7 @@ def test_users_racing_a_stop_leave_every_hour_balanced():
                 return
             batch = f"{n}-{i}"
             if i % 2 and flights.post(batch, hours):
-                if i % 3 and flights.claim(batch):  # the collector produces it, or fails to
+                if i % 3 and flights.claim(batch) is Claim.NEW:  # the collector produces it, or fails to
                     if i % 5:
                         flights.take(batch, Counter(hours))
                         flights.done(batch)
