@@ -30,6 +30,7 @@ from datetime import UTC, datetime, timedelta
 import orjson
 
 from clickstream.contracts import hour_key, parse_time
+from clickstream.sql import string_literal
 
 # How long before an hour the dead-letter scan starts: records are produced when the collector
 # receives them, which for an hour's events is after the hour starts, give or take clock skew.
@@ -218,7 +219,7 @@ def _literal(value) -> str:
         return f"TIMESTAMP '{value:%Y-%m-%d %H:%M:%S}'"
     if isinstance(value, int):
         return str(value)
-    return "'" + str(value).replace("\\", "\\\\").replace("'", "\\'") + "'"
+    return string_literal(value)
 
 
 def insert_sql(database: str, hour: datetime, rows: list[dict]) -> str:

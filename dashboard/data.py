@@ -22,6 +22,7 @@ import streamlit as st
 from clickstream import catalog, cluster, hive
 from clickstream.airflow_api import AirflowApi, AirflowApiError
 from clickstream.settings import Settings, get_settings
+from clickstream.sql import string_literal
 
 LIVE_TTL = 1.5    # seconds: the live page refreshes every 2 s
 BATCH_TTL = 300   # seconds: batch tables change at most hourly
@@ -77,7 +78,7 @@ class Filters:
 
 def quoted(values) -> str:
     """Return SQL string literals for values (quotes escaped), comma-separated."""
-    return ", ".join("'" + str(v).replace("\\", "\\\\").replace("'", "\\'") + "'" for v in values)
+    return ", ".join(string_literal(v) for v in values)
 
 
 def settings() -> Settings:

@@ -12,13 +12,21 @@ from __future__ import annotations
 
 import argparse
 import base64
+import importlib.util
 import os
 import secrets
 import sys
-import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def _kafka_ids():
+    """The repository's embedded/kafka_ids.py (standard library only), loaded by its path."""
+    spec = importlib.util.spec_from_file_location("kafka_ids", ROOT / "embedded" / "kafka_ids.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def secret_for(name: str) -> str:
@@ -26,8 +34,7 @@ def secret_for(name: str) -> str:
     if name == "AIRFLOW_FERNET_KEY":
         return base64.urlsafe_b64encode(os.urandom(32)).decode()
     if name == "KAFKA_CLUSTER_ID":
-        # Kafka's Uuid.toString(): 16 random bytes, URL-safe base64 without padding (22 characters).
-        return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        return _kafka_ids().new_cluster_id()
     return secrets.token_urlsafe(32)
 
 

@@ -61,12 +61,13 @@ def _train() -> None:
 
 def build(archive: Path = ARCHIVE) -> Path:
     """Run the training job under spark-submit and write the archive at its exit; return its path."""
-    from embedded.environment import spark_env, spark_home
+    # Here, not at the top: spark-submit runs this file as a script, without the repository on its path.
+    from embedded.spark_dist import spark_base_env, spark_home
 
     archive.parent.mkdir(parents=True, exist_ok=True)
     partial = archive.with_suffix(".partial")
     partial.unlink(missing_ok=True)
-    env = {**os.environ, **spark_env(os.environ),
+    env = {**os.environ, **spark_base_env(os.environ),
            "SPARK_SUBMIT_OPTS": f"-XX:ArchiveClassesAtExit={partial} {_LOGGING}"}  # fmt: skip
     submit = [str(spark_home() / "bin" / "spark-submit"), "--master", "local[2]", __file__, "--train"]
     job = subprocess.run(submit, env=env, capture_output=True, text=True, timeout=600)

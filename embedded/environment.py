@@ -19,15 +19,9 @@ from cryptography.fernet import Fernet
 
 from clickstream.airflow_api import AirflowApi
 from clickstream.settings import Settings, settings_env
+from embedded.spark_dist import spark_base_env, spark_home  # noqa: F401 - spark_home: re-exported
 
 VENV_BIN = Path(sys.executable).parent
-
-
-def spark_home() -> Path:
-    """Return the Spark distribution shipped inside the pyspark wheel."""
-    import pyspark
-
-    return Path(pyspark.__file__).parent
 
 
 def load_secrets(settings: Settings) -> dict[str, str]:
@@ -175,14 +169,12 @@ def spark_env(current: Mapping[str, str]) -> dict[str, str]:
     The wheel's Spark, this virtualenv's Python on both sides, loopback, and SPARK_SUBMIT_OPTS with
     the JVM class archive of embedded.cds once it is built (added once).
     """
-    from embedded.cds import submit_opts
+    from embedded.cds import submit_opts  # imports nothing of the stack's: no cycle
 
     opts, archive = current.get("SPARK_SUBMIT_OPTS", ""), submit_opts()
     if archive and archive not in opts:
         opts = f"{opts} {archive}".strip()
-    return {"SPARK_HOME": str(spark_home()), "PYSPARK_PYTHON": sys.executable,
-            "PYSPARK_DRIVER_PYTHON": sys.executable, "SPARK_SUBMIT_OPTS": opts,
-            "SPARK_LOCAL_IP": current.get("SPARK_LOCAL_IP", "127.0.0.1")}  # fmt: skip
+    return {**spark_base_env(current), "SPARK_SUBMIT_OPTS": opts}
 
 
 def stack_env(settings: Settings) -> dict[str, str]:

@@ -240,7 +240,7 @@ def java_home() -> str:
 
 def spark_defaults() -> dict[str, str]:
     """Return spark-defaults.conf of cluster mode: production's, with Spark's jars read in place."""
-    from embedded.environment import spark_home
+    from embedded.spark_dist import spark_home
 
     lines = (PRODUCTION_SPARK_CONF / "spark-defaults.conf").read_text().splitlines()
     conf = dict(line.split(None, 1) for line in lines if line.strip() and not line.startswith("#"))

@@ -19,14 +19,13 @@ exist gets an error naming it.
 
 from __future__ import annotations
 
-import base64
 import os
 import shutil
 import subprocess
-import uuid
 from pathlib import Path
 
 from clickstream.settings import REPO_ROOT, Settings
+from embedded.kafka_ids import new_cluster_id
 
 JVM_LIB = REPO_ROOT / "jvm" / "lib"
 SEGMENT_MB = 64
@@ -114,14 +113,6 @@ def server_properties(settings: Settings) -> str:
     return "".join(f"{k}={v}\n" for k, v in props.items())
 
 
-def _new_cluster_id() -> str:
-    """Return a cluster id as Kafka makes them: a random UUID, base64url without padding, no leading '-'."""
-    while True:
-        text = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
-        if not text.startswith("-"):
-            return text
-
-
 def prepare(settings: Settings) -> None:
     """Write the node's configuration and format its log directory on first start (idempotent)."""
     root = kafka_dir(settings)
@@ -135,7 +126,7 @@ def prepare(settings: Settings) -> None:
         return
     id_file = root / "cluster.id"
     if not id_file.exists():
-        id_file.write_text(_new_cluster_id() + "\n")
+        id_file.write_text(new_cluster_id() + "\n")
     cluster_id = id_file.read_text().strip()
     result = subprocess.run(
         [java(), "-cp", jvm_classpath("kafka"), f"-Dlog4j2.configurationFile={root / 'log4j2.properties'}",

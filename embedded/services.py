@@ -15,8 +15,9 @@ import requests
 
 from clickstream.settings import SITES, Settings
 from embedded import hadoop, hive_conf
-from embedded.environment import VENV_BIN, load_secrets, spark_home
+from embedded.environment import VENV_BIN, load_secrets
 from embedded.kafka import broker_command
+from embedded.spark_dist import spark_home
 
 
 def postgres_bin() -> Path:

@@ -169,7 +169,6 @@ def test_a_day_in_the_life():
         for site in sites:
             assert requests.post(f"{site}/simulation/stop", timeout=60).ok
         stopped = datetime.now(UTC).replace(tzinfo=None) + timedelta(seconds=5)
-        time.sleep(5)
 
         # The streaming application archives the backfilled day next to the live traffic, and drains.
         def caught_up(since: datetime):

@@ -136,7 +136,8 @@ def test_broker_outage_gives_503_and_loses_nothing(sites, settings, stack):
     resp = requests.post(f"{base}/simulation/start", timeout=10,
                          json={"users": 10, "rate": 30, "seed": 11, "duration_s": 35})
     assert resp.status_code == 202
-    time.sleep(5)
+    wait_until(lambda: requests.get(f"{base}/simulation", timeout=10).json()["counters"]["sent"] > 0, 30,
+               "the simulated users sending")
     broker = psutil.Process(next(s.pid for s in stack.status(["broker"])))
     probe = requests.get(f"{base}/simulation", timeout=10).json()  # any valid event will do
     assert probe["state"] == "running"

@@ -110,3 +110,46 @@ def test_dashboard_pages_hold_no_sql():
              for node in ast.walk(ast.parse(path.read_text()))
              if isinstance(node, ast.Constant) and isinstance(node.value, str) and SQL.search(node.value)]
     assert found == []
+
+
+FIRST_PARTY = ("clickstream", "simulators", "dashboard", "embedded", "bench", "plugins/clickstream_airflow")
+
+
+def first_party_imports() -> dict[str, set[str]]:
+    """Module -> the first-party modules it imports, at any depth (function-local imports included)."""
+    paths = {module_of(p).removeprefix("plugins."): p for folder in FIRST_PARTY for p in python_files(folder)}
+    graph: dict[str, set[str]] = {}
+    for module, path in paths.items():
+        targets = set()
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                # `from package import module` imports the module; `from module import name`, the module.
+                names = [f"{node.module}.{alias.name}" for alias in node.names] + [node.module]
+            targets |= {name for name in names if name in paths and name != module}
+        graph[module] = targets
+    return graph
+
+
+def test_no_import_cycle_function_local_imports_included():
+    graph = first_party_imports()
+    assert "embedded.environment" in graph and graph["embedded.environment"]
+    cycles, done, path = [], set(), []
+
+    def visit(module: str) -> None:
+        if module in path:
+            cycles.append(" -> ".join([*path[path.index(module):], module]))
+            return
+        if module in done:
+            return
+        path.append(module)
+        for target in sorted(graph[module]):
+            visit(target)
+        path.pop()
+        done.add(module)
+
+    for module in sorted(graph):
+        visit(module)
+    assert cycles == []

@@ -121,6 +121,24 @@ def test_state_lives_in_named_volumes():
         assert any(not v.startswith(".") for v in services()[name]["volumes"]), name
 
 
+# What a user needs from outside the compose network; everything else stays on it (issue 40).
+PUBLISHED = {"airflow-api-server", "dashboard", "site-shop", "site-news", "site-saas"}
+
+
+def test_only_the_ui_the_dashboard_and_the_collectors_are_published_on_the_loopback_by_default():
+    bind = "${CLICKSTREAM_BIND_ADDRESS:-127.0.0.1}"
+    assert {name for name, svc in services().items() if svc.get("ports")} == PUBLISHED
+    for name in PUBLISHED:
+        for mapping in services()[name]["ports"]:
+            host, host_port, container_port = str(mapping).rsplit(":", 2)
+            assert host == bind and host_port == container_port, f"{name}: {mapping}"
+    assert env_example()["CLICKSTREAM_BIND_ADDRESS"] == "127.0.0.1"
+    # The operator's override for the admin UIs: existing services, the loopback only.
+    admin = yaml.safe_load((REPO_ROOT / "docker" / "compose.admin-ports.yml").read_text())["services"]
+    assert set(admin) <= set(services()) - PUBLISHED
+    assert all(str(p).startswith("127.0.0.1:") for svc in admin.values() for p in svc["ports"])
+
+
 def test_no_secret_in_the_compose_file_and_every_secret_in_env_example():
     text = COMPOSE.read_text()
     example = env_example()

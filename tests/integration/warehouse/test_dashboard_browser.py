@@ -16,7 +16,6 @@ from __future__ import annotations
 import csv
 import os
 import subprocess
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -26,6 +25,7 @@ import requests
 from clickstream.hive import execute
 from clickstream.settings import REPO_ROOT
 from embedded.environment import VENV_BIN
+from embedded.local_app import wait_for
 from embedded.ports import free_ports
 from tests.support import raw_truth
 from tests.support.batch_week import DAYS
@@ -49,16 +49,15 @@ def dashboard(built_week):
          "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false"],
         env=os.environ.copy(), cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
+
+    def healthy() -> bool:
+        try:
+            return requests.get(f"{base}/_stcore/health", timeout=2).ok
+        except requests.ConnectionError:
+            return False
+
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(f"{base}/_stcore/health", timeout=2).ok:
-                    break
-            except requests.ConnectionError:
-                time.sleep(0.5)
-        else:
-            pytest.fail("streamlit did not start")
+        wait_for(healthy, 60, 0.5, "streamlit's health")
         yield base
     finally:
         proc.terminate()
