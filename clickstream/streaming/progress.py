@@ -15,6 +15,7 @@ import json
 import logging
 import threading
 import time
+import uuid
 from datetime import UTC, datetime
 
 import pyarrow as pa
@@ -187,7 +188,9 @@ class ProgressRecorder:
                 directory = f"{root}/dt={dt}"
                 filesystem.create_dir(directory, recursive=True)
                 table = pa.Table.from_pylist(day_rows, schema=PROGRESS_SCHEMA)
-                name = f"progress-{int(time.time() * 1000)}-{threading.get_ident() % 10_000}.parquet"
+                # Unique: two flushes in the same millisecond (a stop's right after a periodic one) must not
+                # write the same name, the second replacing the first's rows.
+                name = f"progress-{int(time.time() * 1000)}-{uuid.uuid4().hex[:12]}.parquet"
                 # Hidden while being written: readers skip names starting with a dot.
                 pq.write_table(table, f"{directory}/.{name}", filesystem=filesystem)
                 filesystem.move(f"{directory}/.{name}", f"{directory}/{name}")
