@@ -19,7 +19,7 @@ from cryptography.fernet import Fernet
 
 from clickstream.airflow_api import AirflowApi
 from clickstream.settings import Settings, settings_env
-from embedded.spark_dist import spark_base_env, spark_home  # noqa: F401 - spark_home: re-exported
+from embedded.spark_dist import spark_base_env
 
 VENV_BIN = Path(sys.executable).parent
 

@@ -14,8 +14,9 @@ from pathlib import Path
 import yaml
 
 from clickstream.settings import REPO_ROOT
-from embedded.environment import load_secrets, spark_home
+from embedded.environment import load_secrets
 from embedded.hive_conf import hive_site, local_overrides
+from embedded.spark_dist import spark_home
 
 PASSWORD_VAR = "HIVE_METASTORE_DB_PASSWORD"
 # Production's database and user (`metastore`, `hive`) are the embedded stack's own on this PostgreSQL server:

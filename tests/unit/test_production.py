@@ -332,7 +332,7 @@ def test_every_hadoop_daemon_runs_the_hadoop_image_of_the_pinned_pom():
     ns = {"m": "http://maven.apache.org/POM/4.0.0"}
     pom = ET.parse(REPO_ROOT / "jvm" / "hadoop" / "pom.xml").getroot()
     version = pom.find("m:properties/m:hadoop.version", ns).text
-    from embedded.environment import spark_home
+    from embedded.spark_dist import spark_home
 
     assert (spark_home() / "jars" / f"hadoop-client-api-{version}.jar").is_file(), version
     assert version.split(".")[:2] >= ["3", "5"]

@@ -8,7 +8,8 @@ import subprocess
 
 from clickstream.settings import get_settings
 from embedded.cds import ARCHIVE
-from embedded.environment import spark_env, spark_home, stack_env
+from embedded.environment import spark_env, stack_env
+from embedded.spark_dist import spark_home
 
 
 def _submit_version(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
