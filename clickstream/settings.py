@@ -131,6 +131,9 @@ class Settings:
     yarn_web_port: int = 8088
     webhdfs_url: str = ""
     yarn_web_url: str = ""
+    # The Live page's store (PostgreSQL; docs/decisions/live-read-path.md); its password is the secret
+    # CLICKSTREAM_LIVE_DB_PASSWORD, from the environment only.
+    live_store_url: str = ""
     repo_root: Path = field(default=REPO_ROOT)
 
     @property
@@ -230,6 +233,8 @@ def load_settings() -> Settings:
         spark_archives=_env("CLICKSTREAM_SPARK_ARCHIVES", yarn["archives"]),
         spark_py_files=_env("CLICKSTREAM_SPARK_PY_FILES", yarn["py_files"]),
         spark_python=_env("CLICKSTREAM_SPARK_PYTHON", yarn["python"]),
+        live_store_url=_env("CLICKSTREAM_LIVE_STORE_URL",
+                            f"postgresql://live@127.0.0.1:{_int('CLICKSTREAM_PG_PORT', 5433)}/live"),
         data_dir=data_dir,
         warehouse_uri=_env("CLICKSTREAM_WAREHOUSE_URI", warehouse),
         kafka_bootstrap=_env("CLICKSTREAM_KAFKA_BOOTSTRAP", f"127.0.0.1:{broker_port}"),
@@ -295,6 +300,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
         "CLICKSTREAM_SPARK_ARCHIVES": settings.spark_archives,
         "CLICKSTREAM_SPARK_PY_FILES": settings.spark_py_files,
         "CLICKSTREAM_SPARK_PYTHON": settings.spark_python,
+        "CLICKSTREAM_LIVE_STORE_URL": settings.live_store_url,
         "CLICKSTREAM_CLUSTER": settings.cluster,
         "CLICKSTREAM_NAMENODE_PORT": str(settings.namenode_port),
         "CLICKSTREAM_NAMENODE_HTTP_PORT": str(settings.namenode_http_port),

@@ -14,7 +14,7 @@ import os
 import re
 import threading
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import pandas as pd
 import streamlit as st
@@ -190,20 +190,6 @@ def pages_of(apps: tuple[str, ...], first: str, last: str) -> list[str]:
     """Return the pages seen in the daily tables for these apps and days, most viewed first."""
     views = daily_page_traffic(apps, first, last).groupby("page")["page_views"].sum()
     return sorted(views.index, key=lambda page: (-views[page], page))
-
-
-def newest_live_minute(apps: tuple[str, ...]) -> datetime | None:
-    """Return the start of the newest 1-minute window in the live metrics (None if there is none)."""
-    days = _live("SHOW PARTITIONS live_metrics_parts")  # the metastore answers: no data is read
-    if days.empty:
-        return None
-    newest_day = max(p.split("=", 1)[1] for p in days.iloc[:, 0])
-    df = _live(
-        f"SELECT cast(max(window_start) AS STRING) AS newest FROM live_metrics_parts "
-        f"WHERE dt >= '{date.fromisoformat(newest_day) - timedelta(days=1)}' AND dim = 'app' "
-        f"AND app_id IN ({quoted(apps)})")
-    newest = df["newest"].iloc[0] if not df.empty else None
-    return datetime.fromisoformat(newest).replace(tzinfo=UTC) if newest else None
 
 
 # --- The History pages (daily and hourly tables) --------------------------------------------
@@ -464,25 +450,6 @@ def reconciliation(f: Filters) -> pd.DataFrame:
 
 def _ts(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S")
-
-
-def live_windows(apps: tuple[str, ...], newest: datetime, history: timedelta,
-                 recent: timedelta) -> pd.DataFrame:
-    """The live metrics' 1-minute windows: per app over ``history``; per page, section, page transition,
-    device type, browser and operating system over ``recent``.
-
-    One round trip for both (live_metrics_latest: each window's partials, merged).
-    """
-    since, latest = newest - history, newest - recent + timedelta(minutes=1)
-    return _live(f"""
-        SELECT window_start, app_id, dim, key, users, events, page_views, errors, error_rate,
-               response_p95_ms, button_clicks, page_leaves, time_on_page_avg_ms,
-               section_views + section_clicks + section_scrolls + section_hovers AS interactions
-        FROM live_metrics_latest
-        WHERE dt BETWEEN '{since:%Y-%m-%d}' AND '{newest:%Y-%m-%d}' AND app_id IN ({quoted(apps)})
-          AND window_start >= '{_ts(since)}'
-          AND (dim = 'app' OR (dim IN ('page', 'section', 'transition', 'device', 'browser', 'os')
-                               AND window_start >= '{_ts(latest)}'))""")
 
 
 def live_paths(apps: tuple[str, ...], newest: datetime, recent: timedelta) -> pd.DataFrame:

@@ -15,6 +15,7 @@ from embedded.hive_conf import METASTORE_DB, METASTORE_USER
 from embedded.services import postgres_bin, postgres_user
 
 log = logging.getLogger(__name__)
+LIVE_DB = LIVE_USER = "live"  # the Live page's store (settings.live_store_url names them)
 
 
 def _run_as(user: str | None, cmd: list[str]) -> None:
@@ -86,30 +87,40 @@ def _pg_connect(settings: Settings, user: str, password: str, dbname: str):
                             dbname=dbname, connect_timeout=10)
 
 
+def _ensure_database(settings: Settings, user: str, password: str, database: str) -> None:
+    """Create (or give its current password to) a role and the database it owns, if missing."""
+    from psycopg2 import sql
+
+    conn = _pg_connect(settings, "airflow", load_secrets(settings)["postgres_password"], "postgres")
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (user,))
+            verb = "ALTER" if cur.fetchone() else "CREATE"
+            cur.execute(sql.SQL(verb + " ROLE {} LOGIN PASSWORD {}").format(
+                sql.Identifier(user), sql.Literal(password)))
+            cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,))
+            if cur.fetchone() is None:
+                cur.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(
+                    sql.Identifier(database), sql.Identifier(user)))
+                log.info("created the database %s", database)
+    finally:
+        conn.close()
+
+
 def create_metastore_database(settings: Settings) -> None:
     """Create HiveServer2's metastore database (`metastore`, owned by `hive`) in the running PostgreSQL.
 
     Production's metastore-db container starts the same way: an empty database that HiveServer2 fills
     with the metastore's schema at its first start (docker/config/hive/hive-site.xml).
     """
-    from psycopg2 import sql
+    _ensure_database(settings, METASTORE_USER, load_secrets(settings)["metastore_password"], METASTORE_DB)
 
-    password = load_secrets(settings)["metastore_password"]
-    conn = _pg_connect(settings, "airflow", load_secrets(settings)["postgres_password"], "postgres")
-    conn.autocommit = True
-    try:
-        with conn.cursor() as cur:
-            cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (METASTORE_USER,))
-            verb = "ALTER" if cur.fetchone() else "CREATE"
-            cur.execute(sql.SQL(verb + " ROLE {} LOGIN PASSWORD {}").format(
-                sql.Identifier(METASTORE_USER), sql.Literal(password)))
-            cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (METASTORE_DB,))
-            if cur.fetchone() is None:
-                cur.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(
-                    sql.Identifier(METASTORE_DB), sql.Identifier(METASTORE_USER)))
-                log.info("created the metastore database %s", METASTORE_DB)
-    finally:
-        conn.close()
+
+def create_live_database(settings: Settings) -> None:
+    """Create the Live page's store (database `live`, owned by `live`): the streaming application creates
+    its table (clickstream/streaming/live_store.py)."""
+    _ensure_database(settings, LIVE_USER, load_secrets(settings)["live_password"], LIVE_DB)
 
 
 def check_metastore_database(settings: Settings) -> None:

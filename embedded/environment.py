@@ -19,6 +19,7 @@ from cryptography.fernet import Fernet
 
 from clickstream.airflow_api import AirflowApi
 from clickstream.settings import Settings, settings_env
+from clickstream.streaming.live_store import PASSWORD_VAR as LIVE_PASSWORD_VAR
 from embedded.spark_dist import spark_base_env
 
 VENV_BIN = Path(sys.executable).parent
@@ -35,6 +36,7 @@ def load_secrets(settings: Settings) -> dict[str, str]:
         "postgres_password": lambda: secrets.token_urlsafe(24),
         # The metastore's database user `hive` (added after the others: a data directory from before gets it).
         "metastore_password": lambda: secrets.token_urlsafe(24),
+        "live_password": lambda: secrets.token_urlsafe(24),  # the Live page's store, user `live`
     }
     missing = {name: make() for name, make in makers.items() if name not in values}
     if not missing:
@@ -186,6 +188,7 @@ def stack_env(settings: Settings) -> dict[str, str]:
     env.update(spark_env(env))
     env["PYTHONPATH"] = str(settings.repo_root)
     env["CLICKSTREAM_AIRFLOW_API_PASSWORD"] = airflow_admin_password(settings)
+    env[LIVE_PASSWORD_VAR] = load_secrets(settings)["live_password"]
     if settings.on_yarn:  # HADOOP_CONF_DIR, JAVA_HOME, SPARK_CONF_DIR; `hdfs` and `yarn` on the PATH
         from embedded import hadoop
 

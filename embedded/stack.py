@@ -163,6 +163,7 @@ class Stack:
         s = self.settings
         if name == "postgres":
             bootstrap.create_metastore_database(s)
+            bootstrap.create_live_database(s)
             if s.airflow_db == "postgres":
                 bootstrap.create_airflow_database(s)
         elif name == "broker":

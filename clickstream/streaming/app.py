@@ -48,6 +48,7 @@ from clickstream.streaming.kafka_offsets import (
     retire_python_source_checkpoints,
 )
 from clickstream.streaming.lifecycle import StopRequest, record_application, run_until_stopped
+from clickstream.streaming.live_store import LiveStore
 from clickstream.streaming.metrics import active_user_parts, active_users_sql, metric_parts, metrics_sql
 from clickstream.streaming.paths import PATHS_SCHEMA
 from clickstream.streaming.progress import HIVE_COLUMNS as PROGRESS_COLUMNS
@@ -186,7 +187,11 @@ def run(args: argparse.Namespace) -> None:
     else:
         trigger = {"processingTime": f"{args.trigger_seconds} seconds"}
     producer = Producer({"bootstrap.servers": settings.kafka_bootstrap, "linger.ms": 50})
-    batch = EventsBatch(warehouse, producer, live=not args.no_live)
+    store = None
+    if not args.no_live:  # the Live page's store of the recent windows
+        store = LiveStore(settings.live_store_url)
+        store.ensure()
+    batch = EventsBatch(warehouse, producer, live=not args.no_live, store=store)
     query = start(transform_ingest(transform_parse(extract_events(spark, settings, args))), batch, warehouse,
                   trigger)
     recorder.watch(query)
@@ -197,5 +202,7 @@ def run(args: argparse.Namespace) -> None:
             run_until_stopped(spark, StopRequest(spark, settings.streaming_control_uri, started))
     finally:
         producer.flush(10)
+        if store is not None:
+            store.close()
         recorder.stop()
         spark.stop()

@@ -43,6 +43,7 @@ from clickstream.streaming.archive import (
 )
 from clickstream.streaming.columns import built_once
 from clickstream.streaming.events import bad_events, valid_events
+from clickstream.streaming.live_store import LiveStore
 from clickstream.streaming.metrics import active_user_parts, metric_parts
 from clickstream.streaming.paths import OPEN, OPEN_SCHEMA, advance, written
 from clickstream.streaming.recent import RecentWindows
@@ -69,6 +70,7 @@ def transform_bad(parsed: DataFrame) -> DataFrame:
 def _counts() -> list[Column]:
     valid = F.col("_reason").isNull()
     return [F.count(F.when(valid, True)).alias("valid"), F.count(F.when(~valid, True)).alias("bad"),
+            F.min(F.when(valid, F.col("event_ts"))).alias("oldest"),
             F.max(F.when(valid, F.col("event_ts"))).alias("newest")]
 
 
@@ -160,14 +162,15 @@ class Steps:
 class EventsBatch:
     """Writes every output of one micro-batch (see the module docstring)."""
 
-    def __init__(self, warehouse: Warehouse, producer, live: bool = True):
+    def __init__(self, warehouse: Warehouse, producer, live: bool = True, store: LiveStore | None = None):
         self.warehouse = warehouse
         self.settings = warehouse.settings
         self.producer = producer
         self.live = live
+        self.store = store
         self.evaluator = AlertEvaluator()
         self.recent = RecentWindows()
-        self.alerts_restored = False
+        self.restored = False
         self.jvm_pid: int | None = None
         self.parts_schema: StructType | None = None  # live_metrics_parts' files, read back by the alerts
 
@@ -178,7 +181,8 @@ class EventsBatch:
         # Counted while it is computed (no job of its own): which writes have anything to write.
         counts = Observation("batch")
         with materialized(batch.observe(counts, *_counts())) as batch:
-            valid_n, bad_n, newest = (counts.get[name] for name in ("valid", "bad", "newest"))
+            observed = counts.get
+            valid_n, bad_n, oldest, newest = (observed[n] for n in ("valid", "bad", "oldest", "newest"))
             steps.done("read")
             small = valid_n + bad_n <= ONE_TASK_RECORDS
             if small:
@@ -194,6 +198,8 @@ class EventsBatch:
                     self.parts_schema = partials.schema
                 parts = self.warehouse.write(partials, batch_id, "live_metrics_parts", ("dt",), small=True)
                 steps.done("metrics")
+                windows = self._windows(valid.sparkSession, parts, batch_id, (oldest, newest))
+                steps.done("recent windows")
             write = self.warehouse.write
             outputs: dict[str, Callable[[], None]] = {}
             if valid_n:
@@ -202,11 +208,11 @@ class EventsBatch:
                 outputs["rejected"] = lambda: write(transform_bad(batch), batch_id, "bad_events", ("dt",),
                                                     small=small)
             if live:
-                outputs |= self._live(valid, parts, batch_id, newest)
+                outputs |= self._live(valid, windows, batch_id, newest)
             steps.side_by_side(SideBySide(**outputs))
         log.info("batch %d: %d events, %d rejected; %s", batch_id, valid_n, bad_n, steps)
 
-    def _live(self, valid: DataFrame, parts: list[str], batch_id: int,
+    def _live(self, valid: DataFrame, windows: list[dict], batch_id: int,
               newest: datetime) -> dict[str, Callable[[], None]]:
         """Return the writes of the live outputs after the metrics (independent of each other)."""
         return {
@@ -214,7 +220,7 @@ class EventsBatch:
                 active_user_parts(valid).select("*", with_batch_id(batch_id)), batch_id,
                 "live_active_users_parts", ("dt",), small=True),
             "paths": lambda: self._paths(valid, batch_id, newest),
-            "alerts": lambda: self._alerts(valid.sparkSession, parts, batch_id),
+            "alerts": lambda: self._alerts(valid.sparkSession, windows, batch_id),
         }
 
     def _paths(self, valid: DataFrame, batch_id: int, newest: datetime) -> None:
@@ -234,17 +240,26 @@ class EventsBatch:
                        self.warehouse.staging(OPEN_PAGES))
         prune_batch_files(spark, state, keep=KEEP_OPEN_FILES)
 
-    def _alerts(self, spark: SparkSession, parts: list[str], batch_id: int) -> None:
-        """Judge the recent windows with the partials the batch wrote (``parts``: its files)."""
+    def _windows(self, spark: SparkSession, parts: list[str], batch_id: int,
+                 minutes: tuple[datetime, datetime]) -> list[dict]:
+        """Merge the batch's partials (``parts``: its files) into the recent windows; publish the finished
+        windows it touched to the Live page's store; return them."""
         location = self.settings.table_path("live_metrics_parts")
-        if not self.alerts_restored:
+        if not self.restored:
             self.evaluator.remember(earlier_alerts(spark, self.settings, batch_id))
             self.recent.restore(spark, location, batch_id)
-            self.alerts_restored = True
+            self.restored = True
         # Read back rather than kept: keeping them would cost a job of its own (the aggregation's).
         batch_parts = (spark.read.schema(self.parts_schema).option("basePath", location).parquet(*parts)
                        .drop("batch_id"))
-        alerts = self.evaluator.evaluate(self.recent.update(batch_parts), batch_id)
+        windows = self.recent.update(batch_parts, minutes)
+        if self.store is not None:
+            self.store.publish(windows, batch_id, keep_since=self.recent.oldest_kept())
+        return windows
+
+    def _alerts(self, spark: SparkSession, windows: list[dict], batch_id: int) -> None:
+        """Judge the recent windows the batch touched; write and publish the alerts they raise."""
+        alerts = self.evaluator.evaluate(windows, batch_id)
         if alerts:
             frame = spark.createDataFrame(alerts, alerts_ddl())
             self.warehouse.write(frame, batch_id, "live_alerts", ("dt",))

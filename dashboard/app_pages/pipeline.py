@@ -14,7 +14,6 @@ from dashboard.data import (
     cluster_health,
     last_dag_runs,
     ledger,
-    newest_live_minute,
     newest_progress,
     progress_since,
     reconciliation,
@@ -22,6 +21,7 @@ from dashboard.data import (
     settings,
     topic_partitions,
 )
+from dashboard.live_store import newest_live_minute
 from dashboard.ui import load, load_section, no_data, pct, sidebar_filters, since_text, table
 
 f = sidebar_filters(with_page=False)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from pyspark.sql import functions as F
 
 from clickstream.streaming.metrics import metric_parts
@@ -37,7 +39,7 @@ def test_a_window_s_values_merge_every_batch_that_touched_it(spark):
 
 
 def test_windows_older_than_the_horizon_are_forgotten(spark):
-    recent = RecentWindows()
+    recent = RecentWindows({"app": timedelta(minutes=10), "page": timedelta(minutes=10)})
     recent.update(metric_parts(frame(spark, views("12:00:10", 3))))
     recent.update(metric_parts(frame(spark, views("12:11:00", 1))))
     assert {k[0] for k in recent.merged} == {at("12:11:00").replace(tzinfo=None)}
@@ -59,3 +61,23 @@ def test_a_restart_reads_back_the_batches_before_the_one_it_runs(spark, tmp_path
     assert restarted.merged.keys() == running.merged.keys()
     replayed = judged(restarted.update(metric_parts(frame(spark, BATCHES[2]))))
     assert replayed == judged(running.update(metric_parts(frame(spark, BATCHES[2]))))
+
+
+def test_each_breakdown_keeps_its_own_horizon(spark):
+    recent = RecentWindows({"app": timedelta(minutes=60), "page": timedelta(minutes=15)})
+    recent.update(metric_parts(frame(spark, views("12:00:10", 3))))
+    recent.update(metric_parts(frame(spark, views("12:20:00", 1))))
+    kept = sorted((k[0].strftime("%H:%M"), k[3]) for k in recent.merged)
+    assert kept == [("12:00", "app"), ("12:20", "app"), ("12:20", "page")]
+
+
+def test_merging_only_the_minutes_a_batch_touched_gives_the_same_values(spark):
+    everything, touched_only = RecentWindows(), RecentWindows()
+    late = views("12:00:50", 2) + views("12:02:01", 1)  # 12:00 again, with a new minute
+    for rows in [views("12:00:10", 4), views("12:01:10", 3, "/docs"), late]:
+        frames = frame(spark, rows)
+        minutes = (min(r["event_ts"] for r in rows), max(r["event_ts"] for r in rows))
+        full = judged(everything.update(metric_parts(frames)))
+        assert judged(touched_only.update(metric_parts(frames), minutes)) == full
+    assert everything.merged == touched_only.merged
+    assert full[("12:00", "app", "*")][0] == 6  # the late batch's 12:00 events merged with the first batch's
