@@ -1,4 +1,4 @@
-"""Freshness of the live view: from the collector's receipt to visibility through HiveServer2.
+"""Freshness of the live view: from the collector's receipt to visibility in what the Live page reads.
 
 Usage: python -m bench.freshness [--rate 1000] [--minutes 60] [--slice-minutes 10]
 
@@ -10,11 +10,11 @@ free ports, a temporary data directory) with the streaming application running a
   send time) through the three collectors' ``POST /collect`` at ``--rate`` events per second in
   batches of 25, as the simulated users do, for ``--minutes``; the collector's receipt of an event
   is taken as the moment its request was sent;
-- a poller runs ``SELECT app_id, window_start, events FROM live_metrics_latest WHERE dim = 'app'``
-  (the live view the dashboard reads) through HiveServer2 once a second, on one connection; the
-  k-th event received for an app and minute is visible when the first poll that started after its
-  receipt returns a count ≥ k for that window, and the time taken is the time that poll returned
-  (so a slow poll counts against freshness, as it would on the dashboard).
+- a poller runs ``SELECT app_id, window_start, events FROM live_windows WHERE dim = 'app'`` on the
+  Live page's store (PostgreSQL, what the page reads; docs/decisions/live-read-path.md) once a second,
+  on one connection; the k-th event received for an app and minute is visible when the first poll that
+  started after its receipt returns a count ≥ k for that window, and the time taken is the time that
+  poll returned (so a slow poll counts against freshness, as it would on the dashboard).
 
 No sample is dropped: an event never seen by the end counts as the run's length. Printed: p50, p95
 and max overall and p95 per ``--slice-minutes`` slice (drift shows as rising slices; judged from the
@@ -90,7 +90,7 @@ class Sender(threading.Thread):
 
 
 class Poller(threading.Thread):
-    """Reads the live view through HiveServer2 in a loop: per (app, minute), when each count was seen."""
+    """Reads the Live page's store in a loop: per (app, minute), when each count was seen."""
 
     def __init__(self, settings, since: datetime):
         super().__init__(daemon=True)
@@ -101,8 +101,11 @@ class Poller(threading.Thread):
         self.failed: list[str] = []   # polls that got an error instead of rows (then reconnected)
 
     def run(self) -> None:
-        from clickstream.hive import connect
+        import psycopg2
 
+        from embedded.environment import load_secrets
+
+        password = load_secrets(self.settings)["live_password"]
         conn = None
         last = 0.0
         while not self.stop.is_set():
@@ -111,13 +114,15 @@ class Poller(threading.Thread):
             time.sleep(max(0.0, last + POLL_EVERY_S - time.time()))
             at = last = time.time()
             try:
-                conn = conn or connect(self.settings)
-                cursor = conn.cursor()
-                cursor.execute(
-                    "SELECT app_id, date_format(window_start, \"yyyy-MM-dd'T'HH:mm\"), events "
-                    f"FROM live_metrics_latest WHERE dim = 'app' AND dt >= '{self.since:%Y-%m-%d}' "
-                    f"AND window_start >= '{self.since:%Y-%m-%d %H:%M:%S}'")
-                rows = cursor.fetchall()
+                if conn is None:
+                    conn = psycopg2.connect(self.settings.live_store_url, password=password)
+                    conn.autocommit = True
+                with conn.cursor() as cursor:
+                    cursor.execute(
+                        "SELECT app_id, to_char(window_start, 'YYYY-MM-DD\"T\"HH24:MI'), events "
+                        "FROM live_windows WHERE dim = 'app' AND window_start >= %s",
+                        (self.since.replace(tzinfo=None),))
+                    rows = cursor.fetchall()
             except Exception as exc:  # noqa: BLE001 - a failed poll is counted; the next one reconnects
                 self.failed.append(f"{at:.0f}: {exc.__class__.__name__}: {str(exc)[:200]}")
                 conn = None

@@ -254,7 +254,7 @@ class EventsBatch:
                        .drop("batch_id"))
         windows = self.recent.update(batch_parts, minutes)
         if self.store is not None:
-            self.store.publish(windows, batch_id, keep_since=self.recent.oldest_kept())
+            self.store.publish(windows, batch_id, self.recent.horizon_starts())
         return windows
 
     def _alerts(self, spark: SparkSession, windows: list[dict], batch_id: int) -> None:

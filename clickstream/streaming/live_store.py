@@ -6,8 +6,8 @@ instead of merging every partial file of the day through HiveServer2 (docs/decis
 
 Exactly once without a log: a row holds a window's value after a batch, a function of the partials of the
 batches up to it. A replayed batch (the recent windows read back from ``live_metrics_parts`` for the
-batches before it) writes the same values. Rows older than the longest horizon are deleted in the same
-transaction; the Hive view ``live_metrics_latest`` keeps every window.
+batches before it) writes the same values. Windows the application no longer keeps (each breakdown's
+horizon) are deleted in the same transaction; the Hive view ``live_metrics_latest`` keeps every window.
 """
 
 from __future__ import annotations
@@ -72,8 +72,9 @@ class LiveStore:
         with conn, conn.cursor() as cur:
             cur.execute(create_sql())
 
-    def publish(self, rows: list[dict], batch_id: int, keep_since: datetime) -> None:
-        """Upsert a batch's finished windows and drop those older than ``keep_since``, in one transaction."""
+    def publish(self, rows: list[dict], batch_id: int, kept: dict[datetime, tuple[str, ...]]) -> None:
+        """Upsert a batch's finished windows and, in the same transaction, drop the windows no longer kept
+        (``kept``: {first window kept: its breakdowns}, ``RecentWindows.horizon_starts``)."""
         from psycopg2.extras import execute_values
 
         conn = self._connection()
@@ -81,7 +82,9 @@ class LiveStore:
             with conn, conn.cursor() as cur:
                 if rows:
                     execute_values(cur, upsert_sql(), [values(r, batch_id) for r in rows], page_size=1000)
-                cur.execute(f"DELETE FROM {TABLE} WHERE window_start < %s", (keep_since,))
+                for since, dims in kept.items():
+                    cur.execute(f"DELETE FROM {TABLE} WHERE dim = ANY(%s) AND window_start < %s",
+                                (list(dims), since))
         except Exception:
             conn.close()  # the batch fails and is replayed; the next attempt connects again
             raise

@@ -82,9 +82,16 @@ class RecentWindows:
         self._forget(newest)
         return touched
 
-    def oldest_kept(self) -> datetime | None:
-        """Return the oldest window kept (the store drops what is older), None when none is."""
-        return min((key[0] for key in self.merged), default=None)
+    def horizon_starts(self) -> dict[datetime, tuple[str, ...]]:
+        """Return {the first window kept: the breakdowns kept from it}, from the newest window kept ({}
+        when none is): what the Live page's store keeps too."""
+        newest = max((key[0] for key in self.merged), default=None)
+        if newest is None:
+            return {}
+        starts: dict[datetime, tuple[str, ...]] = {}
+        for dim, horizon in self.horizons.items():
+            starts[newest - horizon] = (*starts.get(newest - horizon, ()), dim)
+        return starts
 
     def _keep(self, rows, replace: bool = True) -> None:
         if replace:

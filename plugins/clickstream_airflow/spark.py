@@ -19,6 +19,7 @@ runtime's cluster mode (``make run CLUSTER=yarn``) sets the same variables.
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
@@ -26,6 +27,7 @@ from airflow.exceptions import AirflowException
 from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
 
 from clickstream.settings import Settings, settings_env
+from clickstream.streaming.live_store import PASSWORD_VAR as LIVE_PASSWORD_VAR
 
 # YARN states of an application it has not started yet (no ApplicationMaster container).
 QUEUED = frozenset({"NEW", "NEW_SAVING", "SUBMITTED", "ACCEPTED"})
@@ -107,6 +109,8 @@ def spark_options(settings: Settings, **conf: str) -> dict[str, Any]:
         # would otherwise hand it the submitting machine's PYSPARK_DRIVER_PYTHON.
         env = {"PYSPARK_PYTHON": settings.spark_python, "PYSPARK_DRIVER_PYTHON": settings.spark_python,
                **settings_env(settings)}
+        if os.environ.get(LIVE_PASSWORD_VAR):  # the streaming driver writes the Live page's store
+            env[LIVE_PASSWORD_VAR] = os.environ[LIVE_PASSWORD_VAR]
         for name, value in env.items():
             options["conf"][f"spark.yarn.appMasterEnv.{name}"] = value
             options["conf"][f"spark.executorEnv.{name}"] = value

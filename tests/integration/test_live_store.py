@@ -1,0 +1,70 @@
+"""The Live page's store in the stack's PostgreSQL: a batch's windows upserted in one transaction, a replay
+writes the same rows, windows past their horizon go (clickstream/streaming/live_store.py)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import psycopg2
+import pytest
+
+from clickstream.streaming.live_store import TABLE, LiveStore
+from clickstream.streaming.metrics import metric_parts
+from clickstream.streaming.recent import RecentWindows
+from embedded import bootstrap
+from embedded.environment import load_secrets
+from tests.support.streaming_frames import ev, frame
+
+pytestmark = pytest.mark.integration
+
+HORIZONS = {"app": timedelta(minutes=30), "page": timedelta(minutes=5)}
+
+
+@pytest.fixture()
+def store(stack, settings):
+    stack.up(["postgres"])
+    bootstrap.create_live_database(settings)
+    store = LiveStore(settings.live_store_url, load_secrets(settings)["live_password"])
+    store.ensure()
+    with store._connection() as conn, conn.cursor() as cur:
+        cur.execute(f"TRUNCATE {TABLE}")
+    yield store
+    store.close()
+
+
+def rows_of(store: LiveStore) -> dict[tuple, tuple]:
+    with psycopg2.connect(store.url, password=store.password) as conn, conn.cursor() as cur:
+        cur.execute(f"SELECT to_char(window_start, 'HH24:MI'), dim, key, events, users, page_views, "
+                    f"interactions, batch_id FROM {TABLE}")
+        return {row[:3]: row[3:] for row in cur.fetchall()}
+
+
+def views(hms: str, n: int, page: str = "/home") -> list[dict]:
+    return [ev(hms, f"u_{hms}_{i}", page) for i in range(n)]
+
+
+def test_a_batch_s_windows_are_upserted_and_a_replay_changes_nothing(spark, store):
+    recent = RecentWindows(HORIZONS)
+    first = recent.update(metric_parts(frame(spark, views("12:00:10", 4))))
+    store.publish(first, 0, recent.horizon_starts())
+    assert rows_of(store) == {("12:00", "app", "*"): (4, 4, 4, 0, 0),
+                              ("12:00", "page", "/home"): (4, 4, 4, 0, 0)}
+
+    batch = views("12:00:40", 2) + views("12:01:05", 3, "/docs") + [
+        ev("12:01:06", "u_x", "/docs", "section_click", section="reviews")]
+    second = recent.update(metric_parts(frame(spark, batch)))
+    store.publish(second, 1, recent.horizon_starts())
+    after = rows_of(store)
+    assert after[("12:00", "app", "*")] == (6, 6, 6, 0, 1)  # merged with batch 0's, written by batch 1
+    assert after[("12:01", "page", "/docs")] == (4, 4, 3, 1, 1)
+    # Batch 1 replayed after a failure: the same windows, the same values.
+    store.publish(second, 1, recent.horizon_starts())
+    assert rows_of(store) == after
+
+
+def test_windows_past_their_breakdown_s_horizon_leave_the_store(spark, store):
+    recent = RecentWindows(HORIZONS)
+    store.publish(recent.update(metric_parts(frame(spark, views("12:00:10", 2)))), 0, recent.horizon_starts())
+    store.publish(recent.update(metric_parts(frame(spark, views("12:10:00", 1)))), 1, recent.horizon_starts())
+    # The page's 12:00 window is older than its 5 minutes; the site's is within its 30.
+    assert set(rows_of(store)) == {("12:00", "app", "*"), ("12:10", "app", "*"), ("12:10", "page", "/home")}
