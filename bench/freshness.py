@@ -103,6 +103,7 @@ class Poller(threading.Thread):
     def run(self) -> None:
         import psycopg2
 
+        from clickstream.streaming.live_store import table
         from embedded.environment import load_secrets
 
         password = load_secrets(self.settings)["live_password"]
@@ -120,7 +121,7 @@ class Poller(threading.Thread):
                 with conn.cursor() as cursor:
                     cursor.execute(
                         "SELECT app_id, to_char(window_start, 'YYYY-MM-DD\"T\"HH24:MI'), events "
-                        "FROM live_windows WHERE dim = 'app' AND window_start >= %s",
+                        f"FROM {table(self.settings.hive_database)} WHERE dim = 'app' AND window_start >= %s",
                         (self.since.replace(tzinfo=None),))
                     rows = cursor.fetchall()
             except Exception as exc:  # noqa: BLE001 - a failed poll is counted; the next one reconnects

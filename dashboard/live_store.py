@@ -15,7 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from clickstream.settings import get_settings
-from clickstream.streaming.live_store import PASSWORD_VAR, TABLE
+from clickstream.streaming.live_store import PASSWORD_VAR, table
 from dashboard.data import DataError
 
 LIVE_TTL = 1.5  # seconds: the live page refreshes every 2 s
@@ -24,6 +24,10 @@ BREAKDOWNS = ("page", "section", "transition", "device", "browser", "os")
 
 class StoreUnavailable(DataError):
     """The store does not answer; the message is fit to show to the user."""
+
+
+def _table() -> str:
+    return table(get_settings().hive_database)
 
 
 def _query(sql: str, params: tuple) -> pd.DataFrame:
@@ -50,7 +54,7 @@ def _query(sql: str, params: tuple) -> pd.DataFrame:
 @st.cache_data(ttl=LIVE_TTL, show_spinner=False)
 def newest_live_minute(apps: tuple[str, ...]) -> datetime | None:
     """Return the start of the newest 1-minute window of these sites (None if there is none)."""
-    df = _query(f"SELECT max(window_start) AS newest FROM {TABLE} WHERE dim = 'app' AND app_id = ANY(%s)",
+    df = _query(f"SELECT max(window_start) AS newest FROM {_table()} WHERE dim = 'app' AND app_id = ANY(%s)",
                 (list(apps),))
     newest = df["newest"].iloc[0] if not df.empty else None
     return None if newest is None or pd.isna(newest) else newest.replace(tzinfo=UTC)
@@ -66,7 +70,7 @@ def live_windows(apps: tuple[str, ...], newest: datetime, history: timedelta,
         SELECT to_char(window_start, 'YYYY-MM-DD HH24:MI:SS') AS window_start, app_id, dim, key, users,
                events, page_views, errors, error_rate, response_p95_ms, button_clicks, page_leaves,
                time_on_page_avg_ms, interactions
-        FROM {TABLE}
+        FROM {_table()}
         WHERE app_id = ANY(%s) AND window_start >= %s
           AND (dim = 'app' OR (dim = ANY(%s) AND window_start >= %s))""",
                   (list(apps), since.replace(tzinfo=None), list(BREAKDOWNS), latest.replace(tzinfo=None)))

@@ -187,10 +187,8 @@ def run(args: argparse.Namespace) -> None:
     else:
         trigger = {"processingTime": f"{args.trigger_seconds} seconds"}
     producer = Producer({"bootstrap.servers": settings.kafka_bootstrap, "linger.ms": 50})
-    store = None
-    if not args.no_live:  # the Live page's store of the recent windows
-        store = LiveStore(settings.live_store_url)
-        store.ensure()
+    # The Live page's store of the recent windows (its table created at the first publish).
+    store = None if args.no_live else LiveStore(settings.live_store_url, settings.hive_database)
     batch = EventsBatch(warehouse, producer, live=not args.no_live, store=store)
     query = start(transform_ingest(transform_parse(extract_events(spark, settings, args))), batch, warehouse,
                   trigger)

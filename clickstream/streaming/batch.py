@@ -168,6 +168,10 @@ class EventsBatch:
         self.producer = producer
         self.live = live
         self.store = store
+        # Whether the store may lack windows (a publish failed; or a start: the run before may have failed
+        # its last ones): the next publish then writes every window kept, not only the batch's.
+        self.store_behind = True
+        self.store_failing = False
         self.evaluator = AlertEvaluator()
         self.recent = RecentWindows()
         self.restored = False
@@ -254,8 +258,25 @@ class EventsBatch:
                        .drop("batch_id"))
         windows = self.recent.update(batch_parts, minutes)
         if self.store is not None:
-            self.store.publish(windows, batch_id, self.recent.horizon_starts())
+            self._publish(spark, windows, batch_id)
         return windows
+
+    def _publish(self, spark: SparkSession, windows: list[dict], batch_id: int) -> None:
+        """Upsert into the Live page's store. A store that does not answer never stops the batch (the
+        archive goes on): the windows are published whole once it answers again."""
+        try:
+            if self.store_behind:
+                windows = self.recent.finished(spark)
+            self.store.publish(windows, batch_id, self.recent.horizon_starts())
+        except Exception as exc:  # noqa: BLE001 - any failure of the store: logged, caught up later
+            if not self.store_failing:  # once a failure, not every batch
+                log.error("batch %d: the Live page's store at %s did not take the recent windows (%s); "
+                          "they are published whole once it does", batch_id, self.store.url, exc)
+            self.store_behind = self.store_failing = True
+        else:
+            if self.store_failing:
+                log.info("batch %d: the Live page's store takes the recent windows again", batch_id)
+            self.store_behind = self.store_failing = False
 
     def _alerts(self, spark: SparkSession, windows: list[dict], batch_id: int) -> None:
         """Judge the recent windows the batch touched; write and publish the alerts they raise."""

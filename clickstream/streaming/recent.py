@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql.types import StructType
 
 from clickstream.streaming.archive import exists
 from clickstream.streaming.metrics import KEYS, SKETCHES, SUMMED, finished_sql, merge
@@ -34,6 +35,7 @@ class RecentWindows:
     def __init__(self, horizons: dict[str, timedelta] | None = None):
         self.horizons = horizons or HORIZONS
         self.merged: dict[tuple, tuple] = {}
+        self.schema: StructType | None = None  # the partials', known from the first update
 
     @property
     def dims(self) -> tuple[str, ...]:
@@ -55,6 +57,13 @@ class RecentWindows:
         self._keep(merge(recent.drop("batch_id")).collect())
         self._forget(newest)
 
+    def finished(self, spark: SparkSession) -> list[dict]:
+        """Return the finished values of every window kept (after an ``update``, which gives the schema)."""
+        if not self.merged:
+            return []
+        kept = spark.createDataFrame(list(self.merged.values()), self.schema)
+        return [r.asDict() for r in kept.selectExpr(*finished_sql()).collect()]
+
     def update(self, parts: DataFrame, minutes: tuple[datetime, datetime] | None = None) -> list[dict]:
         """Merge a batch's partials into the recent windows; return the finished rows it touched.
 
@@ -62,6 +71,7 @@ class RecentWindows:
         them are merged with it (all of them otherwise).
         """
         spark = parts.sparkSession
+        self.schema = parts.schema
         new = parts.filter(F.col("dim").isin(*self.dims)).withColumn("_touched", F.lit(True))
         known = list(self.merged.values())
         if minutes is not None:

@@ -8,7 +8,7 @@ from datetime import timedelta
 import psycopg2
 import pytest
 
-from clickstream.streaming.live_store import TABLE, LiveStore
+from clickstream.streaming.live_store import LiveStore, table
 from clickstream.streaming.metrics import metric_parts
 from clickstream.streaming.recent import RecentWindows
 from embedded import bootstrap
@@ -24,10 +24,10 @@ HORIZONS = {"app": timedelta(minutes=30), "page": timedelta(minutes=5)}
 def store(stack, settings):
     stack.up(["postgres"])
     bootstrap.create_live_database(settings)
-    store = LiveStore(settings.live_store_url, load_secrets(settings)["live_password"])
+    store = LiveStore(settings.live_store_url, "live_store_test", load_secrets(settings)["live_password"])
     store.ensure()
     with store._connection() as conn, conn.cursor() as cur:
-        cur.execute(f"TRUNCATE {TABLE}")
+        cur.execute(f"TRUNCATE {table(store.schema)}")
     yield store
     store.close()
 
@@ -35,7 +35,7 @@ def store(stack, settings):
 def rows_of(store: LiveStore) -> dict[tuple, tuple]:
     with psycopg2.connect(store.url, password=store.password) as conn, conn.cursor() as cur:
         cur.execute(f"SELECT to_char(window_start, 'HH24:MI'), dim, key, events, users, page_views, "
-                    f"interactions, batch_id FROM {TABLE}")
+                    f"interactions, batch_id FROM {table(store.schema)}")
         return {row[:3]: row[3:] for row in cur.fetchall()}
 
 
@@ -68,3 +68,21 @@ def test_windows_past_their_breakdown_s_horizon_leave_the_store(spark, store):
     store.publish(recent.update(metric_parts(frame(spark, views("12:10:00", 1)))), 1, recent.horizon_starts())
     # The page's 12:00 window is older than its 5 minutes; the site's is within its 30.
     assert set(rows_of(store)) == {("12:00", "app", "*"), ("12:10", "app", "*"), ("12:10", "page", "/home")}
+
+
+def test_a_store_that_does_not_answer_never_stops_the_batch_and_is_caught_up(spark, store, settings):
+    from clickstream.streaming.batch import EventsBatch
+    from clickstream.streaming.warehouse import Warehouse
+
+    refused = LiveStore(store.url, store.schema, password="wrong")
+    batch = EventsBatch(Warehouse(settings), producer=None, store=refused)
+    batch.recent = RecentWindows(HORIZONS)
+    first = batch.recent.update(metric_parts(frame(spark, views("12:00:10", 3))))
+    batch._publish(spark, first, 0)  # refused: logged, not raised
+    assert batch.store_behind and rows_of(store) == {}
+    second = batch.recent.update(metric_parts(frame(spark, views("12:01:10", 2, "/docs"))))
+    batch.store = store  # it answers again: every window kept, not only the batch's
+    batch._publish(spark, second, 1)
+    assert not batch.store_behind
+    assert set(rows_of(store)) == {("12:00", "app", "*"), ("12:00", "page", "/home"),
+                                   ("12:01", "app", "*"), ("12:01", "page", "/docs")}

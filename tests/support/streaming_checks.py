@@ -31,7 +31,7 @@ FROM live_metrics_latest WHERE dim = '{dim}' AND window_end <= '{closed}' AND wi
 STORE = """
 SELECT to_char(window_start, 'YYYY-MM-DD HH24:MI:SS'), app_id, key, events, page_views, users, errors,
        response_p95_ms, time_on_page_avg_ms
-FROM live_windows WHERE dim = %s AND window_end <= %s AND window_start >= %s
+FROM "{schema}".live_windows WHERE dim = %s AND window_end <= %s AND window_start >= %s
 """
 
 
@@ -44,7 +44,7 @@ def store_rows(settings, dim: str, closed: str, since: str) -> list[tuple]:
     conn = psycopg2.connect(settings.live_store_url, password=load_secrets(settings)["live_password"])
     try:
         with conn.cursor() as cur:
-            cur.execute(STORE, (dim, closed, since))
+            cur.execute(STORE.format(schema=settings.hive_database), (dim, closed, since))
             return cur.fetchall()
     finally:
         conn.close()
