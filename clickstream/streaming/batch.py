@@ -5,8 +5,11 @@ records, parsed and validated once in the JVM, each event id once within the de-
 watermark — is computed once into a local checkpoint (``materialized``), counted as it is, and written:
 
 1. first, the live metrics' partials, ``live_metrics_parts`` (1-minute windows per breakdown), merged by
-   the view the Live page reads, so that they are visible as early in the batch as they can be;
-2. then, side by side (``SideBySide``: a thread each, their Spark jobs overlapping):
+   the view ``live_metrics_latest``;
+2. the recent windows they touched, merged and finished, into the Live page's store (PostgreSQL,
+   ``LiveStore``), so that the page sees the batch as early as it can; a store that does not answer never
+   stops the batch: it is caught up whole when it answers again;
+3. then, side by side (``SideBySide``: a thread each, their Spark jobs overlapping):
    - valid events into ``raw_events`` (dt/hr of event time), rejected records into ``bad_events``;
    - the active users' partials, ``live_active_users_parts`` (5-minute sliding windows);
    - the navigation triples the batch completes into ``live_paths``, and the sessions' open pages into
