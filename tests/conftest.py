@@ -42,6 +42,11 @@ def pytest_configure(config: pytest.Config) -> None:
     from embedded.environment import airflow_env
 
     os.environ.update(airflow_env(load_settings()))
+    # The Live page's store's password, as the stack's processes get it (a dashboard the tests start too).
+    from clickstream.streaming.live_store import PASSWORD_VAR
+    from embedded.environment import load_secrets
+
+    os.environ[PASSWORD_VAR] = load_secrets(load_settings())["live_password"]
     # Spark's launcher scripts (beeline, spark-submit) find the wheel's Spark through this.
     from embedded.environment import VENV_BIN, spark_env
 
