@@ -24,8 +24,11 @@ BATCHES = [views("12:00:10", 10), views("12:00:40", 10, ms=1000) + views("12:01:
            views("12:01:30", 2, "/docs")]
 
 
+SITE_AND_PAGE = {"app": timedelta(minutes=10), "page": timedelta(minutes=10)}
+
+
 def test_a_window_s_values_merge_every_batch_that_touched_it(spark):
-    recent = RecentWindows()
+    recent = RecentWindows(SITE_AND_PAGE)
     first = judged(recent.update(metric_parts(frame(spark, BATCHES[0]))))
     assert first == {("12:00", "app", "*"): (10, 10, 10, 109.0),
                      ("12:00", "page", "/home"): (10, 10, 10, 109.0)}
@@ -39,7 +42,7 @@ def test_a_window_s_values_merge_every_batch_that_touched_it(spark):
 
 
 def test_windows_older_than_the_horizon_are_forgotten(spark):
-    recent = RecentWindows({"app": timedelta(minutes=10), "page": timedelta(minutes=10)})
+    recent = RecentWindows(SITE_AND_PAGE)
     recent.update(metric_parts(frame(spark, views("12:00:10", 3))))
     recent.update(metric_parts(frame(spark, views("12:11:00", 1))))
     assert {k[0] for k in recent.merged} == {at("12:11:00").replace(tzinfo=None)}
