@@ -15,8 +15,8 @@ import pandas as pd
 import streamlit as st
 
 from clickstream.settings import get_settings
-from clickstream.streaming.live_store import PASSWORD_VAR, table
-from dashboard.data import DataError
+from clickstream.streaming.live_store import PASSWORD_VAR, TABLE, table
+from dashboard.data import DataError, MissingTable
 
 LIVE_TTL = 1.5  # seconds: the live page refreshes every 2 s
 BREAKDOWNS = ("page", "section", "transition", "device", "browser", "os")
@@ -43,8 +43,11 @@ def _query(sql: str, params: tuple) -> pd.DataFrame:
         with conn.cursor() as cur:
             try:
                 cur.execute(sql, params)
-            except psycopg2.errors.UndefinedTable:
-                return pd.DataFrame()  # the streaming application has not started yet
+            except psycopg2.errors.UndefinedTable as exc:  # a fresh stack: said as every page says it
+                raise MissingTable(
+                    f"Table `{TABLE}` of the live store does not exist yet: the streaming application "
+                    "creates it when it first starts (the `clickstream_streaming` DAG; `make status` shows "
+                    "whether it runs).") from exc
             columns = [d[0] for d in cur.description]
             return pd.DataFrame.from_records(cur.fetchall(), columns=columns)
     finally:
