@@ -4,15 +4,24 @@ from __future__ import annotations
 
 import time
 
+from clickstream.secrets import read_secret
 from clickstream.settings import REPO_ROOT, Settings
+
+PASSWORD_VAR = "CLICKSTREAM_HIVE_PASSWORD"  # a secret (clickstream/secrets.py), with settings.hive_user
 
 
 def connect(settings: Settings, database: str | None = ""):
-    """Open a HiveServer2 session (PyHive); database: the platform's by default, None for Hive's."""
+    """Open a HiveServer2 session (PyHive); database: the platform's by default, None for Hive's.
+
+    With a user in the settings, it logs in with the secret password (HiveServer2's CUSTOM authentication,
+    a SASL PLAIN exchange); without one, it connects without a login (the embedded runtime).
+    """
     from pyhive import hive
 
     db = settings.hive_database if database == "" else database
-    return hive.connect(host=settings.hive_host, port=settings.hive_port, auth="NONE",
+    login = ({"auth": "CUSTOM", "username": settings.hive_user, "password": read_secret(PASSWORD_VAR)}
+             if settings.hive_user else {"auth": "NONE"})
+    return hive.connect(host=settings.hive_host, port=settings.hive_port, **login,
                         **({"database": db} if db else {}))
 
 

@@ -132,8 +132,11 @@ class Settings:
     webhdfs_url: str = ""
     yarn_web_url: str = ""
     # The Live page's store (PostgreSQL; docs/decisions/live-read-path.md); its password is the secret
-    # CLICKSTREAM_LIVE_DB_PASSWORD, from the environment only.
+    # CLICKSTREAM_LIVE_DB_PASSWORD (clickstream/secrets.py: a file or the value), never a setting.
     live_store_url: str = ""
+    # HiveServer2's user: set, clients log in with it and the secret CLICKSTREAM_HIVE_PASSWORD
+    # (production, docs/decisions/production-authentication.md); empty, without a login (embedded).
+    hive_user: str = ""
     repo_root: Path = field(default=REPO_ROOT)
 
     @property
@@ -242,6 +245,7 @@ def load_settings() -> Settings:
         hive_host=_env("CLICKSTREAM_HIVE_HOST", "127.0.0.1"),
         hive_port=_int("CLICKSTREAM_HIVE_PORT", 10000),
         hive_database=_env("CLICKSTREAM_HIVE_DATABASE", "clickstream"),
+        hive_user=_env("CLICKSTREAM_HIVE_USER", ""),
         airflow_port=airflow_port,
         airflow_db=airflow_db,
         pg_port=_int("CLICKSTREAM_PG_PORT", 5433),
@@ -278,6 +282,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
         "CLICKSTREAM_HIVE_HOST": settings.hive_host,
         "CLICKSTREAM_HIVE_PORT": str(settings.hive_port),
         "CLICKSTREAM_HIVE_DATABASE": settings.hive_database,
+        "CLICKSTREAM_HIVE_USER": settings.hive_user,
         "CLICKSTREAM_AIRFLOW_PORT": str(settings.airflow_port),
         "CLICKSTREAM_AIRFLOW_DB": settings.airflow_db,
         "CLICKSTREAM_PG_PORT": str(settings.pg_port),

@@ -10,7 +10,6 @@ are always part of the query, so a page reads the days it shows and no more.
 
 from __future__ import annotations
 
-import os
 import re
 import threading
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ import streamlit as st
 
 from clickstream import catalog, cluster, hive
 from clickstream.airflow_api import AirflowApi, AirflowApiError
+from clickstream.secrets import read_secret
 from clickstream.settings import Settings, get_settings
 from clickstream.sql import string_literal
 
@@ -519,16 +519,11 @@ def cluster_health() -> tuple[cluster.HdfsHealth, cluster.YarnHealth] | None:
 
 # --- Airflow REST API ---------------------------------------------------------------------
 
-def airflow_password() -> str | None:
-    """Return the Airflow API password: CLICKSTREAM_AIRFLOW_API_PASSWORD (set by the embedded runtime)."""
-    return os.environ.get("CLICKSTREAM_AIRFLOW_API_PASSWORD")
-
-
 @st.cache_data(ttl=30, show_spinner=False)
 def last_dag_runs() -> pd.DataFrame:
     """Return each DAG's newest run and newest successful run, from the Airflow REST API."""
     s = settings()
-    api = AirflowApi(s.airflow_api_url, s.airflow_api_user, airflow_password() or "")
+    api = AirflowApi(s.airflow_api_url, s.airflow_api_user, read_secret("CLICKSTREAM_AIRFLOW_API_PASSWORD"))
     try:
         rows = []
         for dag in api.dags("clickstream"):

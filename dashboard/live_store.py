@@ -8,12 +8,12 @@ file of the day.
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 import streamlit as st
 
+from clickstream.secrets import read_secret
 from clickstream.settings import get_settings
 from clickstream.streaming.live_store import PASSWORD_VAR, TABLE, table
 from dashboard.data import DataError, MissingTable
@@ -35,7 +35,7 @@ def _query(sql: str, params: tuple) -> pd.DataFrame:
 
     url = get_settings().live_store_url
     try:
-        conn = psycopg2.connect(url, password=os.environ.get(PASSWORD_VAR, ""), connect_timeout=5)
+        conn = psycopg2.connect(url, password=read_secret(PASSWORD_VAR), connect_timeout=5)
     except psycopg2.Error as exc:
         raise StoreUnavailable(f"Cannot reach the live store at {url} ({str(exc).strip()}). "
                                "Is the stack running? `make status` shows it.") from exc

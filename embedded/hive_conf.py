@@ -1,9 +1,9 @@
 """HiveServer2's hive-site.xml on this machine: production's file with this machine's addresses.
 
 docker/config/hive/hive-site.xml is the one declaration of HiveServer2's metastore (PostgreSQL, its
-schema settings, the password from the environment). The embedded stack and the tests that start
-production's HiveServer2 write it out with only the addresses replaced: a value in hive-site.xml wins
-over ``--hiveconf``, so the replacement is made in the file.
+schema settings, the password from the environment) and of its login. The embedded stack and the tests that
+start production's HiveServer2 write it out with the addresses replaced (and, for the embedded stack, no
+login): a value in hive-site.xml wins over ``--hiveconf``, so the replacement is made in the file.
 """
 
 from __future__ import annotations
@@ -33,9 +33,14 @@ def hive_site(overrides: dict[str, str]) -> str:
 
 
 def local_overrides(settings: Settings, *, database: str = METASTORE_DB, user: str = METASTORE_USER,
-                    hive_port: int | None = None, warehouse: str | None = None) -> dict[str, str]:
-    """Return what differs on this machine: the metastore database's address, the warehouse, the port."""
-    return {
+                    hive_port: int | None = None, warehouse: str | None = None,
+                    login: bool = False) -> dict[str, str]:
+    """Return what differs on this machine: the metastore database's address, the warehouse, the port.
+
+    ``login``: keep production's authentication (a user and password); without it, sessions open without
+    a login, the embedded runtime's local-only default (it listens on 127.0.0.1).
+    """
+    return ({} if login else {"hive.server2.authentication": "NONE"}) | {
         "javax.jdo.option.ConnectionURL": f"jdbc:postgresql://127.0.0.1:{settings.pg_port}/{database}",
         "javax.jdo.option.ConnectionUserName": user,
         "hive.metastore.warehouse.dir": warehouse or settings.warehouse_uri,

@@ -14,11 +14,12 @@ horizon) are deleted in the same transaction; the Hive view ``live_metrics_lates
 
 from __future__ import annotations
 
-import os
 from datetime import datetime
 
+from clickstream.secrets import read_secret
+
 TABLE = "live_windows"
-PASSWORD_VAR = "CLICKSTREAM_LIVE_DB_PASSWORD"  # the secret, from the environment (never in settings)
+PASSWORD_VAR = "CLICKSTREAM_LIVE_DB_PASSWORD"  # a secret (clickstream.secrets), never in settings
 
 # The columns the Live page reads: (name, PostgreSQL type); a finished row's value, or how it is made.
 COLUMNS = [
@@ -65,7 +66,7 @@ class LiveStore:
 
     def __init__(self, url: str, schema: str, password: str | None = None):
         self.url, self.schema = url, schema
-        self.password = password if password is not None else os.environ.get(PASSWORD_VAR, "")
+        self.password = password if password is not None else read_secret(PASSWORD_VAR)
         self._conn = None
         self._ensured = False
 

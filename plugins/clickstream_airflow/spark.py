@@ -19,13 +19,14 @@ runtime's cluster mode (``make run CLUSTER=yarn``) sets the same variables.
 
 from __future__ import annotations
 
-import os
 import time
 from typing import Any
 
 from airflow.exceptions import AirflowException
 from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
 
+from clickstream.hive import PASSWORD_VAR as HIVE_PASSWORD_VAR
+from clickstream.secrets import read_secret
 from clickstream.settings import Settings, settings_env
 from clickstream.streaming.live_store import PASSWORD_VAR as LIVE_PASSWORD_VAR
 
@@ -109,9 +110,13 @@ def spark_options(settings: Settings, **conf: str) -> dict[str, Any]:
         # would otherwise hand it the submitting machine's PYSPARK_DRIVER_PYTHON.
         env = {"PYSPARK_PYTHON": settings.spark_python, "PYSPARK_DRIVER_PYTHON": settings.spark_python,
                **settings_env(settings)}
-        if os.environ.get(LIVE_PASSWORD_VAR):  # the streaming driver writes the Live page's store
-            env[LIVE_PASSWORD_VAR] = os.environ[LIVE_PASSWORD_VAR]
         for name, value in env.items():
             options["conf"][f"spark.yarn.appMasterEnv.{name}"] = value
             options["conf"][f"spark.executorEnv.{name}"] = value
+        # The driver's secrets, by value: its container cannot read this machine's secret files. The driver
+        # alone logs in to HiveServer2 and writes the Live page's store; the executors get neither. (Spark
+        # redacts them in its UI and logs: spark.redaction.regex matches "password".)
+        for name in (HIVE_PASSWORD_VAR, LIVE_PASSWORD_VAR):
+            if value := read_secret(name):
+                options["conf"][f"spark.yarn.appMasterEnv.{name}"] = value
     return options

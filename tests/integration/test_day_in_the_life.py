@@ -29,6 +29,7 @@ import psutil
 import pytest
 import requests
 
+from bench.dashboard_pages import CHROMIUM
 from clickstream.settings import REPO_ROOT
 from embedded.local_app import wait_for
 from embedded.ports import private_ports
@@ -218,7 +219,7 @@ def test_a_day_in_the_life():
                                 f"WHERE dim = 'app' AND window_start = '{newest}'")[0]
         dashboard = f"http://127.0.0.1:{ports[4]}"
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True)
+            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True)
             try:
                 page = browser.new_page(viewport={"width": 1400, "height": 1000})
                 page.goto(f"{dashboard}/traffic")  # the days default to those the daily tables hold

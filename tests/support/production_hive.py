@@ -13,21 +13,32 @@ from pathlib import Path
 
 import yaml
 
+from clickstream.hive import PASSWORD_VAR as HIVE_PASSWORD_VAR
 from clickstream.settings import REPO_ROOT
 from embedded.environment import load_secrets
 from embedded.hive_conf import hive_site, local_overrides
 from embedded.spark_dist import spark_home
 
 PASSWORD_VAR = "HIVE_METASTORE_DB_PASSWORD"
+HIVE_USER_VAR = "CLICKSTREAM_HIVE_USER"
 # Production's database and user (`metastore`, `hive`) are the embedded stack's own on this PostgreSQL server:
 # production's HiveServer2 gets a database and user of its own beside them.
 PROD_DB, PROD_USER = "metastore_production", "hive_production"
 
 
+def production_service() -> dict:
+    """Return docker-compose.yml's hiveserver2 service."""
+    return yaml.safe_load((REPO_ROOT / "docker-compose.yml").read_text())["services"]["hiveserver2"]
+
+
 def production_command() -> list[str]:
-    """Return docker-compose.yml's command of the hiveserver2 service."""
-    compose = yaml.safe_load((REPO_ROOT / "docker-compose.yml").read_text())
-    return compose["services"]["hiveserver2"]["command"]
+    """Return docker-compose.yml's command of the hiveserver2 service, without its secrets-env prefix.
+
+    secrets-env (docker/airflow/secrets-env.sh) sets the variables it names from their files; here the test
+    sets them itself.
+    """
+    command = production_service()["command"]
+    return command[command.index("--") + 1:] if command[0] == "secrets-env" else command
 
 
 def _admin(settings):
@@ -72,19 +83,30 @@ def set_role(settings, role: str, **role_settings: str | None) -> None:
         conn.close()
 
 
-def start(settings, tmp_path: Path, password: str, hive_port: int) -> subprocess.Popen:
-    """Start HiveServer2 with compose's command, the image's paths replaced by this machine's."""
+def start(settings, tmp_path: Path, password: str, hive_port: int,
+          hive_password_file: Path | None = None) -> subprocess.Popen:
+    """Start HiveServer2 with compose's command, the image's paths replaced by this machine's.
+
+    ``hive_password_file``: production's login (compose's user, this file as its secret); without it,
+    sessions open without a login, as the embedded runtime's.
+    """
     conf = tmp_path / "hive-conf"
     conf.mkdir(exist_ok=True)
     warehouse = (tmp_path / "warehouse").as_uri()
     (conf / "hive-site.xml").write_text(hive_site(local_overrides(
-        settings, database=PROD_DB, user=PROD_USER, hive_port=hive_port, warehouse=warehouse)))
+        settings, database=PROD_DB, user=PROD_USER, hive_port=hive_port, warehouse=warehouse,
+        login=hive_password_file is not None)))
+    jars = REPO_ROOT / "jvm" / "lib"
     command = [str(spark_home() / "bin" / "spark-submit") if arg == "spark-submit" else
                arg.replace("/opt/clickstream/hive-conf", str(conf))
-                  .replace("/opt/clickstream/jars/metastore", str(REPO_ROOT / "jvm" / "lib" / "metastore"))
+                  .replace("/opt/clickstream/jars/metastore", str(jars / "metastore"))
+                  .replace("/opt/clickstream/jars/hive-auth", str(jars / "hive-auth"))
                   .replace("hdfs://namenode:8020/warehouse", warehouse)
                for arg in production_command()]
     env = {**os.environ, PASSWORD_VAR: password}
+    if hive_password_file is not None:
+        env |= {HIVE_USER_VAR: production_service()["environment"][HIVE_USER_VAR],
+                f"{HIVE_PASSWORD_VAR}_FILE": str(hive_password_file)}
     log = (tmp_path / "hiveserver2.log").open("ab")
     return subprocess.Popen(command, cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT)
 

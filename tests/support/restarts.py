@@ -27,6 +27,7 @@ from pathlib import Path
 import orjson
 import requests
 
+from bench.dashboard_pages import CHROMIUM
 from clickstream.settings import get_settings
 from embedded.local_app import wait_for
 from simulators.sites import SITES
@@ -55,7 +56,7 @@ def render_every_page(dashboard: str) -> dict[str, str]:
 
     shown = {}
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True)
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             for name in PAGES:

@@ -139,34 +139,124 @@ def test_only_the_ui_the_dashboard_and_the_collectors_are_published_on_the_loopb
     assert all(str(p).startswith("127.0.0.1:") for svc in admin.values() for p in svc["ports"])
 
 
-def test_no_secret_in_the_compose_file_and_every_secret_in_env_example():
+SECRETS_DIR = "./docker/secrets/"
+RUN_SECRETS = re.compile(r"/run/secrets/(\w+)")
+SECRET_WORDS = re.compile(r"PASSWORD|SECRET|FERNET|JWT|TOKEN|_KEY\b|_KEY_|CONN\b")
+
+
+def generate(tmp_path: Path) -> tuple[dict[str, str], Path]:
+    """Run docker/generate-secrets.py into tmp_path; return .env's settings and the secrets' directory."""
+    out, secrets = tmp_path / ".env", tmp_path / "secrets"
+    subprocess.run(["python3", str(REPO_ROOT / "docker" / "generate-secrets.py"), "--output", str(out),
+                    "--secrets", str(secrets)], check=True, capture_output=True)
+    lines = out.read_text().splitlines()
+    env = dict(line.split("=", 1) for line in lines if line and not line.startswith("#"))
+    return env, secrets
+
+
+def secrets_used(svc: dict) -> set[str]:
+    """The secrets a service's environment, command and healthcheck name (/run/secrets/<name>)."""
+    return set(RUN_SECRETS.findall(json.dumps([svc.get("environment"), svc.get("command")])))
+
+
+def test_every_secret_is_a_file_handed_only_to_the_services_that_use_it():
+    declared = compose()["secrets"]
+    assert all(s["file"] == f"{SECRETS_DIR}{name}" for name, s in declared.items()), declared
+    for name, svc in services().items():
+        given = set(svc.get("secrets", []))
+        assert given <= set(declared), (name, given - set(declared))
+        used = secrets_used(svc)
+        if name == "airflow-init":  # its users' passwords: /run/secrets/airflow_${name}_password
+            used |= {"airflow_admin_password", "airflow_dashboard_password"}
+        # Airflow's services read theirs by Airflow's own _CMD options (the shared environment).
+        assert given == used, f"{name}: given {sorted(given)}, uses {sorted(used)}"
+        # No secret in an environment variable: only the files' paths and Airflow's commands that read them.
+        for var, value in (svc.get("environment") or {}).items():
+            if SECRET_WORDS.search(var) and not var.endswith(("_FILE", "_CMD")):
+                raise AssertionError(f"{name}: {var} holds a secret ({value!r}); hand it as a file")
     text = COMPOSE.read_text()
-    example = env_example()
-    required = set(SECRET.findall(text))
-    assert required <= set(example), required - set(example)
-    for name in required:
-        if "PASSWORD" in name or "SECRET" in name or "KEY" in name:
-            assert example[name] == "", f"{name} must be generated, not defaulted"
-    assert not re.search(r"PASSWORD:[ \t]*[\"']?\w", re.sub(SECRET, "", text)), "a literal password"
+    assert not [n for n in SECRET.findall(text) if SECRET_WORDS.search(n)], "a secret from .env"
+    assert not re.search(r"PASSWORD:[ \t]*[\"']?\w", text), "a literal password"
+    assert SECRETS_DIR.strip("./") + "/" in (REPO_ROOT / ".gitignore").read_text()
 
 
-def test_generate_secrets_fills_every_secret(tmp_path):
-    out = tmp_path / ".env"
-    script = REPO_ROOT / "docker" / "generate-secrets.py"
-    subprocess.run(["python3", str(script), "--output", str(out)], check=True, capture_output=True)
-    env = dict(line.split("=", 1) for line in out.read_text().splitlines()
-               if line and not line.startswith("#"))
-    assert all(env.values()) and len(set(env.values())) == len(env)
-    assert len(env["AIRFLOW_FERNET_KEY"]) == 44 and oct(out.stat().st_mode)[-3:] == "600"
-    first = out.read_text()
-    subprocess.run(["python3", str(script), "--output", str(out)], check=True, capture_output=True)
-    assert out.read_text() == first  # an existing .env is kept
+def test_generate_secrets_writes_every_secret_the_compose_file_declares(tmp_path):
+    env, secrets = generate(tmp_path)
+    assert set(env) == set(env_example()) and all(env.values())  # .env: settings only, every one filled
+    assert not [name for name in env if SECRET_WORDS.search(name)]
+    written = {p.name: p.read_text().strip() for p in secrets.iterdir()}
+    assert set(written) == set(compose()["secrets"])
+    assert all(written.values()) and len(set(written.values())) == len(written)
+    assert len(written["airflow_fernet_key"]) == 44
+    assert written["airflow_db_url"].endswith(f":{written['airflow_db_password']}@airflow-db:5432/airflow")
+    hive = {c["password"] for c in json.loads(written["airflow_connections"]).values()}
+    assert hive == {written["hive_password"]}
+    # The directory is its owner's alone; the files are readable by the containers' users (a bind mount).
+    assert oct(secrets.stat().st_mode)[-3:] == "700" and oct((tmp_path / ".env").stat().st_mode)[-3:] == "600"
+    assert {oct(p.stat().st_mode)[-3:] for p in secrets.iterdir()} == {"644"}
+    first = (tmp_path / ".env").read_text(), written
+    env_again, _ = generate(tmp_path)
+    again = {p.name: p.read_text().strip() for p in secrets.iterdir()}
+    assert ((tmp_path / ".env").read_text(), again) == first  # existing secrets are kept
 
 
-def test_airflow_connections_point_at_services_on_their_ports():
+def test_every_door_asks_for_a_login():
+    """HiveServer2 (CUSTOM: a user, its secret password), Airflow (FAB, users from secrets), the dashboard."""
+    hive = hadoop_conf("hive/hive-site.xml")
+    assert hive["hive.server2.authentication"] == "CUSTOM"
+    assert hive["hive.server2.custom.authentication.class"] == "io.clickstream.hive.PasswordFileAuthenticator"
+    source = REPO_ROOT / "jvm" / "hive-auth" / "src" / "main" / "java" / "io" / "clickstream" / "hive"
+    assert (source / "PasswordFileAuthenticator.java").is_file()
+    assert "COPY --from=jvm /jvm/lib/hive-auth /opt/clickstream/jars/hive-auth" in dockerfile("airflow")
+    assert "/opt/clickstream/jars/hive-auth/*" in services()["hiveserver2"]["command"][
+        services()["hiveserver2"]["command"].index("--driver-class-path") + 1]
+    # Every service that opens a HiveServer2 session gives the user and the password file.
+    for name in ("hiveserver2", "hive-init", "airflow-scheduler", "dashboard"):
+        env = services()[name]["environment"]
+        assert env["CLICKSTREAM_HIVE_USER"] == "clickstream", name
+        assert env["CLICKSTREAM_HIVE_PASSWORD_FILE"] == "/run/secrets/hive_password", name
+    # Airflow: FAB's auth manager (users in its database), no static user list.
+    airflow = services()["airflow-api-server"]["environment"]
+    assert airflow["AIRFLOW__CORE__AUTH_MANAGER"] == \
+        "airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager"
+    assert "SIMPLE_AUTH_MANAGER" not in COMPOSE.read_text()
+    init = services()["airflow-init"]["command"][-1].replace("$$", "$")  # compose's escape of a shell $
+    assert "airflow users create" in init and "/run/secrets/airflow_${name}_password" in init
+    image = (REPO_ROOT / "docker" / "airflow" / "requirements.txt").read_text()
+    assert re.search(r"^apache-airflow-providers-fab==", image, re.MULTILINE)
+    # The dashboard asks for its password; it reads Airflow as the read-only user.
+    dashboard = services()["dashboard"]["environment"]
+    assert dashboard["CLICKSTREAM_DASHBOARD_PASSWORD_FILE"] == "/run/secrets/dashboard_password"
+    assert dashboard["CLICKSTREAM_AIRFLOW_API_USER"] == "dashboard" and "dashboard:Viewer" in init
+
+
+def test_the_tasks_find_hiveserver2s_connections_in_their_secret_file(tmp_path, monkeypatch):
+    """The scheduler's task processes (worker side) read the connections from the local-file backend."""
+    from airflow.sdk.configuration import clear_secrets_backends_cache, initialize_secrets_backends
+    from airflow.sdk.execution_time.secrets import DEFAULT_SECRETS_SEARCH_PATH_WORKERS
+
+    _, secrets = generate(tmp_path)
+    env = services()["airflow-scheduler"]["environment"]
+    for name in ("AIRFLOW__WORKERS__SECRETS_BACKEND", "AIRFLOW__WORKERS__SECRETS_BACKEND_KWARGS"):
+        monkeypatch.setenv(name, env[name].replace("/run/secrets/", f"{secrets}/"))
+    clear_secrets_backends_cache()
+    try:
+        backend = initialize_secrets_backends(DEFAULT_SECRETS_SEARCH_PATH_WORKERS)[0]
+        conns = {c: backend.get_connection(c) for c in ("hiveserver2_default", "hive_cli_default")}
+    finally:
+        clear_secrets_backends_cache()
+    password = (secrets / "hive_password").read_text().strip()
+    assert {(c.host, c.port, c.login, c.password) for c in conns.values()} == {
+        ("hiveserver2", 10000, "clickstream", password)}
+    assert conns["hiveserver2_default"].extra_dejson["auth_mechanism"] == "CUSTOM"
+    assert conns["hive_cli_default"].extra_dejson["use_beeline"] is True
+
+
+def test_airflow_connections_point_at_services_on_their_ports(tmp_path):
     env = environment("airflow-scheduler")
     connections = {k.removeprefix("AIRFLOW_CONN_").lower(): json.loads(v)
                    for k, v in env.items() if k.startswith("AIRFLOW_CONN_")}
+    connections |= json.loads((generate(tmp_path)[1] / "airflow_connections").read_text())
     assert {"spark_default", "hive_cli_default", "hiveserver2_default", "kafka_default",
             "smtp_default"} <= set(connections)
     for conn_id, conn in connections.items():
@@ -204,9 +294,13 @@ def test_hadoop_and_hive_configs_agree_with_the_compose_file():
     db_env = services()[jdbc.hostname]["environment"]
     assert (db_env["POSTGRES_USER"], db_env["POSTGRES_DB"]) == (
         hive["javax.jdo.option.ConnectionUserName"], jdbc.path.lstrip("/"))
-    # The password: Hadoop's configuration expands ${env.NAME} from HiveServer2's environment (.env).
+    # The password: Hadoop's configuration expands ${env.NAME} from HiveServer2's environment, where
+    # secrets-env puts it from the secret file the database's server was given.
     password = re.fullmatch(r"\$\{env\.(\w+)\}", hive["javax.jdo.option.ConnectionPassword"]).group(1)
-    assert services()["hiveserver2"]["environment"][password] == db_env["POSTGRES_PASSWORD"]
+    hs2 = services()["hiveserver2"]
+    assert hs2["environment"][f"{password}_FILE"] == db_env["POSTGRES_PASSWORD_FILE"]
+    assert hs2["command"][:3] == ["secrets-env", password, "--"]
+    assert "COPY docker/airflow/secrets-env.sh /usr/local/bin/secrets-env" in dockerfile("airflow")
     assert exposes("hiveserver2", int(hive["hive.server2.thrift.port"]))
     warehouse = urlparse(environment("airflow-scheduler")["CLICKSTREAM_WAREHOUSE_URI"])
     assert (warehouse.scheme, warehouse.hostname, warehouse.port) == (fs.scheme, fs.hostname, fs.port)
@@ -227,12 +321,13 @@ def test_job_requirements_match_the_lock_file():
 
 @pytest.mark.parametrize("dag_id, task_id", [("clickstream_daily", "daily_job"),
                                              ("clickstream_streaming", "run_streaming_app")])
-def test_spark_submit_on_the_cluster_builds_the_intended_command(dag_id, task_id, monkeypatch):
+def test_spark_submit_on_the_cluster_builds_the_intended_command(dag_id, task_id, monkeypatch, tmp_path):
     from airflow.dag_processing.dagbag import DagBag
 
+    _, secrets = generate(tmp_path)
     for name, value in environment("airflow-scheduler").items():
         if name.startswith(("AIRFLOW_CONN_", "CLICKSTREAM_")):
-            monkeypatch.setenv(name, value)
+            monkeypatch.setenv(name, value.replace("/run/secrets/", f"{secrets}/"))
     get_settings.cache_clear()
     try:
         bag = DagBag(dag_folder=str(REPO_ROOT / "dags" / f"{dag_id}.py"))
@@ -253,6 +348,12 @@ def test_spark_submit_on_the_cluster_builds_the_intended_command(dag_id, task_id
     for side in ("spark.yarn.appMasterEnv", "spark.executorEnv"):
         assert confs[f"{side}.PYSPARK_PYTHON"] == "./environment/bin/python"
         assert confs[f"{side}.CLICKSTREAM_WAREHOUSE_URI"] == "hdfs://namenode:8020/warehouse"
+    # The driver logs in to HiveServer2 and writes the Live page's store: it gets both passwords by value (its
+    # container cannot read the scheduler's files); the executors get neither.
+    for name, secret in (("CLICKSTREAM_HIVE_PASSWORD", "hive_password"),
+                         ("CLICKSTREAM_LIVE_DB_PASSWORD", "live_db_password")):
+        assert confs[f"spark.yarn.appMasterEnv.{name}"] == (secrets / secret).read_text().strip()
+        assert f"spark.executorEnv.{name}" not in confs
     # Python's environment and the paths it names exist in the image that runs spark-submit; airflow-init
     # puts the packed environment and Spark's jars where the submit and spark-defaults.conf name them.
     dockerfile = (REPO_ROOT / "docker" / "airflow" / "Dockerfile").read_text()
@@ -274,7 +375,8 @@ def test_spark_submit_on_the_cluster_builds_the_intended_command(dag_id, task_id
 
 def test_production_docs_cover_bring_up_scaling_operation_and_mapping():
     doc = (REPO_ROOT / "docs" / "production.md").read_text()
-    for heading in ("## Bring-up", "## Scaling", "## Day-to-day operation", "## Production vs embedded"):
+    for heading in ("## Bring-up", "## Scaling", "## Exposure", "## Security", "## Day-to-day operation",
+                    "## Production vs embedded"):
         assert heading in doc
 
 
@@ -389,9 +491,6 @@ def test_named_volumes_are_writable_by_the_user_their_image_runs_as():
             if not source.startswith("."):
                 assert f"mkdir -p {target}" in hadoop or f" {target} " in hadoop, (name, target)
                 assert "chown -R hadoop:0 /data" in hadoop and target.startswith("/data/"), (name, target)
-    airflow = dockerfile("airflow")
-    assert "mkdir -p /opt/airflow/secrets" in airflow and "chown airflow:root /opt/airflow/secrets" in airflow
-    assert "airflow-secrets:/opt/airflow/secrets" in services()["airflow-init"]["volumes"]
 
 
 def test_services_healthchecked_on_localhost_listen_on_every_interface():
@@ -412,6 +511,7 @@ def test_hiveserver2_is_the_engine_the_embedded_runtime_runs():
     from embedded.services import _hiveserver2_cmd
 
     production = services()["hiveserver2"]["command"]
+    production = production[production.index("--") + 1:]  # after secrets-env NAME --
     embedded = _hiveserver2_cmd(load_settings())
     assert Path(embedded[0]).name == production[0] == "spark-submit"
 
@@ -433,7 +533,8 @@ def test_hiveserver2_is_the_engine_the_embedded_runtime_runs():
     assert hive["datanucleus.schema.autoCreateConstraints"] == "false"  # autoCreateAll deadlocked
     assert hive["datanucleus.schema.autoCreateAll"] == "false"
     pairs = dict(zip(production, production[1:], strict=False))
-    assert pairs["--driver-class-path"] == "/opt/clickstream/hive-conf:/opt/clickstream/jars/metastore/*"
+    assert pairs["--driver-class-path"] == \
+        "/opt/clickstream/hive-conf:/opt/clickstream/jars/metastore/*:/opt/clickstream/jars/hive-auth/*"
     assert "./docker/config/hive:/opt/clickstream/hive-conf:ro" in services()["hiveserver2"]["volumes"]
     assert "COPY --from=jvm /jvm/lib/metastore /opt/clickstream/jars/metastore" in dockerfile("airflow")
 
@@ -488,11 +589,7 @@ def test_kafka_formats_its_storage_with_a_generated_cluster_id(tmp_path):
 
     kafka = services()["kafka"]["environment"]
     assert SECRET.fullmatch(kafka["CLUSTER_ID"]).group(1) == "KAFKA_CLUSTER_ID"
-    out = tmp_path / ".env"
-    subprocess.run(["python3", str(REPO_ROOT / "docker" / "generate-secrets.py"), "--output", str(out)],
-                   check=True, capture_output=True)
-    ids = [line.split("=", 1)[1] for line in out.read_text().splitlines()
-           if line.startswith("KAFKA_CLUSTER_ID=")]
+    ids = [generate(tmp_path)[0]["KAFKA_CLUSTER_ID"]]
     # Kafka's Uuid format: 16 bytes, URL-safe base64 without padding.
     assert len(ids) == 1 and len(ids[0]) == 22
     assert len(base64.urlsafe_b64decode(ids[0] + "==")) == 16

@@ -1,12 +1,14 @@
 #!/bin/bash
 # The Live page's store on the metastore's PostgreSQL server: role `live`, its own database `live`
-# (clickstream/streaming/live_store.py creates its table). Run by the postgres image at the first start of
-# an empty volume; on a volume from before, once by hand:
+# (clickstream/streaming/live_store.py creates its table), the role's password from the secret file
+# LIVE_DB_PASSWORD_FILE names. Run by the postgres image at the first start of an empty volume; on a volume
+# from before, once by hand:
 #   docker compose exec metastore-db bash /docker-entrypoint-initdb.d/live-db.sh
 set -euo pipefail
-: "${LIVE_DB_PASSWORD:?LIVE_DB_PASSWORD is not set: run docker/generate-secrets.py}"
+: "${LIVE_DB_PASSWORD_FILE:?LIVE_DB_PASSWORD_FILE is not set: docker-compose.yml names the secret live_db_password}"
+password="$(cat "${LIVE_DB_PASSWORD_FILE}")"
 psql -v ON_ERROR_STOP=1 --username "${POSTGRES_USER}" --dbname "${POSTGRES_DB}" \
-     -v password="${LIVE_DB_PASSWORD}" <<'SQL'
+     -v password="${password}" <<'SQL'
 SELECT format('CREATE ROLE live LOGIN PASSWORD %L', :'password')
 WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'live') \gexec
 SELECT 'CREATE DATABASE live OWNER live'

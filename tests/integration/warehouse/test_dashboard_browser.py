@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from bench.dashboard_pages import CHART, CHROMIUM, PAGES
 from clickstream.hive import execute
 from clickstream.settings import REPO_ROOT
 from embedded.environment import VENV_BIN
@@ -32,13 +33,8 @@ from tests.support.batch_week import DAYS
 
 pytestmark = pytest.mark.integration
 
-CHROMIUM = "/usr/bin/chromium"
-PAGES = ("live", "report", "traffic", "sections", "navigation", "geography", "performance", "sessions",
-         "audience", "pipeline")
 DARK = ("live", "navigation")
 WEEK = f"dt BETWEEN '{DAYS[0]}' AND '{DAYS[-1]}'"
-CHART = ('[data-testid="stVegaLiteChart"], [data-testid="stPlotlyChart"], '
-         '[data-testid="stDeckGlJsonChart"]')
 
 
 @pytest.fixture(scope="module")

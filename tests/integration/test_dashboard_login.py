@@ -1,0 +1,84 @@
+"""The dashboard's login (production's: a password from a secret file), in headless Chromium.
+
+The dashboard is started as production starts it, with CLICKSTREAM_DASHBOARD_PASSWORD_FILE naming a secret
+file; no stack is needed: before the login no page runs and no data is read. The embedded runtime sets no
+password and asks for none (every other dashboard test).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+
+import pytest
+import requests
+
+from bench.dashboard_pages import CHROMIUM
+from clickstream.settings import REPO_ROOT
+from embedded.environment import VENV_BIN
+from embedded.local_app import wait_for
+from embedded.ports import free_ports
+
+PASSWORD = secrets.token_urlsafe(16)
+
+
+@pytest.fixture(scope="module")
+def dashboard(tmp_path_factory):
+    secret = tmp_path_factory.mktemp("secrets") / "dashboard_password"
+    secret.write_text(PASSWORD + "\n")
+    (port,) = free_ports(1)
+    env = {**os.environ, "CLICKSTREAM_DASHBOARD_PASSWORD_FILE": str(secret)}
+    proc = subprocess.Popen(
+        [str(VENV_BIN / "streamlit"), "run", str(REPO_ROOT / "dashboard" / "streamlit_app.py"),
+         "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
+         "--browser.gatherUsageStats", "false"],
+        env=env, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+
+    def healthy() -> bool:
+        try:
+            return requests.get(f"{base}/_stcore/health", timeout=2).ok
+        except requests.ConnectionError:
+            return False
+
+    try:
+        wait_for(healthy, 60, 0.5, "streamlit's health")
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(20)
+
+
+def test_no_page_before_the_password_and_every_page_after(dashboard):
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True)
+        try:
+            page = browser.new_page()
+            # A page's own address shows the login, not the page: nothing runs before it.
+            page.goto(f"{dashboard}/pipeline")
+            password = page.get_by_label("Password")
+            expect(password).to_be_visible(timeout=60_000)
+            expect(page.get_by_role("link", name="Daily report")).to_have_count(0)
+            expect(page.get_by_text("Pipeline health")).to_have_count(0)
+
+            password.fill("not-the-password")
+            page.get_by_role("button", name="Log in").click()
+            expect(page.get_by_text("Wrong password.")).to_be_visible(timeout=30_000)
+            expect(page.get_by_role("link", name="Daily report")).to_have_count(0)
+
+            page.get_by_label("Password").fill(PASSWORD)
+            page.get_by_role("button", name="Log in").click()
+            expect(page.get_by_role("link", name="Daily report")).to_be_visible(timeout=60_000)
+            expect(page.get_by_label("Password")).to_have_count(0)
+
+            # A second browser session starts logged out; logging out ends this one.
+            other = browser.new_page()
+            other.goto(dashboard)
+            expect(other.get_by_label("Password")).to_be_visible(timeout=60_000)
+            page.get_by_role("button", name="Log out").click()
+            expect(page.get_by_label("Password")).to_be_visible(timeout=30_000)
+        finally:
+            browser.close()
