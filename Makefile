@@ -41,8 +41,9 @@ $(VENV)/.installed: pyproject.toml uv.lock | $(UV)
 	@touch $@
 
 # JVM artifacts the pyspark wheel does not carry (Apache Kafka, Spark's Kafka connector), pinned in
-# jvm/*/pom.xml and copied by Maven into jvm/lib/<module>/ (git-ignored). Nothing is fetched otherwise.
-JVM_POMS := jvm/pom.xml $(wildcard jvm/*/pom.xml)
+# jvm/*/pom.xml and copied by Maven into jvm/lib/<module>/ (git-ignored), and the one class of the
+# project's own (jvm/hive-auth: production HiveServer2's password check). Nothing is fetched otherwise.
+JVM_POMS := jvm/pom.xml $(wildcard jvm/*/pom.xml) $(shell find jvm -name '*.java' -not -path '*/target/*')
 JVM_LIB  := jvm/lib
 
 $(JVM_LIB)/.installed: $(JVM_POMS) | system-deps
