@@ -23,7 +23,11 @@ def test_the_embedded_hive_site_is_productions_with_local_addresses(tmp_path, mo
     local = properties((hive_conf.write_conf(settings) / "hive-site.xml").read_text())
     changed = {name for name in production if production[name] != local[name]}
     assert changed == {"javax.jdo.option.ConnectionURL", "hive.metastore.warehouse.dir",
-                       "hive.server2.thrift.port", "hive.server2.thrift.bind.host"}
+                       "hive.server2.thrift.port", "hive.server2.thrift.bind.host",
+                       "hive.server2.authentication"}
+    # Production asks for a login; the embedded one, on 127.0.0.1 only, for none (README).
+    assert (production["hive.server2.authentication"], local["hive.server2.authentication"]) == (
+        "CUSTOM", "NONE")
     assert local["javax.jdo.option.ConnectionURL"] == "jdbc:postgresql://127.0.0.1:15432/metastore"
     assert local["hive.server2.thrift.port"] == "11000"
     assert local["hive.server2.thrift.bind.host"] == "127.0.0.1"
