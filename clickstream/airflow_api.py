@@ -1,8 +1,9 @@
 """A small client of Airflow's REST API (v2): what the stack's commands and the dashboard ask of Airflow.
 
 It logs in once with ``POST /auth/token`` and sends the token with every call. Credentials come from
-the caller: ``CLICKSTREAM_AIRFLOW_API_USER``/``_PASSWORD``, which both runtimes set (the embedded one
-to the admin password it generated, ``<data dir>/airflow/passwords.json``).
+the caller: ``CLICKSTREAM_AIRFLOW_API_USER`` and the secret ``CLICKSTREAM_AIRFLOW_API_PASSWORD``
+(clickstream/secrets.py), which both runtimes set (the embedded one to the admin password it generated,
+``<data dir>/airflow/passwords.json``; production to the dashboard's read-only user's, a secret file).
 """
 
 from __future__ import annotations

@@ -54,9 +54,9 @@ def load_secrets(settings: Settings) -> dict[str, str]:
 def airflow_admin_password(settings: Settings) -> str:
     """Return the Airflow admin's password, writing Airflow's passwords file on first use.
 
-    Like production (docker-compose.yml writes the file from AIRFLOW_ADMIN_PASSWORD), the runtime
-    sets the password rather than letting the api-server generate one, so that every client gets it
-    from the environment (CLICKSTREAM_AIRFLOW_API_PASSWORD). A file the api-server wrote before
+    Like production (airflow-init creates the admin from its secret), the runtime sets the password
+    rather than letting the api-server generate one, so that every client gets it from the environment
+    (CLICKSTREAM_AIRFLOW_API_PASSWORD). A file the api-server wrote before
     (a data directory from an older version) is kept.
     """
     path = settings.airflow_home / "passwords.json"

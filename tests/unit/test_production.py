@@ -598,7 +598,7 @@ def test_kafka_formats_its_storage_with_a_generated_cluster_id(tmp_path):
 def test_the_build_context_leaves_local_state_out():
     ignored = {line.strip() for line in (REPO_ROOT / ".dockerignore").read_text().splitlines()
                if line.strip() and not line.startswith("#")}
-    assert {".venv", ".tools", ".git", ".env", "data", "build", "jvm/lib"} <= ignored
+    assert {".venv", ".tools", ".git", ".env", "data", "build", "jvm/lib", "docker/secrets"} <= ignored
     # What the images copy from the context is not ignored.
     for dockerfile_text in (dockerfile("airflow"), dockerfile("hadoop")):
         for source in re.findall(r"^COPY (?:--chown=\S+ )?(?!--from)(\S+) ", dockerfile_text, re.MULTILINE):
