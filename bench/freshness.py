@@ -18,8 +18,9 @@ free ports, a temporary data directory) with the streaming application running a
 
 No sample is dropped: an event never seen by the end counts as the run's length. Printed: p50, p95
 and max overall and p95 per ``--slice-minutes`` slice (drift shows as rising slices; judged from the
-first slice after start-up, the first one holding the cold start's catch-up). Targets (issue 39): p95 ≤ 3 s,
-and the last slice's p95 within 10 % of the first slice's after start-up. Left out: the simulated users' think time (the sender is paced).
+first slice after start-up, the first one holding the cold start's catch-up). Targets (issue 39):
+p95 ≤ 3 s, and the last slice's p95 within 10 % of the first slice's after start-up. Left out: the
+simulated users' think time (the sender is paced).
 """
 
 from __future__ import annotations
