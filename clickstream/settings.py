@@ -51,7 +51,7 @@ The defaults are for local use only; production sets every value explicitly
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from functools import cache
 from pathlib import Path
 
@@ -137,7 +137,7 @@ class Settings:
     # HiveServer2's user: set, clients log in with it and the secret CLICKSTREAM_HIVE_PASSWORD
     # (production, docs/decisions/production-authentication.md); empty, without a login (embedded).
     hive_user: str = ""
-    repo_root: Path = field(default=REPO_ROOT)
+    repo_root: Path = field(default=REPO_ROOT)  # where the code is, not a setting (NOT_FROM_ENV)
 
     @property
     def on_yarn(self) -> bool:
@@ -181,6 +181,9 @@ class Settings:
     def streaming_control_uri(self) -> str:
         """The streaming application's control directory: where it runs, and stop requests (lifecycle.py)."""
         return f"{self.warehouse_uri.rstrip('/')}/_control/streaming"
+
+
+NOT_FROM_ENV = frozenset({"repo_root"})
 
 
 def _installed_jars(module: str) -> str:
@@ -272,49 +275,22 @@ def get_settings() -> Settings:
     return load_settings()
 
 
+def env_name(field_name: str) -> str:
+    """Return the environment variable of a setting: ``CLICKSTREAM_`` and the field's name in capitals."""
+    return f"CLICKSTREAM_{field_name.upper()}"
+
+
+def _env_value(value: object) -> str:
+    if isinstance(value, tuple):
+        return ",".join(str(v) for v in value)
+    return str(value)
+
+
 def settings_env(settings: Settings) -> dict[str, str]:
-    """Serialise settings back to CLICKSTREAM_* variables for child processes."""
-    return {
-        "CLICKSTREAM_DATA_DIR": str(settings.data_dir),
-        "CLICKSTREAM_WAREHOUSE_URI": settings.warehouse_uri,
-        "CLICKSTREAM_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
-        "CLICKSTREAM_BROKER_PORT": str(settings.broker_port),
-        "CLICKSTREAM_HIVE_HOST": settings.hive_host,
-        "CLICKSTREAM_HIVE_PORT": str(settings.hive_port),
-        "CLICKSTREAM_HIVE_DATABASE": settings.hive_database,
-        "CLICKSTREAM_HIVE_USER": settings.hive_user,
-        "CLICKSTREAM_AIRFLOW_PORT": str(settings.airflow_port),
-        "CLICKSTREAM_AIRFLOW_DB": settings.airflow_db,
-        "CLICKSTREAM_PG_PORT": str(settings.pg_port),
-        "CLICKSTREAM_STREAMLIT_PORT": str(settings.streamlit_port),
-        "CLICKSTREAM_SIM_PORTS": ",".join(str(p) for p in settings.sim_ports),
-        "CLICKSTREAM_SPARK_MASTER": settings.spark_master,
-        "CLICKSTREAM_TOPIC_EVENTS": settings.topic_events,
-        "CLICKSTREAM_TOPIC_DLQ": settings.topic_dlq,
-        "CLICKSTREAM_TOPIC_ALERTS": settings.topic_alerts,
-        "CLICKSTREAM_EVENTS_PARTITIONS": str(settings.events_partitions),
-        "CLICKSTREAM_SMTP_PORT": str(settings.smtp_port),
-        "CLICKSTREAM_KAFKA_CONTROLLER_PORT": str(settings.kafka_controller_port),
-        "CLICKSTREAM_KAFKA_RETENTION_HOURS": str(settings.kafka_retention_hours),
-        "CLICKSTREAM_KAFKA_RETENTION_MB": str(settings.kafka_retention_mb),
-        "CLICKSTREAM_ALERT_EMAIL": settings.alert_email,
-        "CLICKSTREAM_ALERT_FROM": settings.alert_from,
-        "CLICKSTREAM_AIRFLOW_API_URL": settings.airflow_api_url,
-        "CLICKSTREAM_AIRFLOW_API_USER": settings.airflow_api_user,
-        "CLICKSTREAM_SPARK_JARS": settings.spark_jars,
-        "CLICKSTREAM_SPARK_ARCHIVES": settings.spark_archives,
-        "CLICKSTREAM_SPARK_PY_FILES": settings.spark_py_files,
-        "CLICKSTREAM_SPARK_PYTHON": settings.spark_python,
-        "CLICKSTREAM_LIVE_STORE_URL": settings.live_store_url,
-        "CLICKSTREAM_CLUSTER": settings.cluster,
-        "CLICKSTREAM_NAMENODE_PORT": str(settings.namenode_port),
-        "CLICKSTREAM_NAMENODE_HTTP_PORT": str(settings.namenode_http_port),
-        "CLICKSTREAM_DATANODE_PORTS": ",".join(str(p) for p in settings.datanode_ports),
-        "CLICKSTREAM_YARN_PORT": str(settings.yarn_port),
-        "CLICKSTREAM_YARN_SCHEDULER_PORT": str(settings.yarn_scheduler_port),
-        "CLICKSTREAM_YARN_TRACKER_PORT": str(settings.yarn_tracker_port),
-        "CLICKSTREAM_YARN_ADMIN_PORT": str(settings.yarn_admin_port),
-        "CLICKSTREAM_YARN_WEB_PORT": str(settings.yarn_web_port),
-        "CLICKSTREAM_WEBHDFS_URL": settings.webhdfs_url,
-        "CLICKSTREAM_YARN_WEB_URL": settings.yarn_web_url,
-    }
+    """Serialise settings back to CLICKSTREAM_* variables for child processes: every field, by its name.
+
+    What ``load_settings`` reads back as the same settings (tests/unit/test_settings.py round-trips every
+    field with a value that is not its default).
+    """
+    return {env_name(f.name): _env_value(getattr(settings, f.name))
+            for f in fields(Settings) if f.name not in NOT_FROM_ENV}

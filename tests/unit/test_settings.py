@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
 
-from clickstream.settings import REPO_ROOT, load_settings, settings_env
+from clickstream.settings import NOT_FROM_ENV, REPO_ROOT, load_settings, settings_env
 from embedded.environment import airflow_connections
 
 _VARS = ["CLICKSTREAM_DATA_DIR", "CLICKSTREAM_WAREHOUSE_URI", "CLICKSTREAM_KAFKA_BOOTSTRAP",
@@ -45,13 +46,30 @@ def test_production_values_override_every_default(clean_env):
     assert s.hive_jdbc_url == "jdbc:hive2://hiveserver2:10000/clickstream"
 
 
-def test_settings_round_trip_through_child_environment(clean_env, tmp_path):
-    clean_env.setenv("CLICKSTREAM_DATA_DIR", str(tmp_path))
-    clean_env.setenv("CLICKSTREAM_SIM_PORTS", "6001,6002,6003")
-    original = load_settings()
-    for key, value in settings_env(original).items():
+def _not_the_default(name: str, value: object, tmp_path):
+    """A valid value of a setting that differs from its default."""
+    special = {"data_dir": tmp_path.resolve(), "cluster": "yarn", "airflow_db": "sqlite",
+               "batch_start": "2026-11-01T00:00:00+00:00"}
+    if name in special:
+        return special[name]
+    if isinstance(value, tuple):
+        return tuple(v + 7 for v in value)
+    if isinstance(value, int):
+        return value + 7
+    return f"{value}-changed" if value else "changed"
+
+
+def test_every_setting_round_trips_through_a_child_environment(clean_env, tmp_path):
+    """Every field, each with a value that is not its default, reaches a child process unchanged."""
+    defaults = load_settings()
+    changed = dataclasses.replace(defaults, **{
+        f.name: _not_the_default(f.name, getattr(defaults, f.name), tmp_path)
+        for f in dataclasses.fields(defaults) if f.name not in NOT_FROM_ENV})
+    assert all(getattr(changed, f.name) != getattr(defaults, f.name)
+               for f in dataclasses.fields(defaults) if f.name not in NOT_FROM_ENV)
+    for key, value in settings_env(changed).items():
         clean_env.setenv(key, value)
-    assert load_settings() == original
+    assert load_settings() == changed
 
 
 @pytest.mark.parametrize(
