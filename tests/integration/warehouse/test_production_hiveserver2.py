@@ -9,7 +9,6 @@ Only what Docker would change is changed (tests/support/production_hive.py). No 
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import json
 import os
 import subprocess
@@ -26,6 +25,7 @@ from clickstream.settings import REPO_ROOT, settings_env
 from embedded.environment import VENV_BIN
 from embedded.ports import free_ports
 from tests.support.production_hive import create_metastore_db, metastore_rows, production_service, start, stop
+from tests.support.production_secrets import write_production_secrets
 
 DAY = datetime(2026, 11, 20, 10, tzinfo=UTC)
 
@@ -34,15 +34,6 @@ DAY = datetime(2026, 11, 20, 10, tzinfo=UTC)
 def metastore_db(stack, settings):
     """An empty metastore database and its owner, as docker-compose.yml's metastore-db starts."""
     return create_metastore_db(stack, settings)
-
-
-def _generate_secrets():
-    """docker/generate-secrets.py, loaded by its path (it is a script, not a module)."""
-    script = REPO_ROOT / "docker" / "generate-secrets.py"
-    spec = importlib.util.spec_from_file_location("generate_secrets", script)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _refused(settings) -> str:
@@ -81,8 +72,7 @@ def test_production_hiveserver2_runs_the_dags_hql_on_a_postgresql_metastore(sett
                                                                            monkeypatch):
     (hive_port,) = free_ports(1)
     warehouse = (tmp_path / "warehouse").as_uri()
-    secrets_dir = tmp_path / "secrets"
-    _generate_secrets().write_secrets(secrets_dir, force=False)
+    secrets_dir = write_production_secrets(tmp_path / "secrets")
     password_file = secrets_dir / "hive_password"
     user = production_service()["environment"]["CLICKSTREAM_HIVE_USER"]
     local = dataclasses.replace(settings, hive_port=hive_port, warehouse_uri=warehouse, hive_user=user)
