@@ -7,7 +7,7 @@ set -eu
 while [ "$#" -gt 0 ] && [ "$1" != "--" ]; do
   name="$1"; shift
   eval "file=\${${name}_FILE:?secrets-env: ${name}_FILE is not set}"
-  [ -r "$file" ] || { echo "secrets-env: cannot read $file (${name}_FILE)" >&2; exit 1; }
+  [ -r "$file" ] || { echo "secrets-env: cannot read $file (${name}_FILE); run python3 docker/generate-secrets.py" >&2; exit 1; }
   value="$(cat "$file")"
   export "$name=$value"
 done
