@@ -24,6 +24,7 @@ def read_secret(name: str) -> str:
         try:
             return Path(path).read_text(encoding="utf-8").strip()
         except OSError as exc:
-            raise SecretUnavailable(f"{name}_FILE names {path}, which cannot be read ({exc}); the production "
-                                    "cluster's secrets are written by `python3 docker/generate-secrets.py`") from exc
+            raise SecretUnavailable(
+                f"{name}_FILE names {path}, which cannot be read ({exc}); the production cluster's secrets "
+                "are written by `python3 docker/generate-secrets.py`") from exc
     return os.environ.get(name, "")
