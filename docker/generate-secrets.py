@@ -84,7 +84,7 @@ def write_secrets(directory: Path, force: bool) -> bool:
     directory.mkdir(parents=True, exist_ok=True)
     directory.chmod(0o700)
     for name, value in new_secrets().items():
-        path = directory / name
+        path = directory / (f"{name}.json" if name == "airflow_connections" else name)
         path.write_text(value if value.endswith("\n") else value + "\n")
         path.chmod(0o644)
     return True

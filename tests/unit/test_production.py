@@ -140,7 +140,7 @@ def test_only_the_ui_the_dashboard_and_the_collectors_are_published_on_the_loopb
 
 
 SECRETS_DIR = "./docker/secrets/"
-RUN_SECRETS = re.compile(r"/run/secrets/(\w+)")
+RUN_SECRETS = re.compile(r"/run/secrets/(\w+)\b(?!\$)")  # not a shell-built name: airflow_${name}_…
 SECRET_WORDS = re.compile(r"PASSWORD|SECRET|FERNET|JWT|TOKEN|_KEY\b|_KEY_|CONN\b")
 
 
@@ -161,9 +161,10 @@ def secrets_used(svc: dict) -> set[str]:
 
 def test_every_secret_is_a_file_handed_only_to_the_services_that_use_it():
     declared = compose()["secrets"]
-    assert all(s["file"] == f"{SECRETS_DIR}{name}" for name, s in declared.items()), declared
+    assert all(s["file"] in (f"{SECRETS_DIR}{name}", f"{SECRETS_DIR}{name}.json")
+               for name, s in declared.items()), declared
     for name, svc in services().items():
-        given = set(svc.get("secrets", []))
+        given = {s if isinstance(s, str) else s["source"] for s in svc.get("secrets", [])}
         assert given <= set(declared), (name, given - set(declared))
         used = secrets_used(svc)
         if name == "airflow-init":  # its users' passwords: /run/secrets/airflow_${name}_password
@@ -172,7 +173,9 @@ def test_every_secret_is_a_file_handed_only_to_the_services_that_use_it():
         assert given == used, f"{name}: given {sorted(given)}, uses {sorted(used)}"
         # No secret in an environment variable: only the files' paths and Airflow's commands that read them.
         for var, value in (svc.get("environment") or {}).items():
-            if SECRET_WORDS.search(var) and not var.endswith(("_FILE", "_CMD")):
+            # (Airflow's secrets backend and its arguments name where secrets are, not a secret.)
+            if SECRET_WORDS.search(var) and not var.endswith(("_FILE", "_CMD", "SECRETS_BACKEND",
+                                                              "SECRETS_BACKEND_KWARGS")):
                 raise AssertionError(f"{name}: {var} holds a secret ({value!r}); hand it as a file")
     text = COMPOSE.read_text()
     assert not [n for n in SECRET.findall(text) if SECRET_WORDS.search(n)], "a secret from .env"
@@ -184,7 +187,7 @@ def test_generate_secrets_writes_every_secret_the_compose_file_declares(tmp_path
     env, secrets = generate(tmp_path)
     assert set(env) == set(env_example()) and all(env.values())  # .env: settings only, every one filled
     assert not [name for name in env if SECRET_WORDS.search(name)]
-    written = {p.name: p.read_text().strip() for p in secrets.iterdir()}
+    written = {p.name.removesuffix(".json"): p.read_text().strip() for p in secrets.iterdir()}
     assert set(written) == set(compose()["secrets"])
     assert all(written.values()) and len(set(written.values())) == len(written)
     assert len(written["airflow_fernet_key"]) == 44
@@ -196,7 +199,7 @@ def test_generate_secrets_writes_every_secret_the_compose_file_declares(tmp_path
     assert {oct(p.stat().st_mode)[-3:] for p in secrets.iterdir()} == {"644"}
     first = (tmp_path / ".env").read_text(), written
     env_again, _ = generate(tmp_path)
-    again = {p.name: p.read_text().strip() for p in secrets.iterdir()}
+    again = {p.name.removesuffix(".json"): p.read_text().strip() for p in secrets.iterdir()}
     assert ((tmp_path / ".env").read_text(), again) == first  # existing secrets are kept
 
 
@@ -256,7 +259,7 @@ def test_airflow_connections_point_at_services_on_their_ports(tmp_path):
     env = environment("airflow-scheduler")
     connections = {k.removeprefix("AIRFLOW_CONN_").lower(): json.loads(v)
                    for k, v in env.items() if k.startswith("AIRFLOW_CONN_")}
-    connections |= json.loads((generate(tmp_path)[1] / "airflow_connections").read_text())
+    connections |= json.loads((generate(tmp_path)[1] / "airflow_connections.json").read_text())
     assert {"spark_default", "hive_cli_default", "hiveserver2_default", "kafka_default",
             "smtp_default"} <= set(connections)
     for conn_id, conn in connections.items():

@@ -56,7 +56,7 @@ def _logins(local, secrets_dir: Path, tmp_path: Path, monkeypatch) -> dict:
         out["wrong password"] = _refused(local)
     from airflow.providers.apache.hive.hooks.hive import HiveCliHook, HiveServer2Hook
 
-    connections = json.loads((secrets_dir / "airflow_connections").read_text())
+    connections = json.loads((secrets_dir / "airflow_connections.json").read_text())
     for conn_id, conn in connections.items():
         monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}",
                            json.dumps(conn | {"host": "127.0.0.1", "port": local.hive_port}))
