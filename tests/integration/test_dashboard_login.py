@@ -59,7 +59,7 @@ def test_no_page_before_the_password_and_every_page_after(dashboard):
             page = browser.new_page()
             # A page's own address shows the login, not the page: nothing runs before it.
             page.goto(f"{dashboard}/pipeline")
-            password = page.get_by_label("Password")
+            password = page.get_by_label("Password", exact=True)
             expect(password).to_be_visible(timeout=60_000)
             expect(page.get_by_role("link", name="Daily report")).to_have_count(0)
             expect(page.get_by_text("Pipeline health")).to_have_count(0)
@@ -69,16 +69,16 @@ def test_no_page_before_the_password_and_every_page_after(dashboard):
             expect(page.get_by_text("Wrong password.")).to_be_visible(timeout=30_000)
             expect(page.get_by_role("link", name="Daily report")).to_have_count(0)
 
-            page.get_by_label("Password").fill(PASSWORD)
+            page.get_by_label("Password", exact=True).fill(PASSWORD)
             page.get_by_role("button", name="Log in").click()
             expect(page.get_by_role("link", name="Daily report")).to_be_visible(timeout=60_000)
-            expect(page.get_by_label("Password")).to_have_count(0)
+            expect(page.get_by_label("Password", exact=True)).to_have_count(0)
 
             # A second browser session starts logged out; logging out ends this one.
             other = browser.new_page()
             other.goto(dashboard)
-            expect(other.get_by_label("Password")).to_be_visible(timeout=60_000)
+            expect(other.get_by_label("Password", exact=True)).to_be_visible(timeout=60_000)
             page.get_by_role("button", name="Log out").click()
-            expect(page.get_by_label("Password")).to_be_visible(timeout=30_000)
+            expect(page.get_by_label("Password", exact=True)).to_be_visible(timeout=30_000)
         finally:
             browser.close()
