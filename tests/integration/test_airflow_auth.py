@@ -20,9 +20,9 @@ import yaml
 from clickstream.airflow_api import AirflowApi, AirflowApiError
 from clickstream.settings import REPO_ROOT
 from embedded.environment import VENV_BIN
-from embedded.local_app import wait_for
 from embedded.ports import free_ports
 from tests.support.production_secrets import write_production_secrets
+from tests.support.serving import serving
 
 pytestmark = pytest.mark.integration
 
@@ -59,24 +59,12 @@ def production_airflow(tmp_path_factory):
                    timeout=600)
     subprocess.run(["bash", "-c", _users_script(compose, secrets)], env=env, check=True, capture_output=True,
                    timeout=600)
-    log = (home / "api-server.log").open("wb")
-    server = subprocess.Popen([str(VENV_BIN / "airflow"), "api-server", "--port", str(port)], env=env,
-                              stdout=log, stderr=subprocess.STDOUT)
+    command = [str(VENV_BIN / "airflow"), "api-server", "--port", str(port)]
     base = f"http://127.0.0.1:{port}"
-
-    def healthy() -> bool:
-        try:
-            return requests.get(f"{base}/api/v2/monitor/health", timeout=2).ok
-        except requests.ConnectionError:
-            return False
-
-    try:
-        wait_for(healthy, 180, 1, "production's Airflow api-server")
+    with serving(command, f"{base}/api/v2/monitor/health", "production's Airflow api-server", env=env,
+                 log=home / "api-server.log", timeout_s=180):
         yield base, {name: (secrets / f"airflow_{name}_password").read_text().strip()
                      for name in ("admin", "dashboard")}
-    finally:
-        server.terminate()
-        server.wait(30)
 
 
 def test_each_user_logs_in_with_its_secret_password_and_no_one_else(production_airflow):

@@ -9,16 +9,12 @@ from __future__ import annotations
 
 import os
 import secrets
-import subprocess
 
 import pytest
-import requests
 
 from bench.dashboard_pages import CHROMIUM
-from clickstream.settings import REPO_ROOT
-from embedded.environment import VENV_BIN
-from embedded.local_app import wait_for
 from embedded.ports import free_ports
+from tests.support.serving import dashboard as serve_dashboard
 
 PASSWORD = secrets.token_urlsafe(16)
 
@@ -28,26 +24,8 @@ def dashboard(tmp_path_factory):
     secret = tmp_path_factory.mktemp("secrets") / "dashboard_password"
     secret.write_text(PASSWORD + "\n")
     (port,) = free_ports(1)
-    env = {**os.environ, "CLICKSTREAM_DASHBOARD_PASSWORD_FILE": str(secret)}
-    proc = subprocess.Popen(
-        [str(VENV_BIN / "streamlit"), "run", str(REPO_ROOT / "dashboard" / "streamlit_app.py"),
-         "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
-         "--browser.gatherUsageStats", "false"],
-        env=env, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    base = f"http://127.0.0.1:{port}"
-
-    def healthy() -> bool:
-        try:
-            return requests.get(f"{base}/_stcore/health", timeout=2).ok
-        except requests.ConnectionError:
-            return False
-
-    try:
-        wait_for(healthy, 60, 0.5, "streamlit's health")
+    with serve_dashboard(port, {**os.environ, "CLICKSTREAM_DASHBOARD_PASSWORD_FILE": str(secret)}) as base:
         yield base
-    finally:
-        proc.terminate()
-        proc.wait(20)
 
 
 def test_no_page_before_the_password_and_every_page_after(dashboard):

@@ -15,21 +15,18 @@ from __future__ import annotations
 
 import csv
 import os
-import subprocess
 from collections import Counter
 from pathlib import Path
 
 import pytest
-import requests
 
 from bench.dashboard_pages import CHART, CHROMIUM, PAGES
 from clickstream.hive import execute
 from clickstream.settings import REPO_ROOT
-from embedded.environment import VENV_BIN
-from embedded.local_app import wait_for
 from embedded.ports import free_ports
 from tests.support import raw_truth
 from tests.support.batch_week import DAYS
+from tests.support.serving import dashboard as serve_dashboard
 
 pytestmark = pytest.mark.integration
 
@@ -40,24 +37,8 @@ WEEK = f"dt BETWEEN '{DAYS[0]}' AND '{DAYS[-1]}'"
 @pytest.fixture(scope="module")
 def dashboard(built_week):
     (port,) = free_ports(1)
-    proc = subprocess.Popen(
-        [str(VENV_BIN / "streamlit"), "run", str(REPO_ROOT / "dashboard" / "streamlit_app.py"),
-         "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-        env=os.environ.copy(), cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    base = f"http://127.0.0.1:{port}"
-
-    def healthy() -> bool:
-        try:
-            return requests.get(f"{base}/_stcore/health", timeout=2).ok
-        except requests.ConnectionError:
-            return False
-
-    try:
-        wait_for(healthy, 60, 0.5, "streamlit's health")
+    with serve_dashboard(port) as base:
         yield base
-    finally:
-        proc.terminate()
-        proc.wait(20)
 
 
 def expected_numbers(settings) -> dict[str, dict[str, str]]:
