@@ -190,7 +190,8 @@ def show_columns_sql(database: str, t: Table) -> str:
     return f"SHOW COLUMNS IN {t.name} IN {database}"
 
 
-def add_columns_sql(database: str, t: Table, existing: list[str]) -> str | None:
+def add_columns_sql(database: str, t: Table, existing: list[str],
+                    columns: tuple[tuple[str, str], ...] | None = None) -> str | None:
     """Return the ALTER TABLE that adds the catalog's columns a table created by an older release lacks.
 
     ``CREATE … IF NOT EXISTS`` leaves an existing table as it is; this brings its columns up to the

@@ -4,12 +4,13 @@
 records, parsed and validated once in the JVM, each event id once within the de-duplication
 watermark — is computed once into a local checkpoint (``materialized``), counted as it is, and written:
 
-1. first, the live metrics' partials, ``live_metrics_parts`` (1-minute windows per breakdown), merged by
-   the view ``live_metrics_latest``;
-2. the recent windows they touched, merged and finished, into the Live page's store (PostgreSQL,
-   ``LiveStore``), so that the page sees the batch as early as it can; a store that does not answer never
-   stops the batch: it is caught up whole when it answers again;
-3. then, side by side (``SideBySide``: a thread each, their Spark jobs overlapping):
+1. first, its live metrics' partials (1-minute windows per breakdown) are computed into a local checkpoint
+   of their own and collected; the driver merges them into the recent windows they touched
+   (``RecentWindows``, no Spark job) and upserts the finished windows into the Live page's store
+   (PostgreSQL, ``LiveStore``), so that the page sees the batch as early as it can; a store that does not
+   answer never stops the batch: it is caught up whole when it answers again;
+2. then, side by side (``SideBySide``: a thread each, their Spark jobs overlapping):
+   - the partials into ``live_metrics_parts``, merged by the view ``live_metrics_latest``;
    - valid events into ``raw_events`` (dt/hr of event time), rejected records into ``bad_events``;
    - the active users' partials, ``live_active_users_parts`` (5-minute sliding windows);
    - the navigation triples the batch completes into ``live_paths``, and the sessions' open pages into
@@ -73,7 +74,6 @@ def transform_bad(parsed: DataFrame) -> DataFrame:
 def _counts() -> list[Column]:
     valid = F.col("_reason").isNull()
     return [F.count(F.when(valid, True)).alias("valid"), F.count(F.when(~valid, True)).alias("bad"),
-            F.min(F.when(valid, F.col("event_ts"))).alias("oldest"),
             F.max(F.when(valid, F.col("event_ts"))).alias("newest")]
 
 
@@ -98,15 +98,18 @@ def earlier_alerts(spark: SparkSession, settings: Settings, batch_id: int) -> li
 
 
 @contextmanager
-def materialized(df: DataFrame) -> Generator[DataFrame, None, None]:
+def materialized(df: DataFrame | None) -> Generator[DataFrame | None, None, None]:
     """Compute a DataFrame once; give it with its plan cut to the computed rows, dropped on leaving.
 
     A micro-batch's plan holds the whole parse and validation (hundreds of expressions): every job and
     every transformation over a merely cached batch analyzes and optimizes all of it again, which cost
     about 100 ms a job at make run's load, a dozen times a batch. A local checkpoint keeps the rows
     (memory, then disk) under a plan of one node; they are dropped at the end of the block rather than
-    when the JVM's garbage collector gets to them.
+    when the JVM's garbage collector gets to them. None gives None.
     """
+    if df is None:
+        yield None
+        return
     cut = df.localCheckpoint(eager=True)
     try:
         yield cut
@@ -179,7 +182,7 @@ class EventsBatch:
         self.recent = RecentWindows()
         self.restored = False
         self.jvm_pid: int | None = None
-        self.parts_schema: StructType | None = None  # live_metrics_parts' files, read back by the alerts
+        self.parts_schema: StructType | None = None  # live_metrics_parts', read back at a restart
 
     def __call__(self, batch: DataFrame, batch_id: int) -> None:
         if self.jvm_pid is None:  # the driver's JVM, for the steps' CPU: asked once
@@ -189,7 +192,7 @@ class EventsBatch:
         counts = Observation("batch")
         with materialized(batch.observe(counts, *_counts())) as batch:
             observed = counts.get
-            valid_n, bad_n, oldest, newest = (observed[n] for n in ("valid", "bad", "oldest", "newest"))
+            valid_n, bad_n, newest = (observed[n] for n in ("valid", "bad", "newest"))
             steps.done("read")
             small = valid_n + bad_n <= ONE_TASK_RECORDS
             if small:
@@ -199,30 +202,36 @@ class EventsBatch:
                 batch = batch.coalesce(1)
             valid = valid_events(batch)
             live = bool(valid_n) and self.live
-            if live:  # what the Live page reads, before the rest
-                partials = metric_parts(valid).select("*", with_batch_id(batch_id))
-                if self.parts_schema is None:
-                    self.parts_schema = partials.schema
-                parts = self.warehouse.write(partials, batch_id, "live_metrics_parts", ("dt",), small=True)
-                steps.done("metrics")
-                windows = self._windows(valid.sparkSession, parts, batch_id, (oldest, newest))
-                steps.done("recent windows")
-            write = self.warehouse.write
-            outputs: dict[str, Callable[[], None]] = {}
-            if valid_n:
-                outputs["archive"] = lambda: write(valid, batch_id, "raw_events", ("dt", "hr"), small=small)
-            if bad_n:
-                outputs["rejected"] = lambda: write(transform_bad(batch), batch_id, "bad_events", ("dt",),
-                                                    small=small)
-            if live:
-                outputs |= self._live(valid, windows, batch_id, newest)
-            steps.side_by_side(SideBySide(**outputs))
+            with materialized(self._partials(valid, batch_id) if live else None) as partials:
+                windows = []
+                if live:  # what the Live page reads, before the rest
+                    steps.done("metrics")
+                    windows = self._windows(valid.sparkSession, partials, batch_id)
+                    steps.done("recent windows")
+                outputs = self._archive(batch, valid, batch_id, small, valid_n, bad_n)
+                if live:
+                    outputs |= self._live(valid, partials, windows, batch_id, newest)
+                steps.side_by_side(SideBySide(**outputs))
         log.info("batch %d: %d events, %d rejected; %s", batch_id, valid_n, bad_n, steps)
 
-    def _live(self, valid: DataFrame, windows: list[dict], batch_id: int,
+    def _archive(self, batch: DataFrame, valid: DataFrame, batch_id: int, small: bool, valid_n: int,
+                 bad_n: int) -> dict[str, Callable[[], None]]:
+        """Return the writes of the archive: valid events into raw_events, rejected ones into bad_events."""
+        write = self.warehouse.write
+        outputs: dict[str, Callable[[], None]] = {}
+        if valid_n:
+            outputs["archive"] = lambda: write(valid, batch_id, "raw_events", ("dt", "hr"), small=small)
+        if bad_n:
+            outputs["rejected"] = lambda: write(transform_bad(batch), batch_id, "bad_events", ("dt",),
+                                                small=small)
+        return outputs
+
+    def _live(self, valid: DataFrame, partials: DataFrame, windows: list[dict], batch_id: int,
               newest: datetime) -> dict[str, Callable[[], None]]:
-        """Return the writes of the live outputs after the metrics (independent of each other)."""
+        """Return the writes of the live outputs (independent of each other)."""
         return {
+            "metrics": lambda: self.warehouse.write(partials, batch_id, "live_metrics_parts", ("dt",),
+                                                    small=True),
             "active users": lambda: self.warehouse.write(
                 active_user_parts(valid).select("*", with_batch_id(batch_id)), batch_id,
                 "live_active_users_parts", ("dt",), small=True),
@@ -247,29 +256,32 @@ class EventsBatch:
                        self.warehouse.staging(OPEN_PAGES))
         prune_batch_files(spark, state, keep=KEEP_OPEN_FILES)
 
-    def _windows(self, spark: SparkSession, parts: list[str], batch_id: int,
-                 minutes: tuple[datetime, datetime]) -> list[dict]:
-        """Merge the batch's partials (``parts``: its files) into the recent windows; publish the finished
-        windows it touched to the Live page's store; return them."""
-        location = self.settings.table_path("live_metrics_parts")
+    def _partials(self, valid: DataFrame, batch_id: int) -> DataFrame:
+        """Return the batch's live metric partials (live_metrics_parts' rows)."""
+        partials = metric_parts(valid).select("*", with_batch_id(batch_id))
+        if self.parts_schema is None:
+            self.parts_schema = partials.schema
+        return partials
+
+    def _windows(self, spark: SparkSession, partials: DataFrame, batch_id: int) -> list[dict]:
+        """Merge the batch's partials into the recent windows; publish the finished windows it touched to
+        the Live page's store; return them."""
         if not self.restored:
             self.evaluator.remember(earlier_alerts(spark, self.settings, batch_id))
-            self.recent.restore(spark, location, batch_id)
+            self.recent.restore(spark, self.settings.table_path("live_metrics_parts"), self.parts_schema,
+                                batch_id)
             self.restored = True
-        # Read back rather than kept: keeping them would cost a job of its own (the aggregation's).
-        batch_parts = (spark.read.schema(self.parts_schema).option("basePath", location).parquet(*parts)
-                       .drop("batch_id"))
-        windows = self.recent.update(batch_parts, minutes)
+        windows = self.recent.update([row.asDict() for row in partials.collect()])
         if self.store is not None:
-            self._publish(spark, windows, batch_id)
+            self._publish(windows, batch_id)
         return windows
 
-    def _publish(self, spark: SparkSession, windows: list[dict], batch_id: int) -> None:
+    def _publish(self, windows: list[dict], batch_id: int) -> None:
         """Upsert into the Live page's store. A store that does not answer never stops the batch (the
         archive goes on): the windows are published whole once it answers again."""
         try:
             if self.store_behind:
-                windows = self.recent.finished(spark)
+                windows = self.recent.finished()
             self.store.publish(windows, batch_id, self.recent.horizon_starts())
         except Exception as exc:  # noqa: BLE001 - any failure of the store: logged, caught up later
             if not self.store_failing:  # once a failure, not every batch

@@ -88,9 +88,17 @@ class HivePartitions:
             self.ensure_table(table, self.ARCHIVE_COLUMNS[table]())
 
     def ensure_table(self, table: str, columns: list[tuple[str, str]], **views: str) -> None:
-        """Create a table (partitioned by STRING columns) and views over it (name: DDL) if missing."""
+        """Create a table (partitioned by STRING columns) and views over it (name: DDL) if missing; add
+        the columns a table created by an older release lacks."""
         spec = catalog.table(table)  # its partitions and location
         data = tuple((name, kind) for name, kind in columns if name not in spec.partition_names)
+        if self._exists(table):
+            db = self.settings.hive_database
+            have = [row[0] for row in execute(self.settings, catalog.show_columns_sql(db, spec))]
+            added = catalog.add_columns_sql(db, spec, have, data)
+            if added:
+                self._execute(added)
+                log.info("added to %s the columns it lacked: %s", table, added)
         self._create(table, catalog.create_table_sql(self.settings, spec, data))
         for name, ddl in views.items():
             self._create(name, ddl)

@@ -46,12 +46,22 @@ COUNT_COLUMNS = {t: "add_to_cart" if t == "add_to_cart" else f"{t}s" for t in CO
 DIMENSIONS = ("app", "page", "section", "device", "browser", "os", "country", "transition")
 KEYS = ("window_start", "window_end", "app_id", "dim", "key")
 
-# The partials' additive columns, and their sketches: (column, how two of them merge).
+# The partials' additive columns, and their sketches: (column, how two of them merge). The KLL sketches
+# hold doubles: the driver's Python merges them too (clickstream/streaming/recent.py), and the DataSketches
+# library for Python reads a KLL sketch of doubles, not one of longs. The columns before them,
+# dwell_sketch and response_sketch (KLL of longs), are left in the table of an upgraded data directory.
 SUMMED = ("events", *COUNT_COLUMNS.values(), "bot_events", "page_leaves", "dwell_sum_ms", "responses",
           "errors")
 SKETCHES = {
     "users_sketch": "hll_union_agg", "viewers_sketch": "hll_union_agg",
-    "dwell_sketch": "kll_merge_agg_bigint", "response_sketch": "kll_merge_agg_bigint",
+    "dwell_ms_sketch": "kll_merge_agg_double", "response_ms_sketch": "kll_merge_agg_double",
+}
+HLL_LG_K = 12  # Spark's default for hll_sketch_agg and hll_union_agg
+KLL_K = 200    # Spark's default for kll_sketch_agg_double
+# The finished quantiles: name -> (sketch, rank).
+QUANTILES = {
+    "time_on_page_p50_ms": ("dwell_ms_sketch", 0.5), "time_on_page_p95_ms": ("dwell_ms_sketch", 0.95),
+    "response_p50_ms": ("response_ms_sketch", 0.5), "response_p95_ms": ("response_ms_sketch", 0.95),
 }
 
 
@@ -95,8 +105,8 @@ def _partials() -> list[Column]:
         _count_if(is_type["page_view"] & (F.col("http_status") >= 500)).alias("errors"),
         F.hll_sketch_agg("user_id").alias("users_sketch"),
         F.hll_sketch_agg(F.when(is_type["page_view"], F.col("user_id"))).alias("viewers_sketch"),
-        F.kll_sketch_agg_bigint(dwell).alias("dwell_sketch"),
-        F.kll_sketch_agg_bigint(response).alias("response_sketch"),
+        F.kll_sketch_agg_double(dwell.cast("double")).alias("dwell_ms_sketch"),
+        F.kll_sketch_agg_double(response.cast("double")).alias("response_ms_sketch"),
     ]
 
 
@@ -122,10 +132,11 @@ def merged_sql() -> list[str]:
     return [f"sum({c}) AS {c}" for c in SUMMED] + [f"{merge}({c}) AS {c}" for c, merge in SKETCHES.items()]
 
 
-def _quantile(sketch: str, count: str, rank: float) -> str:
-    # An empty sketch (no value in the window) has no quantile: Spark raises rather than return null.
-    return (f"CAST(CASE WHEN {count} > 0 THEN kll_sketch_get_quantile_bigint({sketch}, {rank}) END "
-            f"AS DOUBLE)")
+def _quantile(sketch: str, rank: float) -> str:
+    # An empty sketch (no value in the window, or only partials written before the column) has no
+    # quantile: Spark raises rather than return null.
+    return (f"CASE WHEN kll_sketch_get_n_double({sketch}) > 0 "
+            f"THEN kll_sketch_get_quantile_double({sketch}, {rank}) END")
 
 
 def finished_sql() -> list[str]:
@@ -137,10 +148,7 @@ def finished_sql() -> list[str]:
         "bot_events", "page_leaves",
         "CASE WHEN page_leaves > 0 THEN dwell_sum_ms / page_leaves END AS time_on_page_avg_ms",
         "responses", "errors",
-        f"{_quantile('dwell_sketch', 'page_leaves', 0.5)} AS time_on_page_p50_ms",
-        f"{_quantile('dwell_sketch', 'page_leaves', 0.95)} AS time_on_page_p95_ms",
-        f"{_quantile('response_sketch', 'responses', 0.5)} AS response_p50_ms",
-        f"{_quantile('response_sketch', 'responses', 0.95)} AS response_p95_ms",
+        *[f"{_quantile(sketch, rank)} AS {name}" for name, (sketch, rank) in QUANTILES.items()],
         "CASE WHEN responses > 0 THEN errors / responses END AS error_rate",
         "dt",
     ]
