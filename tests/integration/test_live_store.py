@@ -9,11 +9,10 @@ import psycopg2
 import pytest
 
 from clickstream.streaming.live_store import LiveStore, table
-from clickstream.streaming.metrics import metric_parts
 from clickstream.streaming.recent import RecentWindows
 from embedded import bootstrap
 from embedded.environment import load_secrets
-from tests.support.streaming_frames import ev, frame
+from tests.support.streaming_frames import ev, parts
 
 pytestmark = pytest.mark.integration
 
@@ -45,14 +44,14 @@ def views(hms: str, n: int, page: str = "/home") -> list[dict]:
 
 def test_a_batch_s_windows_are_upserted_and_a_replay_changes_nothing(spark, store):
     recent = RecentWindows(HORIZONS)
-    first = recent.update(metric_parts(frame(spark, views("12:00:10", 4))))
+    first = recent.update(parts(spark, views("12:00:10", 4)))
     store.publish(first, 0, recent.horizon_starts())
     assert rows_of(store) == {("12:00", "app", "*"): (4, 4, 4, 0, 0),
                               ("12:00", "page", "/home"): (4, 4, 4, 0, 0)}
 
     batch = views("12:00:40", 2) + views("12:01:05", 3, "/docs") + [
         ev("12:01:06", "u_x", "/docs", "section_click", section="reviews")]
-    second = recent.update(metric_parts(frame(spark, batch)))
+    second = recent.update(parts(spark, batch))
     store.publish(second, 1, recent.horizon_starts())
     after = rows_of(store)
     assert after[("12:00", "app", "*")] == (6, 6, 6, 0, 1)  # merged with batch 0's, written by batch 1
@@ -64,8 +63,8 @@ def test_a_batch_s_windows_are_upserted_and_a_replay_changes_nothing(spark, stor
 
 def test_windows_past_their_breakdown_s_horizon_leave_the_store(spark, store):
     recent = RecentWindows(HORIZONS)
-    store.publish(recent.update(metric_parts(frame(spark, views("12:00:10", 2)))), 0, recent.horizon_starts())
-    store.publish(recent.update(metric_parts(frame(spark, views("12:10:00", 1)))), 1, recent.horizon_starts())
+    store.publish(recent.update(parts(spark, views("12:00:10", 2))), 0, recent.horizon_starts())
+    store.publish(recent.update(parts(spark, views("12:10:00", 1))), 1, recent.horizon_starts())
     # The page's 12:00 window is older than its 5 minutes; the site's is within its 30.
     assert set(rows_of(store)) == {("12:00", "app", "*"), ("12:10", "app", "*"), ("12:10", "page", "/home")}
 
@@ -77,12 +76,12 @@ def test_a_store_that_does_not_answer_never_stops_the_batch_and_is_caught_up(spa
     refused = LiveStore(store.url, store.schema, password="wrong")
     batch = EventsBatch(Warehouse(settings), producer=None, store=refused)
     batch.recent = RecentWindows(HORIZONS)
-    first = batch.recent.update(metric_parts(frame(spark, views("12:00:10", 3))))
-    batch._publish(spark, first, 0)  # refused: logged, not raised
+    first = batch.recent.update(parts(spark, views("12:00:10", 3)))
+    batch._publish(first, 0)  # refused: logged, not raised
     assert batch.store_behind and rows_of(store) == {}
-    second = batch.recent.update(metric_parts(frame(spark, views("12:01:10", 2, "/docs"))))
+    second = batch.recent.update(parts(spark, views("12:01:10", 2, "/docs")))
     batch.store = store  # it answers again: every window kept, not only the batch's
-    batch._publish(spark, second, 1)
+    batch._publish(second, 1)
     assert not batch.store_behind
     assert set(rows_of(store)) == {("12:00", "app", "*"), ("12:00", "page", "/home"),
                                    ("12:01", "app", "*"), ("12:01", "page", "/docs")}

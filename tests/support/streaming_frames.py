@@ -43,6 +43,13 @@ def frame(spark: SparkSession, rows: list[dict]) -> DataFrame:
     return spark.createDataFrame([tuple(r[f.name] for f in ARCHIVED.fields) for r in rows], ARCHIVED)
 
 
+def parts(spark: SparkSession, events: list[dict]) -> list[dict]:
+    """Return a batch's live metric partials as the application collects them for the recent windows."""
+    from clickstream.streaming.metrics import metric_parts
+
+    return [row.asDict() for row in metric_parts(frame(spark, events)).collect()]
+
+
 class FeedHarness:
     """Streams batches of events through a transform, as the live queries read the feed."""
 

@@ -8,16 +8,11 @@ from pyspark.sql import functions as F
 
 from clickstream.streaming.metrics import finish, merge, metric_parts
 from clickstream.streaming.recent import RecentWindows
-from tests.support.streaming_frames import at, ev, frame
+from tests.support.streaming_frames import at, ev, frame, parts
 
 
 def views(hms: str, n: int, page: str = "/home", ms: int = 100) -> list[dict]:
     return [ev(hms, f"u_{hms}_{i}", page, response_time_ms=ms + i) for i in range(n)]
-
-
-def parts(spark, events: list[dict]) -> list[dict]:
-    """A batch's partials as the application collects them."""
-    return [row.asDict() for row in metric_parts(frame(spark, events)).collect()]
 
 
 def judged(rows: list[dict]) -> dict[tuple, tuple]:
