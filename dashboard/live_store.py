@@ -16,7 +16,7 @@ import streamlit as st
 from clickstream.secrets import read_secret
 from clickstream.settings import get_settings
 from clickstream.streaming.live_store import PASSWORD_VAR, TABLE, table
-from dashboard.data import DataError, MissingTable
+from dashboard.errors import DataError, MissingTable
 
 LIVE_TTL = 1.5  # seconds: the live page refreshes every 2 s
 BREAKDOWNS = ("page", "section", "transition", "device", "browser", "os")

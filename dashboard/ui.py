@@ -12,7 +12,10 @@ import pandas as pd
 import streamlit as st
 
 from clickstream.settings import SITES
-from dashboard.data import DataError, Filters, MissingTable, available_days, pages_of, settings
+from dashboard.errors import DataError, MissingTable
+from dashboard.filters import Filters
+from dashboard.history_data import available_days, pages_of
+from dashboard.hive_session import settings
 
 T = TypeVar("T")
 ALL = "All sites"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import altair as alt
 import streamlit as st
 
-from dashboard.data import channels, devices, operating_systems
+from dashboard.history_data import channels, devices, operating_systems
 from dashboard.ui import DAILY_HINT, load, load_section, no_data, pct, sidebar_filters, table
 
 f = sidebar_filters(with_page=False)

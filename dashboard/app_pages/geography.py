@@ -7,7 +7,7 @@ import math
 import pydeck as pdk
 import streamlit as st
 
-from dashboard.data import cities
+from dashboard.history_data import cities
 from dashboard.ui import DAILY_HINT, load, no_data, sidebar_filters, table
 
 f = sidebar_filters(with_page=False)

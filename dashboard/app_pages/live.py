@@ -9,8 +9,8 @@ import pandas as pd
 import streamlit as st
 
 from clickstream.settings import SITES
-from dashboard.data import live_active_users, live_alerts, live_paths
 from dashboard.live_store import live_windows, newest_live_minute
+from dashboard.live_tables import live_active_users, live_alerts, live_paths
 from dashboard.ui import ALL, load, load_section, no_data, pct, since_text, table, time_on_page_chart
 
 REFRESH_S = 2

@@ -6,7 +6,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from dashboard.data import funnel_steps, top_paths
+from dashboard.history_data import funnel_steps, top_paths
 from dashboard.ui import DAILY_HINT, load, no_data, pct, sidebar_filters, table
 
 SANKEY_PATHS = 15  # more makes the diagram unreadable; the table below has the rest

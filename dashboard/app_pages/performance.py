@@ -5,7 +5,7 @@ from __future__ import annotations
 import altair as alt
 import streamlit as st
 
-from dashboard.data import hour_profiles, page_performance, performance_summary
+from dashboard.history_data import hour_profiles, page_performance, performance_summary
 from dashboard.ui import DAILY_HINT, HOURLY_HINT, load, no_data, pct, sidebar_filters, table
 
 TOP_PAGES = 8

@@ -9,8 +9,10 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from dashboard.data import (
-    DataError,
+from dashboard.errors import DataError
+from dashboard.hive_session import settings
+from dashboard.live_store import newest_live_minute
+from dashboard.pipeline_data import (
     cluster_health,
     last_dag_runs,
     ledger,
@@ -18,10 +20,8 @@ from dashboard.data import (
     progress_since,
     reconciliation,
     rejections,
-    settings,
     topic_partitions,
 )
-from dashboard.live_store import newest_live_minute
 from dashboard.ui import load, load_section, no_data, pct, sidebar_filters, since_text, table
 
 f = sidebar_filters(with_page=False)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import altair as alt
 import streamlit as st
 
-from dashboard.data import report_sentences, report_totals
+from dashboard.history_data import report_sentences, report_totals
 from dashboard.ui import DAILY_HINT, load, no_data, sidebar_filters, table
 
 f = sidebar_filters(with_page=False)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import altair as alt
 import streamlit as st
 
-from dashboard.data import new_and_returning, pages_per_session, session_durations, session_summary
+from dashboard.history_data import new_and_returning, pages_per_session, session_durations, session_summary
 from dashboard.ui import DAILY_HINT, load, no_data, pct, sidebar_filters, table
 
 # Upper bounds (seconds) of the duration buckets; the last bucket is open-ended.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import altair as alt
 import streamlit as st
 
-from dashboard.data import daily_page_traffic, daily_totals, hourly_traffic, page_time, peak_hours
+from dashboard.history_data import daily_page_traffic, daily_totals, hourly_traffic, page_time, peak_hours
 from dashboard.ui import (
     DAILY_HINT,
     HOURLY_HINT,

@@ -49,9 +49,9 @@ pytestmark = pytest.mark.integration
 
 
 def dag_runs_seen_by_the_dashboard(base: str, password: str):
-    """The dashboard's loader of DAG runs (dashboard/data.py), pointed at this stack's Airflow."""
+    """The dashboard's loader of DAG runs (dashboard/pipeline_data.py), pointed at this stack's Airflow."""
     from clickstream.settings import get_settings
-    from dashboard.data import last_dag_runs
+    from dashboard.pipeline_data import last_dag_runs
 
     with pytest.MonkeyPatch.context() as env:
         env.setenv("CLICKSTREAM_AIRFLOW_API_URL", base)
