@@ -1,4 +1,5 @@
-"""Run simulated users live and backfill past days, all through the site's own HTTP endpoints.
+"""Run a site's simulated users live (and start its backfills: simulators/backfill.py), all through the
+site's own HTTP endpoints (simulators/client.py).
 
 Users fetch real pages (so response times and statuses are measured) and
 post their events in batches to ``/collect`` like a browser tracker. A 503
@@ -27,17 +28,15 @@ from collections import deque
 from collections.abc import Generator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from inspect import GEN_CREATED, getgeneratorstate
 
-import orjson
-import requests
-
 from clickstream.contracts import hour_key
-from simulators.generate import backfill_seed, day_sessions
+from simulators.backfill import Backfills
+from simulators.client import Client, Sender
 from simulators.in_flight import InFlight
 from simulators.journey import SESSION_TIMEOUT_S, build_event, corrupt, iso, plan_session
-from simulators.ledger import SIMULATED_HEADER, Ledger
+from simulators.ledger import Ledger
 from simulators.population import Visitor, hex_id
 from simulators.sites import SITES
 
@@ -73,49 +72,6 @@ class SimulationParams:
 
 
 USER_WORKERS = 32  # threads running the live users' actions, per site
-_local = threading.local()
-
-
-def _session() -> requests.Session:
-    """The calling thread's HTTP session: connections are kept per thread, not per user."""
-    session = getattr(_local, "session", None)
-    if session is None:
-        session = _local.session = requests.Session()
-    return session
-
-
-class Client:
-    """HTTP client of one simulated browser against the site."""
-
-    def __init__(self, base_url: str, visitor: Visitor):
-        self.base_url = base_url.rstrip("/")
-        self.set_visitor(visitor)
-
-    def set_visitor(self, visitor: Visitor) -> None:
-        """Send as another visitor from now on."""
-        self.headers = {"User-Agent": visitor.user_agent, "X-Forwarded-For": visitor.ip}
-
-    def fetch(self, path: str) -> tuple[int | None, int | None]:
-        """GET a page; return (response time ms, status), or (None, None) if unreachable."""
-        start = time.perf_counter()
-        try:
-            resp = _session().get(self.base_url + path, headers=self.headers, timeout=30)
-        except requests.RequestException:
-            return None, None
-        return int((time.perf_counter() - start) * 1000), resp.status_code
-
-    def post(self, events: list[dict], batch_id: str) -> tuple[int, dict]:
-        """POST a batch to /collect; return (status, body); status 0 if unreachable."""
-        headers = self.headers | {"Content-Type": "application/json", SIMULATED_HEADER: batch_id}
-        try:
-            resp = _session().post(self.base_url + "/collect", data=orjson.dumps(events), headers=headers,
-                                   timeout=30)
-        except requests.RequestException as exc:
-            return 0, {"error": str(exc)}
-        try:
-            return resp.status_code, resp.json()
-        except ValueError:
-            return resp.status_code, {}
 
 
 class Simulation:
@@ -134,9 +90,10 @@ class Simulation:
         self.counters = {"generated": 0, "sent": 0, "rejected": 0, "retries": 0, "unsent": 0,
                          "page_views": 0, "sessions": 0}
         self._recent: deque[tuple[float, int]] = deque(maxlen=600)
-        self.backfills: list[dict] = []
         # Every count of this site's simulated events, from generated to sent or unsent, goes through it.
         self.in_flight = InFlight(self._account)
+        self.sender = Sender(self.in_flight, self._count)
+        self._backfills = Backfills(app_id, self.site, base_url, self.in_flight, self.sender)
 
     # -- status --------------------------------------------------------------
 
@@ -173,7 +130,7 @@ class Simulation:
             "rates": {"events_sent_per_s_10s": round(recent / 10, 1)},
             "counters": counters,
             "ledger": self.ledger.totals(),
-            "backfills": list(self.backfills),
+            "backfills": list(self._backfills.jobs),
         }
 
     # -- live users ----------------------------------------------------------
@@ -288,67 +245,18 @@ class Simulation:
                     first_buffered = time.monotonic()
                 buffer.append(event)
                 if len(buffer) >= p.batch_size or time.monotonic() - first_buffered >= p.flush_s:
-                    self._send(client, buffer, stop)
+                    self.sender.send(client, buffer, stop)
                     buffer = []
                 if status is not None and status >= 500 and rng.random() < 0.5:
                     break  # the visitor gives up on a broken site
-            self._send(client, buffer, stop)
+            self.sender.send(client, buffer, stop)
             buffer = []
             if stopped or (yield rng.lognormvariate(math.log(30), 0.8)):
                 break
             if rng.random() < p.new_user_share:
                 visitor = Visitor.draw(rng, p.bot_share)
                 client.set_visitor(visitor)
-        self._send(client, buffer, stop)
-
-    def _send(self, client: Client, events: list[dict], stop: threading.Event,
-              give_up_after_stop_s: float = 30.0, stamp: bool = True) -> bool:
-        """Post a batch until the collector takes it; return False if it stayed unsent.
-
-        The collector counts the events as sent when it takes them. A batch given up on because the
-        site is stopping is accounted as unsent, exactly once (simulators/in_flight.py).
-        """
-        if not events:
-            return True
-        if stamp:
-            sent_time = iso(datetime.now(UTC))
-            for event in events:
-                event["sent_time"] = sent_time
-        batch_id = uuid.uuid4().hex
-        if not self.in_flight.post(batch_id, [hour_key(e.get("event_time")) for e in events]):
-            return False  # the site has stopped: the stop accounted these events as unsent
-        backoff = 0.2
-        stop_seen: float | None = None
-        asked_again = False
-        while True:
-            status, body = client.post(events, batch_id)
-            if status == 200:
-                self.in_flight.done(batch_id)
-                self._count("rejected", int(body.get("rejected", 0)))
-                return True
-            if status in (400, 413):  # refused whole: a mismatch the reconciliation must show
-                self.in_flight.done(batch_id)
-                log.error("collector refused a batch of %d events (%d): %s", len(events), status, body)
-                self._count("unsent", len(events))
-                return False
-            if stop.is_set() or self.in_flight.closed.is_set():
-                # Stopping: a collector that is gone is not waited for; one that answers (a broker
-                # outage: 503) gets give_up_after_stop_s. No answer at all is asked again once, at once:
-                # a kept-alive connection the server closed just as the post went out looks the same as
-                # a collector that is gone (a repeat of a batch it took is answered, not taken twice).
-                stop_seen = stop_seen or time.monotonic()
-                if status == 0 and not asked_again:
-                    asked_again = True
-                    continue
-                if (status == 0 or self.in_flight.closed.is_set()
-                        or time.monotonic() - stop_seen > give_up_after_stop_s):
-                    log.warning("stopping with %d events unsent: collector answers %s", len(events),
-                                status or "nothing")
-                    self.in_flight.give_up(batch_id)
-                    return False
-            self._count("retries")
-            stop.wait(backoff)  # a stop cuts the wait short: the next answer decides at once
-            backoff = min(backoff * 2, 5.0)
+        self.sender.send(client, buffer, stop)
 
     def settle_stop(self, timeout: float) -> None:
         """At the site's stop: stop the users, then account every batch its collector never took."""
@@ -360,44 +268,4 @@ class Simulation:
     def backfill(self, start: date, end: date, events_per_day: int, seed: int = 42,
                  bot_share: float = 0.05, malformed_share: float = 0.01) -> dict:
         """Start generating past days in the background; return the job record."""
-        if end < start:
-            raise ValueError("end_date is before start_date")
-        if (end - start).days > 366:
-            raise ValueError("a backfill covers at most 366 days")
-        if end >= datetime.now(UTC).date():
-            raise ValueError("backfills are for past days: end_date must be before today (UTC)")
-        if not 1 <= events_per_day <= 50_000_000:
-            raise ValueError("events_per_day must be between 1 and 50000000")
-        job = {"id": len(self.backfills) + 1, "start_date": start.isoformat(),
-               "end_date": end.isoformat(), "events_per_day": events_per_day, "seed": seed,
-               "state": "running", "days_done": 0, "events_sent": 0, "events_unsent": 0}
-        self.backfills.append(job)
-        thread = threading.Thread(target=self._backfill, name=f"backfill-{self.app_id}-{job['id']}",
-                                  args=(job, start, end, events_per_day, seed, bot_share,
-                                        malformed_share), daemon=True)
-        thread.start()
-        return job
-
-    def _backfill(self, job, start, end, events_per_day, seed, bot_share, malformed_share):
-        stop = threading.Event()  # a backfill runs to completion
-        try:
-            day = start
-            while day <= end:
-                rng = random.Random(backfill_seed(seed, self.app_id, day))
-                client: Client | None = None
-                for batch in day_sessions(self.site, day, events_per_day, rng, bot_share=bot_share,
-                                          malformed_share=malformed_share):
-                    if client is None:
-                        client = Client(self.base_url, batch.visitor)
-                    client.set_visitor(batch.visitor)
-                    if not self.in_flight.generate(hour_key(e.get("event_time")) for e in batch.events):
-                        raise RuntimeError("the site stopped before the backfill ended")
-                    # A past session keeps its sent_time on the simulated clock.
-                    ok = self._send(client, batch.events, stop, stamp=False)
-                    job["events_sent" if ok else "events_unsent"] += len(batch.events)
-                job["days_done"] += 1
-                day += timedelta(days=1)
-            job["state"] = "done"
-        except Exception as exc:  # noqa: BLE001 - report in status rather than die silently
-            log.exception("backfill %s failed", job["id"])
-            job["state"] = f"failed: {exc}"
+        return self._backfills.start(start, end, events_per_day, seed, bot_share, malformed_share)
