@@ -5,24 +5,22 @@ process that dies, keeps one log per service in ``<data dir>/logs`` and,
 with ``stopasgroup``/``killasgroup``, stops whole process trees (spark-submit
 and its JVM, gunicorn and its workers). This module renders its config,
 starts services phase by phase behind health checks, and runs the one-shot
-bootstrap steps between phases.
+set-up steps of each service around its start (embedded/service_hooks.py). Its processes'
+record and the ending of what outlives supervisord: embedded/processes.py.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import subprocess
 import time
 from dataclasses import dataclass
 from xmlrpc.client import Fault, ServerProxy
 
-import psutil
 from supervisor.xmlrpc import SupervisorTransport
 
 from clickstream.settings import Settings
-from clickstream.topics import ensure_topics
-from embedded import bootstrap, hadoop, hive_conf, kafka, metastore_upgrade, streaming_app
+from embedded import bootstrap, hadoop, processes, service_hooks, streaming_app
 from embedded.environment import VENV_BIN, airflow_admin_password, stack_env
 from embedded.services import Service, all_services, supervisord_conf
 
@@ -69,6 +67,7 @@ class Stack:
         self.by_name = {svc.name: svc for svc in self.services}
         self.conf_path = settings.run_dir / "supervisord.conf"
         self.sock_path = settings.run_dir / "supervisor.sock"
+        self.processes = processes.ProcessRecords(settings.run_dir)
         self.healthy_at: dict[str, float] = {}  # service -> when the last up() saw it healthy (epoch s)
         self.stop_steps: dict[str, float] = {}  # step of the last down() -> seconds since it began
 
@@ -136,44 +135,20 @@ class Stack:
         text = path.read_text(errors="replace").splitlines()[-lines:]
         return f"last lines of {path}:\n" + "\n".join(text)
 
-    def _before_start(self, name: str) -> None:
-        """Prepare what a service needs before its process starts (first start of a data dir, mostly)."""
-        s = self.settings
-        if name == "postgres":
-            bootstrap.init_postgres(s)
-        elif name == "broker":
-            try:
-                kafka.prepare(s)
-            except kafka.KafkaSetupError as exc:
-                raise StackError(f"broker: {exc}") from exc
-        elif name == "hiveserver2":
-            hive_conf.write_conf(s)
-            try:
-                bootstrap.check_metastore_database(s)
-            except bootstrap.MetastoreUnavailable as exc:
-                raise StackError(f"hiveserver2: {exc}") from exc
-        elif name == "airflow-api-server":  # the first Airflow process: its metadata DB must be ready
-            bootstrap.migrate_airflow(s)
-        elif name == "airflow-scheduler" and s.on_yarn:  # what the jobs ship to YARN containers
-            hadoop.build_py_files(s)
-            hadoop.publish_jobenv(s)
+    def _hook(self, hook, name: str) -> None:
+        """Run a service's hook (embedded/service_hooks.py); its failure stops the start."""
+        try:
+            hook(name, self.settings)
+        except service_hooks.HookError as exc:
+            raise StackError(str(exc)) from exc
 
-    def _after_healthy(self, name: str) -> None:
-        """Create what a service holds for the platform, once it answers."""
-        s = self.settings
-        if name == "postgres":
-            bootstrap.create_metastore_database(s)
-            bootstrap.create_live_database(s)
-            if s.airflow_db == "postgres":
-                bootstrap.create_airflow_database(s)
-        elif name == "broker":
-            ensure_topics(s)
-        elif name == "hiveserver2":
-            bootstrap.create_hive_database(s)
-            try:  # once: a data directory from before the PostgreSQL metastore
-                metastore_upgrade.register_derby_tables(s)
-            except RuntimeError as exc:
-                raise StackError(f"hiveserver2: {exc}") from exc
+    def recorded_pids(self) -> dict[str, int]:
+        """Return supervisord's PID from its pidfile ({} when it is not there)."""
+        return self.processes.supervisord()
+
+    def process_tree(self) -> list[int]:
+        """Return the PIDs of supervisord and every process below it."""
+        return self.processes.tree()
 
     def _start(self, services: list[Service], started: set[str]) -> None:
         """Start each service as soon as what it requires is healthy and set up; wait until all are.
@@ -191,7 +166,7 @@ class Stack:
                 if (all(r in ready or r not in names for r in svc.requires)
                         and all(a in launched or a in ready or a not in names for a in svc.after)):
                     if svc.name in started:
-                        self._before_start(svc.name)
+                        self._hook(service_hooks.before_start, svc.name)
                         log.info("starting %s", svc.name)
                         rpc.startProcess(svc.name, False)
                     launched[svc.name] = time.monotonic()
@@ -206,7 +181,7 @@ class Stack:
                     log.info("%s healthy after %.1fs", name, time.monotonic() - since)
                     self.healthy_at[name] = time.time()
                     if name in started:
-                        self._after_healthy(name)
+                        self._hook(service_hooks.after_healthy, name)
                     ready.add(name)
                     del launched[name]
                 elif time.monotonic() - since > svc.start_timeout:
@@ -239,47 +214,13 @@ class Stack:
         if started & {"streamlit", *(svc.name for svc in selected if svc.name.startswith("airflow-"))}:
             bootstrap.ensure_batch_start(s)  # read by the DAGs and the dashboard when they start
         self._start(selected, started)
-        self._record_pids()
+        self.processes.record()
         # After every service is healthy: unpausing as soon as the scheduler was, the api-server, still
         # busy with the dag-processor's and triggerer's start on two cores, timed out on a restart.
         if lifecycle and "airflow-scheduler" in started:
             sites = all(f"site-{site}" in started for site in s.sites)
             bootstrap.start_lifecycle(s, LIFECYCLE_DAGS, start_simulation=sites)
         return self.status(names)
-
-    def _record_pids(self) -> None:
-        """Record every process of the tree with its start time (to recognise it later)."""
-        pids = {}
-        for pid, proc in self._tree_handles().items():
-            try:
-                pids[str(pid)] = {"name": " ".join(proc.cmdline()[:2])[-80:],
-                                  "started": proc.create_time()}
-            except psutil.Error:
-                continue
-        (self.settings.run_dir / "pids.json").write_text(json.dumps(pids, indent=2))
-
-    def recorded_pids(self) -> dict[str, int]:
-        """Return supervisord's PID from its pidfile ({} when it is not there)."""
-        pidfile = self.settings.run_dir / "supervisord.pid"
-        if pidfile.exists():
-            return {"supervisord": int(pidfile.read_text().strip())}
-        return {}
-
-    def _recorded_handles(self) -> dict[int, psutil.Process]:
-        """Return the recorded processes that still run (same PID and start time)."""
-        path = self.settings.run_dir / "pids.json"
-        handles = {}
-        for pid, info in (json.loads(path.read_text()) if path.exists() else {}).items():
-            try:
-                proc = psutil.Process(int(pid))
-                if abs(proc.create_time() - info["started"]) < 0.01:
-                    handles[proc.pid] = proc
-            except (psutil.Error, KeyError, TypeError):
-                continue
-        return handles
-
-    def _forget_pids(self) -> None:
-        (self.settings.run_dir / "pids.json").unlink(missing_ok=True)
 
     def down(self, timeout: float = 90) -> list[int]:
         """Stop every process of the stack and return PIDs still alive (none when clean)."""
@@ -290,7 +231,7 @@ class Stack:
             self.stop_steps[name] = round(time.monotonic() - began, 1)
             log.info("stop: %s after %.1fs", name, self.stop_steps[name])
 
-        tree = {**self._recorded_handles(), **self._tree_handles()}
+        tree = {**self.processes.recorded_handles(), **self.processes.tree_handles()}
         if self.supervisor_running():
             rpc = self._rpc()
             # First the streaming application, while Airflow's api-server and scheduler run to record
@@ -303,7 +244,7 @@ class Stack:
             # Stop in reverse phase order, clients before the services they use; a phase's services
             # stop together.
             for phase in sorted({svc.phase for svc in self.services}, reverse=True):
-                tree.update(self._tree_handles())  # e.g. tasks Airflow started meanwhile
+                tree.update(self.processes.tree_handles())  # e.g. tasks Airflow started meanwhile
                 slowest = self._stop_phase(rpc, [svc for svc in self.services if svc.phase == phase])
                 step(f"phase {phase} stopped ({'clients' if phase == 2 else 'services'}; last: {slowest})")
             try:
@@ -313,21 +254,11 @@ class Stack:
         # Some processes leave their service's process group and outlive it: Airflow runs each
         # task in a session of its own, so the streaming job's spark-submit survives the
         # scheduler. Terminate what is left of the tree, then kill what ignores that.
-        survivors = [p for p in tree.values() if _alive(p)]
-        for proc in survivors:
-            _signal(proc, "terminate")
-        _, still = psutil.wait_procs(survivors, timeout=min(30.0, timeout))
-        for proc in still:
-            _signal(proc, "kill")
-        deadline = time.monotonic() + timeout
-        alive = [p for p in tree.values() if _alive(p)]
-        while alive and time.monotonic() < deadline:
-            time.sleep(0.3)
-            alive = [p for p in alive if _alive(p)]
-        step(f"every process gone ({len(survivors)} outlived their service)")
+        ended, alive = processes.end(list(tree.values()), timeout)
+        step(f"every process gone ({ended} outlived their service)")
         if not alive:
-            self._forget_pids()
-        return [p.pid for p in alive]
+            self.processes.forget()
+        return alive
 
     def stop_service(self, name: str) -> None:
         """Stop one service and wait until it has stopped (supervisord no longer restarts it)."""
@@ -359,27 +290,6 @@ class Stack:
             pending = still
         return slowest
 
-    def _tree_handles(self) -> dict[int, psutil.Process]:
-        """Return psutil handles of supervisord and its descendants (safe against PID reuse)."""
-        handles = {}
-        for pid in self.process_tree():
-            try:
-                handles[pid] = psutil.Process(pid)
-            except psutil.Error:
-                continue
-        return handles
-
-    def process_tree(self) -> list[int]:
-        """Return the PIDs of supervisord and every process below it."""
-        pid = self.recorded_pids().get("supervisord")
-        if not pid:
-            return []
-        try:
-            root = psutil.Process(pid)
-            return [pid, *(c.pid for c in root.children(recursive=True))]
-        except psutil.Error:
-            return []
-
     def status(self, names: list[str] | None = None) -> list[ServiceStatus]:
         """Return state, PID and health of the named services (default: all), not of what they require."""
         info = self._process_info()
@@ -395,17 +305,3 @@ class Stack:
     def admin_password(self) -> str:
         """Return the Airflow admin password (generated at the first start, kept in passwords.json)."""
         return airflow_admin_password(self.settings)
-
-
-def _alive(proc: psutil.Process) -> bool:
-    try:
-        return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
-    except psutil.Error:
-        return False
-
-
-def _signal(proc: psutil.Process, how: str) -> None:
-    try:
-        getattr(proc, how)()  # psutil checks the process is still the one we saw
-    except psutil.Error:
-        pass
