@@ -190,8 +190,8 @@ def stack_env(settings: Settings) -> dict[str, str]:
     env["CLICKSTREAM_AIRFLOW_API_PASSWORD"] = airflow_admin_password(settings)
     env[LIVE_PASSWORD_VAR] = load_secrets(settings)["live_password"]
     if settings.on_yarn:  # HADOOP_CONF_DIR, JAVA_HOME, SPARK_CONF_DIR; `hdfs` and `yarn` on the PATH
-        from embedded import hadoop
+        from embedded import hadoop, hadoop_conf
 
         env.update(hadoop.client_env(settings))
-        env["PATH"] = f"{hadoop.home(settings) / 'bin'}{os.pathsep}{env['PATH']}"
+        env["PATH"] = f"{hadoop_conf.home(settings) / 'bin'}{os.pathsep}{env['PATH']}"
     return env

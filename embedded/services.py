@@ -1,21 +1,27 @@
-"""The long-running services of the embedded stack and how each is started and checked."""
+"""The long-running services of the embedded stack: how each is started, what it requires, how it is
+checked (embedded/health_checks.py), and supervisord's configuration of them."""
 
 from __future__ import annotations
 
 import os
 import pwd
 import shlex
-import socket
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import requests
-
 from clickstream.settings import SITES, Settings
-from embedded import hadoop, hive_conf
+from embedded import hadoop, hadoop_status, hive_conf
 from embedded.environment import VENV_BIN, load_secrets
+from embedded.health_checks import (
+    airflow_component,
+    broker_healthy,
+    hiveserver2_healthy,
+    http_ok,
+    port_open,
+    smtp_healthy,
+)
 from embedded.kafka import broker_command
 from embedded.spark_dist import spark_home
 
@@ -43,82 +49,10 @@ def postgres_user() -> str | None:
     return "postgres"
 
 
-def port_open(host: str, port: int, timeout: float = 1.0) -> bool:
-    """Return whether a TCP connect to host:port succeeds."""
-    try:
-        with socket.create_connection((host, port), timeout=timeout):
-            return True
-    except OSError:
-        return False
-
-
-def http_ok(url: str, timeout: float = 10.0) -> bool:
-    """Return whether GET url answers 200."""
-    try:
-        return requests.get(url, timeout=timeout).status_code == 200
-    except requests.RequestException:
-        return False
-
-
-def broker_healthy(settings: Settings) -> bool:
-    """Return whether the broker answers a metadata request."""
-    if not port_open("127.0.0.1", settings.broker_port):
-        return False
-    from confluent_kafka.admin import AdminClient
-
-    try:
-        AdminClient({"bootstrap.servers": settings.kafka_bootstrap}).list_topics(timeout=3)
-        return True
-    except Exception:  # noqa: BLE001 - any client error means not healthy yet
-        return False
-
-
-def hiveserver2_healthy(settings: Settings) -> bool:
-    """Return whether HiveServer2 answers a query."""
-    if not port_open(settings.hive_host, settings.hive_port):
-        return False
-    from clickstream.hive import execute
-
-    try:
-        return execute(settings, "SELECT 1", database=None) == [(1,)]
-    except Exception:  # noqa: BLE001 - any client error means not healthy yet
-        return False
-
-
-def smtp_healthy(settings: Settings) -> bool:
-    """Return whether the mail sink answers an SMTP NOOP."""
-    import smtplib
-
-    try:
-        with smtplib.SMTP("127.0.0.1", settings.smtp_port, timeout=5) as smtp:
-            return smtp.noop()[0] == 250
-    except (OSError, smtplib.SMTPException):
-        return False
-
-
 def _mail_cmd(s: Settings) -> list[str]:
     # aiosmtpd's Mailbox handler stores each message in a Maildir: data/mail/new/<id>.
     return [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{s.smtp_port}",
             "-c", "aiosmtpd.handlers.Mailbox", str(s.data_dir / "mail")]
-
-
-def airflow_health(settings: Settings) -> dict[str, str]:
-    """Return the status of each Airflow component from the api-server's health endpoint."""
-    url = f"http://127.0.0.1:{settings.airflow_port}/api/v2/monitor/health"
-    try:
-        body = requests.get(url, timeout=10).json()
-    except (requests.RequestException, ValueError):
-        return {}
-    return {name: (info or {}).get("status") or "unknown" for name, info in body.items()}
-
-
-def airflow_component(component: str) -> Callable[[Settings], bool]:
-    """Return a health check of one Airflow component, as the api-server reports it."""
-
-    def check(settings: Settings) -> bool:
-        return airflow_health(settings).get(component) == "healthy"
-
-    return check
 
 
 @dataclass(frozen=True)
@@ -220,20 +154,21 @@ def hadoop_services() -> list[Service]:
     """Return HDFS (a NameNode, two DataNodes) and YARN (a ResourceManager, a NodeManager): cluster mode."""
     services = [
         # Healthy once out of safe mode, which needs the DataNodes' block reports: they start right after it.
-        Service("hdfs-namenode", 1, hadoop.daemon_command("namenode"), hadoop.namenode_healthy,
+        Service("hdfs-namenode", 1, hadoop.daemon_command("namenode"), hadoop_status.namenode_healthy,
                 url=lambda s: f"http://127.0.0.1:{s.namenode_http_port}", start_timeout=180),
     ]
     for index in range(1, hadoop.DATANODES + 1):
         services.append(Service(
             f"hdfs-datanode-{index}", 1, hadoop.daemon_command("datanode", index),
-            hadoop.datanode_healthy(index), after=("hdfs-namenode",), start_timeout=180,
+            hadoop_status.datanode_healthy(index), after=("hdfs-namenode",), start_timeout=180,
         ))
     services += [
         Service("yarn-resourcemanager", 1, hadoop.daemon_command("resourcemanager"),
-                hadoop.resourcemanager_healthy, url=lambda s: f"http://127.0.0.1:{s.yarn_web_port}"),
+                hadoop_status.resourcemanager_healthy,
+                url=lambda s: f"http://127.0.0.1:{s.yarn_web_port}"),
         # Stopping it kills the containers it runs: the streaming application is stopped before (stack.down).
-        Service("yarn-nodemanager", 1, hadoop.daemon_command("nodemanager"), hadoop.nodemanager_healthy,
-                requires=("yarn-resourcemanager",)),
+        Service("yarn-nodemanager", 1, hadoop.daemon_command("nodemanager"),
+                hadoop_status.nodemanager_healthy, requires=("yarn-resourcemanager",)),
     ]
     return services
 

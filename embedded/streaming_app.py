@@ -21,7 +21,7 @@ from clickstream.airflow_api import AirflowApiError
 from clickstream.settings import Settings
 from clickstream.streaming import monitor
 from clickstream.streaming.lifecycle import STOP_FILE
-from embedded import hadoop
+from embedded import hadoop, hadoop_status
 from embedded.environment import stack_api
 
 log = logging.getLogger(__name__)
@@ -51,7 +51,7 @@ class Application:
             except psutil.TimeoutExpired:
                 return False
         deadline = time.monotonic() + timeout
-        while hadoop.application(settings, self.app_id).get("state") in YARN_LIVE:
+        while hadoop_status.application(settings, self.app_id).get("state") in YARN_LIVE:
             if time.monotonic() >= deadline:
                 return False
             time.sleep(0.5)
@@ -71,7 +71,8 @@ def running(settings: Settings, record: dict | None = None) -> Application | Non
     except (KeyError, ValueError):
         return None
     if str(record["app_id"]).startswith("application_"):
-        state = hadoop.application(settings, record["app_id"]).get("state") if settings.on_yarn else None
+        state = (hadoop_status.application(settings, record["app_id"]).get("state") if settings.on_yarn
+                 else None)
         return Application(record["app_id"], started) if state in YARN_LIVE else None
     try:
         proc = psutil.Process(int(record["pid"]))

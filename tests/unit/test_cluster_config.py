@@ -10,7 +10,7 @@ from pyarrow import fs as pafs
 
 from clickstream import storage
 from clickstream.settings import load_settings
-from embedded import bootstrap, hadoop
+from embedded import bootstrap, hadoop, hadoop_conf
 from embedded.environment import airflow_connections
 
 
@@ -55,10 +55,10 @@ def test_local_mode_is_the_default_and_ships_nothing(monkeypatch, tmp_path):
 
 
 def test_the_daemons_read_productions_site_files_with_only_local_addresses_and_directories(yarn_settings):
-    conf = hadoop.write_conf(yarn_settings)
-    for name in hadoop.SITE_FILES:
-        production, local = hadoop.production_properties(name), read(conf / name)
-        overridden = hadoop.local_overrides(yarn_settings)[name]
+    conf = hadoop_conf.write_conf(yarn_settings)
+    for name in hadoop_conf.SITE_FILES:
+        production, local = hadoop_conf.production_properties(name), read(conf / name)
+        overridden = hadoop_conf.local_overrides(yarn_settings)[name]
         # Every production property is there, with production's value unless this machine must differ.
         for key, value in production.items():
             if key not in overridden:

@@ -30,7 +30,7 @@ from clickstream import cluster as cluster_health
 from clickstream.hive import create_database_sql, execute
 from clickstream.settings import REPO_ROOT, get_settings
 from clickstream.topics import ensure_topics
-from embedded import hadoop, streaming_app
+from embedded import hadoop, hadoop_status, streaming_app
 from embedded.local_app import wait_for
 from embedded.stack import Stack
 from simulators.load import site_events
@@ -115,7 +115,7 @@ def test_the_hourly_job_runs_on_yarn_and_matches_local_mode(cluster_day, built_d
                          marked="wait_for_stream|create_tables|add_missing_columns|register_partitions|"
                                 "check_hourly")
     assert run["hourly_job"] == "success", run
-    apps = [a for a in hadoop.applications(settings) if a["name"].startswith("clickstream-hourly")]
+    apps = [a for a in hadoop_status.applications(settings) if a["name"].startswith("clickstream-hourly")]
     assert [(a["state"], a["finalStatus"]) for a in apps] == [("FINISHED", "SUCCEEDED")]
     assert_same_rows(built_day, settings, catalog.names(catalog.HOURLY), f"dt={DAY}/hr={HOUR.hour}")
 
@@ -240,24 +240,24 @@ def test_the_streaming_application_survives_its_application_master_killed_exactl
     try:
         wait_for(lambda: set(archived_ids(settings)) >= first, 300, 3, "the first events archived on HDFS")
         am = am_process(app_id)
-        assert am is not None and hadoop.application(settings, app_id)["state"] == "RUNNING"
+        assert am is not None and hadoop_status.application(settings, app_id)["state"] == "RUNNING"
         # The containers (the driver in the ApplicationMaster's, the executors) too listen on the loopback.
         (manager,) = stack.status(["yarn-nodemanager"])
         containers = psutil.Process(manager.pid).children(recursive=True)
         assert am in containers and listening_elsewhere(containers) == []
         am.kill()
         second = produce(settings, 900, "cluster-second")
-        wait_for(lambda: len(hadoop.attempts(settings, app_id)) == 2, 120, 2, "YARN's second attempt")
+        wait_for(lambda: len(hadoop_status.attempts(settings, app_id)) == 2, 120, 2, "YARN's second attempt")
         wait_for(lambda: set(archived_ids(settings)) >= first | second, 300, 3, "every event archived")
         ids = archived_ids(settings)
         assert len(ids) == len(set(ids)) == len(first | second), "an event archived twice or lost"
-        assert hadoop.application(settings, app_id)["state"] == "RUNNING"
+        assert hadoop_status.application(settings, app_id)["state"] == "RUNNING"
         assert_unschedulable_job_fails_with_yarns_reason(settings, env)
     finally:
         streaming_app.request_stop(settings)
-        wait_for(lambda: hadoop.application(settings, app_id).get("state") not in streaming_app.YARN_LIVE,
-                 120, 2, "the application's stop")
-    assert hadoop.application(settings, app_id)["finalStatus"] == "SUCCEEDED"
+        wait_for(lambda: (hadoop_status.application(settings, app_id).get("state")
+                          not in streaming_app.YARN_LIVE), 120, 2, "the application's stop")
+    assert hadoop_status.application(settings, app_id)["finalStatus"] == "SUCCEEDED"
 
 
 def assert_unschedulable_job_fails_with_yarns_reason(settings, env):
@@ -284,5 +284,5 @@ def assert_unschedulable_job_fails_with_yarns_reason(settings, env):
             get_settings.cache_clear()
     assert time.monotonic() - started < 120, failure.value
     # YARN answers a kill at once (HTTP 202) and carries it out moments later.
-    wait_for(lambda: hadoop.application(settings, hook._yarn_application_id)["state"] == "KILLED", 60, 1,
-             f"YARN killing the unschedulable application ({failure.value})")
+    wait_for(lambda: hadoop_status.application(settings, hook._yarn_application_id)["state"] == "KILLED",
+             60, 1, f"YARN killing the unschedulable application ({failure.value})")
