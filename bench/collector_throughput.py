@@ -41,7 +41,8 @@ UA = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like 
 
 def generate(n: int, seed: str) -> list[dict]:
     """Generate n valid events of a settled day (all in the past) with the simulator's generator."""
-    from simulators.generate import day_sessions, settled_day
+    from bench.load import settled_day
+    from simulators.generate import day_sessions
     from simulators.sites import SITES
 
     day = settled_day()

@@ -71,8 +71,8 @@ def write_day(spark, settings, events: int, work: Path) -> int:
     """Generate one day of events into raw_events; return how many were archived."""
     from pyspark.sql import functions as F
 
+    from bench.load import site_events
     from clickstream.streaming.events import transform_parse, valid_events
-    from simulators.load import site_events
 
     lines = work / "events.jsonl"
     with lines.open("wb") as out:

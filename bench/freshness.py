@@ -173,8 +173,8 @@ def main() -> None:
     args = parser.parse_args()
 
     data_dir = private_environment("cs-bench-freshness-")
+    from bench.local_app import LocalApp, wait_for
     from clickstream.settings import get_settings
-    from embedded.local_app import LocalApp, wait_for
     from embedded.stack import Stack
 
     settings = get_settings()

@@ -39,8 +39,8 @@ DARK = ("live", "report", "navigation")
 
 def backfill_daily(settings, api, first, last, timeout: float = 3600) -> None:
     """`airflow backfill create` clickstream_daily over [first, last] and wait until every run succeeded."""
+    from bench.local_app import wait_for
     from embedded.environment import VENV_BIN, stack_env
-    from embedded.local_app import wait_for
 
     subprocess.run([str(VENV_BIN / "airflow"), "backfill", "create", "--dag-id", "clickstream_daily",
                     "--from-date", first.isoformat(), "--to-date", last.isoformat()],
@@ -90,10 +90,10 @@ def main() -> None:
     args = parser.parse_args()
 
     data_dir = private_environment("cs-screenshots-")
+    from bench.local_app import wait_for
     from clickstream.settings import get_settings
     from clickstream.streaming import monitor
     from embedded.environment import stack_api
-    from embedded.local_app import wait_for
     from embedded.stack import Stack
     from embedded.streaming_app import wait_running
 

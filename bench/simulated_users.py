@@ -118,7 +118,7 @@ class Sampler(threading.Thread):
 
 def run_simulation_dag(api, conf: dict, timeout: float = 600) -> None:
     """Trigger clickstream_simulation with conf and wait for its success."""
-    from embedded.local_app import wait_for
+    from bench.local_app import wait_for
 
     wait_for(lambda: not api.dag_runs("clickstream_simulation", state=["queued", "running"]), timeout, 2,
              "the simulation DAG's earlier runs to end")
@@ -157,11 +157,11 @@ def main() -> None:
     args = parser.parse_args()
 
     data_dir = private_environment("cs-bench-users-")
+    from bench.local_app import wait_for
     from clickstream.hive import execute, render_hql, split_statements
     from clickstream.settings import get_settings
     from clickstream.streaming import monitor
     from embedded.environment import stack_api
-    from embedded.local_app import wait_for
     from embedded.stack import Stack
     from embedded.streaming_app import wait_running
 

@@ -52,7 +52,7 @@ DAG_ARGS = ("--max-offsets-per-trigger", "200000")  # dags/clickstream_streaming
 
 def stream_of_events(n: int, pool_size: int, begin: datetime) -> Iterator[tuple[bytes, bytes]]:
     """Yield n (key, JSON value) records: generated events cycled with new ids, 50,000/s of event time."""
-    from simulators.load import site_events
+    from bench.load import site_events
 
     pool = list(site_events(begin.date(), pool_size, "bench-streaming"))
     base_ms = int(begin.timestamp() * 1000)
@@ -193,9 +193,9 @@ def main() -> None:
     data_dir = private_environment("cs-bench-streaming-")
     from confluent_kafka.admin import AdminClient, NewTopic
 
+    from bench.local_app import LocalApp, wait_for
     from clickstream.settings import get_settings
     from clickstream.topics import ensure_topics
-    from embedded.local_app import LocalApp, wait_for
     from embedded.stack import Stack
 
     settings = get_settings()

@@ -107,8 +107,8 @@ def render(properties: Mapping[str, str]) -> str:
         ET.SubElement(prop, "name").text = name
         ET.SubElement(prop, "value").text = value
     ET.indent(root)
-    return '<?xml version="1.0"?>\n<!-- Written by embedded/hadoop_conf.py from docker/config/hadoop. -->\n' + \
-        ET.tostring(root, encoding="unicode") + "\n"
+    header = '<?xml version="1.0"?>\n<!-- Written by embedded/hadoop_conf.py from docker/config/hadoop. -->\n'
+    return header + ET.tostring(root, encoding="unicode") + "\n"
 
 
 def write_conf(settings: Settings) -> Path:

@@ -14,15 +14,6 @@ from simulators.sites import Site
 RETURNING_SHARE = 0.35
 
 
-def settled_day(now: datetime | None = None) -> date:
-    """Return a recent day whose every session has ended at least 12 hours before `now`.
-
-    Sessions that start late in a day run past its midnight, so events of plain "yesterday"
-    are still in the future for the first minutes after midnight UTC; a collector rejects them.
-    """
-    return ((now or datetime.now(UTC)) - timedelta(days=1, hours=12)).date()
-
-
 @dataclass
 class VisitBatch:
     """The events of one session, sent together as the visitor's browser would."""

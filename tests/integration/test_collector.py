@@ -13,9 +13,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bench.load import settled_day
 from clickstream.contracts import event_schema, hour_key, rejection_reason
 from simulators.app import create_app
-from simulators.generate import day_sessions, settled_day
+from simulators.generate import day_sessions
 from simulators.ledger import SIMULATED_HEADER
 from simulators.sites import SITES
 from tests.support.fuzz import dumps, json_values, near_valid_events
@@ -218,8 +219,8 @@ def gunicorn_site(broker, tmp_path_factory):
 
     import requests
 
+    from bench.local_app import wait_for
     from embedded.environment import VENV_BIN
-    from embedded.local_app import wait_for
     from embedded.ports import free_ports
 
     events_topic, dlq_topic = create_topics(broker, 6, 1)

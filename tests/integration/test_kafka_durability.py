@@ -20,10 +20,10 @@ from pathlib import Path
 
 import pytest
 
+from bench.local_app import LocalApp, wait_for
 from clickstream.hive import execute
 from clickstream.streaming.kafka_offsets import TOPIC_READERS
 from clickstream.streaming.monitor import processed_rows
-from embedded.local_app import LocalApp, wait_for
 from embedded.ports import private_ports
 from embedded.stack import Stack
 from tests.support.kafka import produce_events
@@ -115,8 +115,7 @@ def test_broker_killed_for_30_seconds_under_load(private, tmp_path):
 
 
 def test_a_reset_broker_stops_the_application_naming_the_loss_and_the_remedy(private, tmp_path):
-    from simulators.generate import settled_day
-    from simulators.load import site_events
+    from bench.load import settled_day, site_events
 
     s = private.settings
     log = tmp_path / "app.log"

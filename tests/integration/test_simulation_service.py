@@ -19,9 +19,10 @@ import pyarrow.dataset as ds
 import pytest
 import requests
 
+from bench.load import settled_day
+from bench.local_app import wait_for
 from clickstream.contracts import rejection_reason
-from embedded.local_app import wait_for
-from simulators.generate import backfill_seed, day_sessions, settled_day
+from simulators.generate import backfill_seed, day_sessions
 from simulators.sites import SITES
 from tests.support.kafka import read_topic
 

@@ -22,11 +22,11 @@ import orjson
 import pytest
 from confluent_kafka import Producer
 
+from bench.load import retimed, site_events
+from bench.local_app import LocalApp, wait_for
 from clickstream.hive import execute
 from clickstream.streaming.monitor import processed_rows
 from clickstream.topics import ensure_topics
-from embedded.local_app import LocalApp, wait_for
-from simulators.load import retimed, site_events
 from tests.support.streaming_checks import live_metrics_equal_a_recomputation
 
 pytestmark = pytest.mark.integration

@@ -23,11 +23,10 @@ from io import BytesIO
 
 import pytest
 
+from bench.load import settled_day, site_events
 from clickstream.hive import execute
 from clickstream.settings import REPO_ROOT
 from clickstream.topics import ensure_topics
-from simulators.generate import settled_day
-from simulators.load import site_events
 from tests.support.kafka import produce_events
 from tests.support.stack import archived_ids
 from tests.support.streaming_checks import live_metrics_equal_a_recomputation, paths_follow_the_sessions

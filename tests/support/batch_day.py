@@ -14,10 +14,10 @@ import orjson
 import pytest
 from confluent_kafka import Producer
 
+from bench.load import site_events
 from clickstream.hive import execute
 from clickstream.settings import REPO_ROOT, get_settings
 from clickstream.topics import ensure_topics
-from simulators.load import site_events
 
 DAY = date(2026, 11, 2)  # a fixed past day: the generated data, and so the tests, never change
 MIDNIGHT = datetime(DAY.year, DAY.month, DAY.day, tzinfo=UTC)

@@ -28,8 +28,8 @@ import orjson
 import requests
 
 from bench.dashboard_pages import CHROMIUM
+from bench.local_app import wait_for
 from clickstream.settings import get_settings
-from embedded.local_app import wait_for
 from simulators.sites import SITES
 from tests.support.stack import (
     Airflow,

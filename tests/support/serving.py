@@ -10,9 +10,9 @@ from pathlib import Path
 
 import requests
 
+from bench.local_app import wait_for
 from clickstream.settings import REPO_ROOT
 from embedded.environment import VENV_BIN
-from embedded.local_app import wait_for
 
 
 @contextmanager

@@ -17,9 +17,10 @@ import psutil
 import pyarrow.dataset as ds
 import requests
 
+from bench.load import settled_day
+from bench.local_app import wait_for
 from clickstream.settings import REPO_ROOT
-from embedded.local_app import wait_for
-from simulators.generate import day_sessions, settled_day
+from simulators.generate import day_sessions
 from simulators.sites import SITES
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import subprocess
 
+from bench.local_app import APPLICATION, submit_command
 from embedded.environment import stack_env
-from embedded.local_app import APPLICATION, submit_command
 
 
 def run_job(settings, *args: str, application=APPLICATION) -> subprocess.CompletedProcess:

@@ -25,15 +25,15 @@ import streamlit as st
 from confluent_kafka import Producer
 from streamlit.testing.v1 import AppTest
 
+from bench.load import site_events
+from bench.local_app import wait_for
 from clickstream import catalog, storage
 from clickstream import cluster as cluster_health
 from clickstream.hive import create_database_sql, execute
 from clickstream.settings import REPO_ROOT, get_settings
 from clickstream.topics import ensure_topics
 from embedded import hadoop, hadoop_status, streaming_app
-from embedded.local_app import wait_for
 from embedded.stack import Stack
-from simulators.load import site_events
 from tests.support.batch_day import DAY, MIDNIGHT, run_dag, states
 from tests.support.cluster import (
     HADOOP_SERVICES,

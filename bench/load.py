@@ -1,4 +1,5 @@
-"""Load mode: many realistic, collector-enriched events on a chosen timeline, for benchmarks and tests.
+"""Load mode: many realistic, collector-enriched events on a chosen timeline, for benchmarks and tests
+(not the product: the simulators send their events through the collectors).
 
 The simulator's own generator plans the sessions of all three sites; each
 event is enriched exactly as the collector would (from its visitor's user
@@ -14,12 +15,21 @@ from __future__ import annotations
 import heapq
 import random
 from collections.abc import Iterator
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from simulators.enrich import enrichment
 from simulators.generate import day_sessions
 from simulators.journey import iso
 from simulators.sites import SITES
+
+
+def settled_day(now: datetime | None = None) -> date:
+    """Return a recent day whose every session has ended at least 12 hours before `now`.
+
+    Sessions that start late in a day run past its midnight, so events of plain "yesterday"
+    are still in the future for the first minutes after midnight UTC; a collector rejects them.
+    """
+    return ((now or datetime.now(UTC)) - timedelta(days=1, hours=12)).date()
 
 
 def site_events(day: date, n: int, seed: str) -> Iterator[dict]:
