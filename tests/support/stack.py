@@ -19,6 +19,7 @@ import requests
 
 from bench.load import settled_day
 from bench.local_app import wait_for
+from clickstream.airflow_api import AirflowApi
 from clickstream.settings import REPO_ROOT
 from simulators.generate import day_sessions
 from simulators.sites import SITES
@@ -65,35 +66,26 @@ def listening_elsewhere(processes: list[psutil.Process]) -> list[str]:
     return sorted(found)
 
 
-class Airflow:
-    """The Airflow REST API (v2) as a user's script calls it: JWT login, then JSON."""
+class Airflow(AirflowApi):
+    """The Airflow REST API (v2) as a user's script calls it, logged in as admin: the platform's client
+    (clickstream/airflow_api.py) with what the tests ask of it besides."""
 
     def __init__(self, base: str, password: str):
-        self.base = base
-        token = requests.post(f"{base}/auth/token", json={"username": "admin", "password": password},
-                              timeout=30)
-        token.raise_for_status()
-        self.headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
+        super().__init__(base, "admin", password, timeout=30)
 
     def get(self, path: str, **params) -> dict:
-        resp = requests.get(f"{self.base}/api/v2/{path}", headers=self.headers, params=params, timeout=30)
-        resp.raise_for_status()
-        return resp.json()
+        return self.call("GET", path, params=params)
 
     def trigger(self, dag_id: str, conf: dict) -> str:
         """Trigger a run now, as the UI's Trigger button does; return its run id."""
-        resp = requests.post(f"{self.base}/api/v2/dags/{dag_id}/dagRuns", headers=self.headers, timeout=30,
-                             json={"logical_date": None, "conf": conf})
-        assert resp.status_code == 200, resp.text
-        return resp.json()["dag_run_id"]
+        run = self.call("POST", f"dags/{dag_id}/dagRuns", json={"logical_date": None, "conf": conf})
+        return run["dag_run_id"]
 
     def backfill(self, dag_id: str, start: datetime, end: datetime) -> dict:
         """Create a backfill (as `airflow backfill create` does) and return it."""
-        resp = requests.post(f"{self.base}/api/v2/backfills", headers=self.headers, timeout=30, json={
+        return self.call("POST", "backfills", json={
             "dag_id": dag_id, "from_date": start.isoformat(), "to_date": end.isoformat(),
             "max_active_runs": 2})  # fmt: skip
-        assert resp.status_code == 200, resp.text
-        return resp.json()
 
     def finished_runs(self, dag_id: str, count: int, timeout: float) -> dict[str, str]:
         """Wait for the DAG's backfill runs to end; return {logical date: state}."""
