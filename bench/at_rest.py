@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 
 import psutil
 
-from bench.private import private_environment
+from bench.private import private_stack
 from bench.progress_profile import query_batches
 from bench.report import Figure, Plot, record
 from bench.services import STREAMING, service_processes
@@ -76,14 +76,9 @@ def main() -> None:
     args = parser.parse_args()
 
     baseline = machine_busy(30)
-    private_environment("cs-bench-at-rest-")
-    from clickstream.settings import get_settings
     from clickstream.streaming.monitor import newest_progress
-    from embedded.stack import Stack
 
-    settings = get_settings()
-    stack = Stack(settings)
-    try:
+    with private_stack("cs-bench-at-rest-") as (settings, stack, _):
         stack.up(lifecycle=True)
         deadline = time.monotonic() + 600
         while newest_progress(settings) is None:
@@ -97,8 +92,6 @@ def main() -> None:
         last, machine1 = cpu_seconds(stack), psutil.cpu_times()
         time.sleep(40)  # the progress recorder writes every 30 s
         per_query = query_batches(settings, since, datetime.now(UTC))
-    finally:
-        stack.down()
     busy = _busy(machine0, machine1)
     services = used(first, last, seconds)
     result = {"minutes": args.minutes, "machine_busy_pct": round(100 * busy, 1),

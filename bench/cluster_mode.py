@@ -25,31 +25,24 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
 from datetime import UTC, datetime
 
-from bench.private import private_environment
+from bench.private import private_stack
 from bench.report import Figure, Plot, record
 from bench.stack_startup import tree_memory
 
 
 def measure(mode: str, idle_s: float) -> dict:
     """Measure one mode in this process; return its figures."""
-    data_dir = private_environment(f"cs-bench-{mode}-")
-    data_dir.chmod(0o755)
     os.environ["CLICKSTREAM_CLUSTER"] = mode
-    from clickstream.settings import get_settings
     from embedded import streaming_app
     from embedded.environment import VENV_BIN, stack_env
-    from embedded.stack import Stack
 
-    settings = get_settings()
-    stack = Stack(settings)
     figures: dict = {"mode": mode}
-    try:
+    with private_stack(f"cs-bench-{mode}-") as (settings, stack, _):
         t0 = time.perf_counter()
         stack.up(lifecycle=True)
         figures["cold_start_s"] = round(time.perf_counter() - t0, 1)
@@ -72,9 +65,6 @@ def measure(mode: str, idle_s: float) -> dict:
         figures["warm_start_s"] = round(time.perf_counter() - t0, 1)
         assert streaming_app.wait_running(settings, 600), "the streaming application did not start again"
         figures["warm_streaming_s"] = round(time.perf_counter() - t0, 1)
-    finally:
-        stack.down()
-        shutil.rmtree(data_dir, ignore_errors=True)
     return figures
 
 

@@ -21,18 +21,15 @@ import argparse
 import http.client
 import json
 import multiprocessing as mp
-import os
 import random
-import shutil
-import tempfile
 import time
 from pathlib import Path
 
 import orjson
 import requests
 
+from bench.private import private_stack
 from bench.report import Figure, Plot, record
-from embedded.ports import private_ports
 
 REPO = Path(__file__).resolve().parent.parent
 TARGET = 50_000  # events/s on the 2-core machine, client included
@@ -106,24 +103,15 @@ def main() -> None:
     batched = [orjson.dumps(events[i:i + 100]) for i in range(0, args.events, 100)]
     single = [orjson.dumps([e]) for e in events[args.events:]]
 
-    data_dir = Path(tempfile.mkdtemp(prefix="cs-bench-collector-"))
     # make run's settings (the producer's batching and compression among them); only the ports are private.
-    os.environ.update({"CLICKSTREAM_DATA_DIR": str(data_dir), **private_ports()})
-    from clickstream.settings import get_settings
-    from embedded.stack import Stack
-
-    stack = Stack(get_settings())
-    try:
+    with private_stack("cs-bench-collector-") as (settings, stack, _):
         stack.up(["site-shop"])
-        port = get_settings().sites["shop"]
+        port = settings.sites["shop"]
         figures = {
             "generator_events_per_s": round(len(events) / gen_s),
             "baseline_1_event_per_request": load(port, single, args.clients),
             "batched_100_events_per_request": load(port, batched, args.clients),
         }
-    finally:
-        stack.down()
-        shutil.rmtree(data_dir, ignore_errors=True)
     b = figures["batched_100_events_per_request"]["events_per_s"]
     s = figures["baseline_1_event_per_request"]["events_per_s"]
     figures["speedup_vs_baseline"] = round(b / s, 1)

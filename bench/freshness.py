@@ -32,7 +32,6 @@ import argparse
 import bisect
 import json
 import random
-import shutil
 import statistics
 import threading
 import time
@@ -43,7 +42,7 @@ from datetime import UTC, datetime, timedelta
 import orjson
 import requests
 
-from bench.private import private_environment
+from bench.private import private_stack
 from bench.report import Figure, Plot, record
 
 TARGET_P95_S = 3.0
@@ -172,14 +171,9 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the data directory")
     args = parser.parse_args()
 
-    data_dir = private_environment("cs-bench-freshness-")
     from bench.local_app import LocalApp, wait_for
-    from clickstream.settings import get_settings
-    from embedded.stack import Stack
 
-    settings = get_settings()
-    stack = Stack(settings)
-    try:
+    with private_stack("cs-bench-freshness-", keep=args.keep) as (settings, stack, data_dir):
         stack.up(["hiveserver2", *(f"site-{s}" for s in settings.sites)])
         app = LocalApp(settings, *DAG_ARGS, log=data_dir / "app.log", master="local[*]", driver_memory="1g")
         try:
@@ -199,10 +193,6 @@ def main() -> None:
             assert app.running(), (data_dir / "app.log").read_text()[-3000:]
         finally:
             app.kill()
-    finally:
-        stack.down()
-        if not args.keep:
-            shutil.rmtree(data_dir, ignore_errors=True)
     found = lags(sender.received, poller)
     never = sum(1 for _, lag in found if lag is None)
     samples = [(at, run_length if lag is None else lag) for at, lag in found]

@@ -1,12 +1,21 @@
-"""A private embedded stack for a benchmark: its own data directory and free ports."""
+"""A private embedded stack for a benchmark: its own data directory and free ports, stopped and removed
+when the benchmark ends (``private_stack``)."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
+from collections.abc import Generator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from embedded.ports import private_ports
+
+if TYPE_CHECKING:
+    from clickstream.settings import Settings
+    from embedded.stack import Stack
 
 
 def private_environment(prefix: str) -> Path:
@@ -23,3 +32,22 @@ def broker_pid(settings) -> int | None:
 
     (status,) = Stack(settings).status(["broker"])
     return status.pid
+
+
+@contextmanager
+def private_stack(prefix: str, keep: bool = False) -> Generator[tuple[Settings, Stack, Path], None, None]:
+    """A stack on a private data directory and free ports (``private_environment``), not yet started:
+    (settings, stack, data directory). Leaving stops every process of it and removes the directory,
+    unless ``keep``."""
+    data_dir = private_environment(prefix)
+    from clickstream.settings import get_settings
+    from embedded.stack import Stack
+
+    settings = get_settings()
+    stack = Stack(settings)
+    try:
+        yield settings, stack, data_dir
+    finally:
+        stack.down()
+        if not keep:
+            shutil.rmtree(data_dir, ignore_errors=True)

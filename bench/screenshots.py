@@ -23,14 +23,13 @@ days"):
 from __future__ import annotations
 
 import argparse
-import shutil
 import subprocess
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bench.dashboard_pages import CHROMIUM, PAGES, drawn
-from bench.private import private_environment
+from bench.private import private_stack
 from bench.simulated_users import run_simulation_dag
 from clickstream.settings import REPO_ROOT
 
@@ -89,19 +88,14 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the data directory")
     args = parser.parse_args()
 
-    data_dir = private_environment("cs-screenshots-")
     from bench.local_app import wait_for
-    from clickstream.settings import get_settings
     from clickstream.streaming import monitor
     from embedded.environment import stack_api
-    from embedded.stack import Stack
     from embedded.streaming_app import wait_running
 
-    settings = get_settings()
-    stack = Stack(settings)
     today = datetime.now(UTC).date()
     first, last = today - timedelta(days=args.days), today - timedelta(days=1)
-    try:
+    with private_stack("cs-screenshots-", keep=args.keep) as (settings, stack, data_dir):
         stack.up(lifecycle=True)
         if not wait_running(settings, 600):
             raise SystemExit("the streaming application did not start")
@@ -122,10 +116,6 @@ def main() -> None:
         args.out.mkdir(parents=True, exist_ok=True)
         for path in shoot(f"http://127.0.0.1:{settings.streamlit_port}", args.out):
             print(path)
-    finally:
-        stack.down()
-        if not args.keep:
-            shutil.rmtree(data_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import statistics
 import threading
 import time
@@ -45,7 +44,7 @@ import psutil
 import requests
 
 from bench.freshness import TARGET_P95_S, Poller, lags
-from bench.private import private_environment
+from bench.private import private_stack
 from bench.report import Figure, Plot, record
 
 MIB = 2**20
@@ -156,19 +155,14 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the data directory")
     args = parser.parse_args()
 
-    data_dir = private_environment("cs-bench-users-")
     from bench.local_app import wait_for
     from clickstream.hive import execute, render_hql, split_statements
-    from clickstream.settings import get_settings
     from clickstream.streaming import monitor
     from embedded.environment import stack_api
-    from embedded.stack import Stack
     from embedded.streaming_app import wait_running
 
-    settings = get_settings()
-    stack = Stack(settings)
-    urls = {site: f"http://127.0.0.1:{port}" for site, port in settings.sites.items()}
-    try:
+    with private_stack("cs-bench-users-", keep=args.keep) as (settings, stack, data_dir):
+        urls = {site: f"http://127.0.0.1:{port}" for site, port in settings.sites.items()}
         stack.up(lifecycle=True)   # what `make run` does
         if not wait_running(settings, 600):
             raise SystemExit("the streaming application did not start")
@@ -218,10 +212,6 @@ def main() -> None:
         received = execute(settings, "SELECT cast(received_ts AS DOUBLE), app_id, "
                                      "date_format(event_ts, \"yyyy-MM-dd'T'HH:mm\") FROM raw_events "
                                      f"WHERE dt >= '{since:%Y-%m-%d}'")
-    finally:
-        stack.down()
-        if not args.keep:
-            shutil.rmtree(data_dir, ignore_errors=True)
 
     counters = {k: sum(s["counters"][k] for s in status.values()) for k in ("generated", "sent", "rejected",
                                                                             "unsent", "retries")}

@@ -25,9 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import shutil
-import tempfile
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -35,8 +32,8 @@ from pathlib import Path
 
 import psutil
 
+from bench.private import private_stack
 from bench.report import Figure, Plot, record
-from embedded.ports import private_ports
 
 GIB = 2**30
 STOP_TARGET_S = 20
@@ -153,15 +150,7 @@ def main() -> None:
     parser.add_argument("--cycles", type=int, default=3, help="stop / start cycles after the cold start")
     args = parser.parse_args()
 
-    data_dir = Path(tempfile.mkdtemp(prefix="cs-bench-startup-"))
-    data_dir.chmod(0o755)
-    os.environ.update({"CLICKSTREAM_DATA_DIR": str(data_dir), **private_ports()})
-    from clickstream.settings import get_settings
-    from embedded.stack import Stack
-
-    settings = get_settings()
-    stack = Stack(settings)
-    try:
+    with private_stack("cs-bench-startup-") as (settings, stack, _):
         t0 = time.perf_counter()
         stack.up(lifecycle=True)
         cold = time.perf_counter() - t0
@@ -193,9 +182,6 @@ def main() -> None:
         stop, warm, live = max(stops), max(warms), max(lives)
         time.sleep(args.idle_s)
         memory = tree_memory(stack.recorded_pids()["supervisord"])
-    finally:
-        stack.down()
-        shutil.rmtree(data_dir, ignore_errors=True)
     print(json.dumps({
         "cold_start_s": round(cold, 1),
         "stop_s": [round(v, 1) for v in stops],

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import threading
 import time
 import uuid
@@ -42,7 +41,7 @@ from datetime import UTC, datetime, timedelta
 import orjson
 import psutil
 
-from bench.private import broker_pid, private_environment
+from bench.private import broker_pid, private_stack
 from bench.progress_profile import query_batches
 from bench.report import Figure, Plot, record
 
@@ -190,19 +189,14 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the data directory")
     args = parser.parse_args()
 
-    data_dir = private_environment("cs-bench-streaming-")
     from confluent_kafka.admin import AdminClient, NewTopic
 
     from bench.local_app import LocalApp, wait_for
-    from clickstream.settings import get_settings
     from clickstream.topics import ensure_topics
-    from embedded.stack import Stack
 
-    settings = get_settings()
-    stack = Stack(settings)
     figures: dict = {"events": args.events}
     begin = datetime.now(UTC) - timedelta(minutes=1)
-    try:
+    with private_stack("cs-bench-streaming-", keep=args.keep) as (settings, stack, data_dir):
         stack.up(["broker", "hiveserver2"])
         ensure_topics(settings)
         broker = broker_pid(settings)
@@ -247,10 +241,6 @@ def main() -> None:
             "produce_seconds": round(produced_at - first, 1),
             "visible_after_last_produce_s": round(done - produced_at, 1),
             "cpu_seconds": cpu_s, "profile": batch_profile(settings)}
-    finally:
-        stack.down()
-        if not args.keep:
-            shutil.rmtree(data_dir, ignore_errors=True)
     eps, base = figures["application"]["events_per_s"], figures["baseline"]["events_per_s"]
     figures["target_events_per_s"] = TARGET_EPS
     figures["meets_target"] = eps >= TARGET_EPS
