@@ -171,7 +171,8 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the data directory")
     args = parser.parse_args()
 
-    from bench.local_app import LocalApp, wait_for
+    from bench.local_app import LocalApp
+    from bench.waiting import wait_for
 
     with private_stack("cs-bench-freshness-", keep=args.keep) as (settings, stack, data_dir):
         stack.up(["hiveserver2", *(f"site-{s}" for s in settings.sites)])

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 from clickstream.settings import REPO_ROOT, Settings
@@ -52,14 +51,3 @@ class LocalApp:
     def running(self) -> bool:
         """Return whether the application is still running."""
         return self.proc.poll() is None
-
-
-def wait_for(condition, timeout: float, every: float = 2.0, what: str = "condition"):
-    """Poll until condition() is truthy and return its value; raise TimeoutError naming what."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(every)
-    raise TimeoutError(f"{what} not reached within {timeout:.0f} s")

@@ -43,7 +43,7 @@ LIVE_TARGET_S = 60
 
 def _archived_since(settings, since: datetime, timeout: float) -> None:
     """Wait until raw_events, through HiveServer2, holds an event the collectors received after `since`."""
-    from bench.local_app import wait_for
+    from bench.waiting import wait_for
     from clickstream.hive import execute
 
     def archived() -> bool:

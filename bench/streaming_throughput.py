@@ -191,7 +191,8 @@ def main() -> None:
 
     from confluent_kafka.admin import AdminClient, NewTopic
 
-    from bench.local_app import LocalApp, wait_for
+    from bench.local_app import LocalApp
+    from bench.waiting import wait_for
     from clickstream.topics import ensure_topics
 
     figures: dict = {"events": args.events}

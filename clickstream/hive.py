@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+from tenacity import Retrying, stop_after_delay, wait_fixed
+
 from clickstream.secrets import read_secret
 from clickstream.settings import REPO_ROOT, Settings
 
@@ -55,14 +57,11 @@ def wait_until_answering(settings: Settings, timeout_s: float) -> float:
     a connection refused while HiveServer2 starts is waited out instead of failing the client.
     """
     started = time.monotonic()
-    while True:
-        try:
+    # Any error (refused, reset, not ready) means "not yet"; the last one is raised after timeout_s.
+    for attempt in Retrying(stop=stop_after_delay(timeout_s), wait=wait_fixed(1), reraise=True):
+        with attempt:
             execute(settings, "SELECT 1", database=None)
-            return time.monotonic() - started
-        except Exception:  # noqa: BLE001 - refused, reset, not ready: all mean "not yet"
-            if time.monotonic() - started > timeout_s:
-                raise
-            time.sleep(1)
+    return time.monotonic() - started
 
 
 HQL_DIR = REPO_ROOT / "include" / "hql"

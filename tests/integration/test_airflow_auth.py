@@ -24,8 +24,6 @@ from embedded.ports import free_ports
 from tests.support.production_secrets import write_production_secrets
 from tests.support.serving import serving
 
-pytestmark = pytest.mark.integration
-
 
 def _compose() -> dict:
     return yaml.safe_load((REPO_ROOT / "docker-compose.yml").read_text())

@@ -22,8 +22,6 @@ from simulators.sites import SITES
 from tests.support.fuzz import dumps, json_values, near_valid_events
 from tests.support.kafka import create_topics, read_topic
 
-pytestmark = pytest.mark.integration
-
 UA = "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) " \
      "Version/18.1 Mobile/15E148 Safari/604.1"
 
@@ -219,7 +217,7 @@ def gunicorn_site(broker, tmp_path_factory):
 
     import requests
 
-    from bench.local_app import wait_for
+    from bench.waiting import wait_for
     from embedded.environment import VENV_BIN
     from embedded.ports import free_ports
 

@@ -18,8 +18,6 @@ from clickstream.settings import REPO_ROOT
 from embedded.environment import VENV_BIN
 from tests.support.batch_day import run_dag
 
-pytestmark = pytest.mark.integration
-
 DAG_IDS = sorted(p.stem for p in (REPO_ROOT / "dags").glob("clickstream_*.py"))
 DAY = datetime(2026, 12, 2, tzinfo=UTC)
 

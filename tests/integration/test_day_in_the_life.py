@@ -21,7 +21,6 @@ import os
 import re
 import shutil
 import tempfile
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -30,7 +29,7 @@ import pytest
 import requests
 
 from bench.dashboard_pages import CHROMIUM
-from bench.local_app import wait_for
+from bench.waiting import wait_for
 from clickstream.settings import REPO_ROOT
 from embedded.ports import private_ports
 from tests.support.kafka import read_topic
@@ -44,8 +43,6 @@ from tests.support.stack import (
     processes_using,
     tables_exist,
 )
-
-pytestmark = pytest.mark.integration
 
 
 def dag_runs_seen_by_the_dashboard(base: str, password: str):
@@ -114,23 +111,16 @@ def test_a_day_in_the_life():
         tree = [supervisord, *supervisord.children(recursive=True)]
         assert len(tree) > 20  # 12 services, their workers and children
         # Airflow started the simulated users: the platform is live with no further action.
-        deadline = time.monotonic() + 120
-        states = {}
-        while time.monotonic() < deadline:
-            states = {p: requests.get(f"http://127.0.0.1:{p}/simulation", timeout=10).json()["state"]
+
+        def sites_running() -> bool:
+            states = {requests.get(f"http://127.0.0.1:{p}/simulation", timeout=10).json()["state"]
                       for p in ports[5:8]}
-            if set(states.values()) == {"running"}:
-                break
-            time.sleep(3)
-        assert set(states.values()) == {"running"}, states
+            return states == {"running"}
+
+        wait_for(sites_running, 120, 3, "every site's simulated users running")
         # ... and Airflow's continuous DAG has the streaming application running under spark-submit.
-        deadline = time.monotonic() + 180
-        streaming = []
-        while time.monotonic() < deadline and not streaming:
-            streaming = [p for p in processes_using(data_dir)
-                         if "clickstream_streaming.py" in cmdline(p)]
-            time.sleep(3)
-        assert streaming, "the streaming application never started"
+        wait_for(lambda: [p for p in processes_using(data_dir) if "clickstream_streaming.py" in cmdline(p)],
+                 180, 3, "the streaming application running")
         # Every service, its workers and the streaming application listen on the loopback only.
         everything = [*supervisord.children(recursive=True), *processes_using(data_dir)]
         assert listening_elsewhere(everything) == []

@@ -10,15 +10,12 @@ import uuid
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from clickstream.hive import execute
 from clickstream.topics import topic_specs
 from embedded.environment import VENV_BIN
-
-pytestmark = pytest.mark.integration
 
 
 def test_broker_healthy_with_platform_topics(stack, broker, settings):

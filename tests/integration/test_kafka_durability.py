@@ -20,7 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from bench.local_app import LocalApp, wait_for
+from bench.local_app import LocalApp
+from bench.waiting import wait_for
 from clickstream.hive import execute
 from clickstream.streaming.kafka_offsets import TOPIC_READERS
 from clickstream.streaming.monitor import processed_rows
@@ -28,8 +29,6 @@ from embedded.ports import private_ports
 from embedded.stack import Stack
 from tests.support.kafka import produce_events
 from tests.support.stack import Client, archived_ids
-
-pytestmark = pytest.mark.integration
 
 RATE = 400  # events a second through the three collectors
 ARGS = ("--trigger-seconds", "1", "--progress-flush-seconds", "1")

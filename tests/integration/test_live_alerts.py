@@ -34,7 +34,8 @@ import pytest
 import requests
 import streamlit as st
 
-from bench.local_app import LocalApp, wait_for
+from bench.local_app import LocalApp
+from bench.waiting import wait_for
 from clickstream.hive import execute
 from clickstream.settings import get_settings, settings_env
 from clickstream.streaming.alerts import AlertRules
@@ -47,8 +48,6 @@ from simulators.journey import iso
 from simulators.sites import SITES
 from tests.support.apptest import render, shown
 from tests.support.kafka import read_topic
-
-pytestmark = pytest.mark.integration
 
 SITE = "shop"
 HUMAN = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "

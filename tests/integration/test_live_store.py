@@ -14,8 +14,6 @@ from embedded import bootstrap
 from embedded.environment import load_secrets
 from tests.support.streaming_frames import ev, parts
 
-pytestmark = pytest.mark.integration
-
 HORIZONS = {"app": timedelta(minutes=30), "page": timedelta(minutes=5)}
 
 

@@ -5,12 +5,7 @@ from __future__ import annotations
 import email
 import time
 
-import pytest
-
 from tests.support.kafka import read_topic
-
-pytestmark = pytest.mark.integration
-
 
 PROBE_DAG = """
 import pendulum

@@ -18,7 +18,7 @@ from embedded.ports import private_ports
 from tests.support.restarts import render_every_page, restart_cycles
 from tests.support.stack import Airflow, make
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(2400)]
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(2400)]
 
 
 def test_three_stop_and_run_cycles():

@@ -5,7 +5,6 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 
-import pytest
 import requests
 
 from clickstream.contracts import rejection_reason
@@ -13,8 +12,6 @@ from clickstream.settings import REPO_ROOT
 from simulators.generate import backfill_seed, day_sessions
 from simulators.sites import SITES
 from tests.support.kafka import read_topic
-
-pytestmark = pytest.mark.integration
 
 
 def run_dag(conf: dict):

@@ -16,21 +16,14 @@ from datetime import UTC, datetime, timedelta
 import orjson
 import psutil
 import pyarrow.dataset as ds
-import pytest
 import requests
 
 from bench.load import settled_day
-from bench.local_app import wait_for
+from bench.waiting import wait_for
 from clickstream.contracts import rejection_reason
 from simulators.generate import backfill_seed, day_sessions
 from simulators.sites import SITES
 from tests.support.kafka import read_topic
-
-pytestmark = pytest.mark.integration
-
-
-def wait_until(predicate, timeout: float, what: str, every: float = 1.0):
-    return wait_for(predicate, timeout, every, what)
 
 
 def flush(base: str) -> dict:
@@ -83,7 +76,7 @@ def test_backfill_reaches_the_topics_exactly_once(sites, settings):
         assert not job["state"].startswith("failed"), job
         return job if job["state"] == "done" else None
 
-    job = wait_until(finished, 180, "the backfill")
+    job = wait_for(finished, 180, 1, "the backfill")
     assert (job["events_sent"], job["events_unsent"]) == (3000, 0)
     flush(base)
 
@@ -111,17 +104,17 @@ def test_live_users_are_accounted_for(sites, settings):
                          json={"users": 10, "rate": 30, "seed": 5, "duration_s": 20})
     assert resp.status_code == 202, resp.text
     assert requests.post(f"{base}/simulation/start", timeout=10, json={}).status_code == 409
-    status = wait_until(
+    status = wait_for(
         lambda: (s := requests.get(f"{base}/simulation", timeout=10).json())["state"] == "idle" and s,
-        90, "the simulation to end")
+        90, 1, "the simulation to end")
     first = status["counters"]["generated"]
     # Started again with the same seed: the same visitors, but new events (no id repeats on the topic).
     resp = requests.post(f"{base}/simulation/start", timeout=10,
                          json={"users": 10, "rate": 30, "seed": 5, "duration_s": 8})
     assert resp.status_code == 202, resp.text
-    status = wait_until(
+    status = wait_for(
         lambda: (s := requests.get(f"{base}/simulation", timeout=10).json())["state"] == "idle" and s,
-        90, "the second simulation to end")
+        90, 1, "the second simulation to end")
     flush(base)
     counters = status["counters"]
     assert counters["generated"] > first > 200
@@ -137,8 +130,8 @@ def test_broker_outage_gives_503_and_loses_nothing(sites, settings, stack):
     resp = requests.post(f"{base}/simulation/start", timeout=10,
                          json={"users": 10, "rate": 30, "seed": 11, "duration_s": 35})
     assert resp.status_code == 202
-    wait_until(lambda: requests.get(f"{base}/simulation", timeout=10).json()["counters"]["sent"] > 0, 30,
-               "the simulated users sending")
+    wait_for(lambda: requests.get(f"{base}/simulation", timeout=10).json()["counters"]["sent"] > 0, 30, 1,
+             "the simulated users sending")
     broker = psutil.Process(next(s.pid for s in stack.status(["broker"])))
     probe = requests.get(f"{base}/simulation", timeout=10).json()  # any valid event will do
     assert probe["state"] == "running"
@@ -153,16 +146,16 @@ def test_broker_outage_gives_503_and_loses_nothing(sites, settings, stack):
             status = requests.post(f"{base}/collect", json=[e], timeout=10).status_code
             statuses.append(status)
             return status == 503
-        wait_until(got_503, 30, "a 503 while the broker is paused", every=0.5)
-        time.sleep(3)
+        wait_for(got_503, 30, 0.5, "a 503 while the broker is paused")
+        time.sleep(3)  # not a wait for a condition: the collector still refuses a while later
         assert requests.post(f"{base}/collect", json=[event], timeout=10).status_code == 503
     finally:
         broker.resume()
     assert set(statuses) <= {200, 503}
-    wait_until(lambda: requests.get(f"{base}/simulation", timeout=10).json()["state"] == "idle",
-               120, "the simulation to end")
-    wait_until(lambda: requests.post(f"{base}/simulation/flush", timeout=30).json()["outstanding"] == 0,
-               60, "every accepted event to be acknowledged")
+    wait_for(lambda: requests.get(f"{base}/simulation", timeout=10).json()["state"] == "idle",
+             120, 1, "the simulation to end")
+    wait_for(lambda: requests.post(f"{base}/simulation/flush", timeout=30).json()["outstanding"] == 0,
+             60, 1, "every accepted event to be acknowledged")
     status = requests.get(f"{base}/simulation", timeout=10).json()
     assert status["counters"]["retries"] > 0  # users retried their 503s ...
     assert status["counters"]["unsent"] == 0  # ... until the collector took every batch
@@ -183,8 +176,8 @@ def test_a_site_stopped_twice_under_load_keeps_its_hours_reconciled(sites, setti
         resp = requests.post(f"{base}/simulation/start", timeout=10,
                              json={"users": 20, "rate": 30, "seed": 21, "duration_s": 300})
         assert resp.status_code == 202, resp.text
-        wait_until(lambda: requests.get(f"{base}/simulation", timeout=10).json()["counters"]["sent"] > 300,
-                   60, "the users to send")
+        wait_for(lambda: requests.get(f"{base}/simulation", timeout=10).json()["counters"]["sent"] > 300,
+                 60, 1, "the users to send")
         generated.append(requests.get(f"{base}/simulation", timeout=10).json()["counters"]["generated"])
         stack.stop_service("site-saas")  # supervisord's SIGTERM, as `make stop` stops the sites
         stack.up(["site-saas"])

@@ -6,7 +6,6 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import orjson
-import pytest
 import requests
 from confluent_kafka import Producer
 
@@ -17,8 +16,6 @@ from clickstream.streaming.monitor import read_progress
 from tests.support.kafka import read_topic
 from tests.support.streaming_checks import live_metrics_equal_a_recomputation, paths_follow_the_sessions
 from tests.support.streaming_job import failure, run_job
-
-pytestmark = pytest.mark.integration
 
 JOB = REPO_ROOT / "include" / "spark_jobs" / "clickstream_streaming.py"
 

@@ -22,7 +22,6 @@ RECORDS = 6000  # 120 batches of 50, one a second: the stop comes long before th
 PER_BATCH = 50
 
 
-@pytest.mark.integration
 @pytest.mark.usefixtures("broker")
 def test_a_requested_stop_ends_the_queries_between_micro_batches(spark, tmp_path, settings):
     (topic,) = create_topics(settings.kafka_bootstrap, 1)

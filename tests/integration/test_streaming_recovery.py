@@ -19,17 +19,15 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import orjson
-import pytest
 from confluent_kafka import Producer
 
 from bench.load import retimed, site_events
-from bench.local_app import LocalApp, wait_for
+from bench.local_app import LocalApp
+from bench.waiting import wait_for
 from clickstream.hive import execute
 from clickstream.streaming.monitor import processed_rows
 from clickstream.topics import ensure_topics
 from tests.support.streaming_checks import live_metrics_equal_a_recomputation
-
-pytestmark = pytest.mark.integration
 
 POOL, RATE, SPEED = 30_000, 1_700, 3.0
 LEAD = timedelta(minutes=10)   # event time starts this far back and runs three times as fast as the clock

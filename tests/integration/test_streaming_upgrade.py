@@ -32,8 +32,6 @@ from tests.support.stack import archived_ids
 from tests.support.streaming_checks import live_metrics_equal_a_recomputation, paths_follow_the_sessions
 from tests.support.streaming_job import failure, run_job
 
-pytestmark = pytest.mark.integration
-
 RELEASE = "3b3fd5d"  # the last commit of the application of four queries (2026-12-06)
 
 

@@ -28,7 +28,7 @@ import orjson
 import requests
 
 from bench.dashboard_pages import CHROMIUM
-from bench.local_app import wait_for
+from bench.waiting import wait_for
 from clickstream.settings import get_settings
 from simulators.sites import SITES
 from tests.support.stack import (

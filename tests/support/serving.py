@@ -10,7 +10,7 @@ from pathlib import Path
 
 import requests
 
-from bench.local_app import wait_for
+from bench.waiting import wait_for
 from clickstream.settings import REPO_ROOT
 from embedded.environment import VENV_BIN
 

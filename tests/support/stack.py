@@ -18,7 +18,7 @@ import pyarrow.dataset as ds
 import requests
 
 from bench.load import settled_day
-from bench.local_app import wait_for
+from bench.waiting import wait_for
 from clickstream.airflow_api import AirflowApi
 from clickstream.settings import REPO_ROOT
 from simulators.generate import day_sessions

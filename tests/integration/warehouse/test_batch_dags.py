@@ -25,8 +25,6 @@ from clickstream.retention import replace_parquet
 from clickstream.settings import REPO_ROOT
 from tests.support.batch_day import DAY, MIDNIGHT, content_hash, run_dag, states
 
-pytestmark = pytest.mark.integration
-
 DAILY = catalog.names(catalog.DAILY)
 REPORTS = catalog.names(catalog.REPORT)
 

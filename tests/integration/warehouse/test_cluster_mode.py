@@ -26,7 +26,7 @@ from confluent_kafka import Producer
 from streamlit.testing.v1 import AppTest
 
 from bench.load import site_events
-from bench.local_app import wait_for
+from bench.waiting import wait_for
 from clickstream import catalog, storage
 from clickstream import cluster as cluster_health
 from clickstream.hive import create_database_sql, execute

@@ -19,8 +19,6 @@ from tests.support import raw_truth
 from tests.support.apptest import APP, render, shown
 from tests.support.batch_day import DAY
 
-pytestmark = pytest.mark.integration
-
 PAGES = ("live", "report", "traffic", "sections", "navigation", "geography", "performance", "sessions",
          "audience", "pipeline")
 CHARTS = ("vega_lite_chart", "plotly_chart", "deck_gl_json_chart")

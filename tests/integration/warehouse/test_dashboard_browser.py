@@ -28,8 +28,6 @@ from tests.support import raw_truth
 from tests.support.batch_week import DAYS
 from tests.support.serving import dashboard as serve_dashboard
 
-pytestmark = pytest.mark.integration
-
 DARK = ("live", "navigation")
 WEEK = f"dt BETWEEN '{DAYS[0]}' AND '{DAYS[-1]}'"
 

@@ -4,14 +4,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-import pytest
-
 from clickstream import catalog
 from clickstream.catalog import create_table_sql
 from clickstream.hive import execute, render_hql, split_statements
 from tests.support.ddl import declared_tables
-
-pytestmark = pytest.mark.integration
 
 
 def test_ddl_runs_twice_on_hiveserver2(hiveserver2, settings):

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import random
 import threading
-import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -22,6 +21,7 @@ import requests
 from pyarrow.fs import LocalFileSystem
 from werkzeug.serving import make_server
 
+from bench.waiting import wait_for
 from clickstream.contracts import hour_key, rejection_reason
 from clickstream.hive import execute
 from clickstream.retention import replace_parquet
@@ -31,8 +31,6 @@ from embedded.ports import free_ports
 from simulators.generate import backfill_seed, day_sessions
 from simulators.sites import SITES
 from tests.support.batch_day import content_hash, run_dag, states
-
-pytestmark = pytest.mark.integration
 
 DAY = date(2026, 11, 9)
 HOUR = datetime(2026, 11, 9, 14, tzinfo=UTC)  # the afternoon: a busy hour
@@ -88,12 +86,12 @@ def backfilled(broker, hiveserver2, airflow_db, tmp_path_factory):
             job = requests.post(f"{base}/simulation/backfill", timeout=10, json={
                 "start_date": DAY.isoformat(), "events_per_day": EVENTS_PER_DAY, "seed": SEED,
                 "malformed_share": MALFORMED}).json()  # fmt: skip
-            deadline = time.monotonic() + 180
-            while time.monotonic() < deadline:
+
+            def backfilled() -> bool:
                 jobs = requests.get(f"{base}/simulation", timeout=10).json()["backfills"]
-                if next(j for j in jobs if j["id"] == job["id"])["state"] == "done":
-                    break
-                time.sleep(1)
+                return next(j for j in jobs if j["id"] == job["id"])["state"] == "done"
+
+            wait_for(backfilled, 180, 1, "the backfill")
             assert requests.post(f"{base}/simulation/flush", timeout=30).json()["outstanding"] == 0
         finally:
             server.shutdown()

@@ -17,8 +17,6 @@ from clickstream.settings import get_settings
 from clickstream.streaming.hive import HivePartitions
 from tests.support.batch_day import DAY, run_dag, states
 
-pytestmark = pytest.mark.integration
-
 OLD, NEW = DAY.isoformat(), "2026-11-08"
 RUN = datetime(2026, 11, 10, 2, 30, tzinfo=UTC)
 

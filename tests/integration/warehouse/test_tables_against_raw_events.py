@@ -21,8 +21,6 @@ from clickstream.hive import execute
 from tests.support import raw_truth
 from tests.support.batch_day import DAY
 
-pytestmark = pytest.mark.integration
-
 # The section interactions by kind, restated (not imported from the job).
 INTERACTIONS = ("section_view", "section_click", "section_scroll", "section_hover", "button_click")
 
