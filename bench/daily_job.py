@@ -24,7 +24,6 @@ Usage: python -m bench.daily_job [--events 1000000] [--scale 10] [--cores 2]
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
 import shutil
 import sys
@@ -155,8 +154,8 @@ def main(argv: list[str] | None = None) -> None:
     work = Path(tempfile.mkdtemp(prefix="bench-daily-"))
     try:
         spark = _session(args.cores)
-        small = dataclasses.replace(get_settings(), warehouse_uri=(work / "small").as_uri())
-        large = dataclasses.replace(get_settings(), warehouse_uri=(work / "large").as_uri())
+        small = get_settings().replace(warehouse_uri=(work / "small").as_uri())
+        large = get_settings().replace(warehouse_uri=(work / "large").as_uri())
         t = time.perf_counter()
         n_small = write_day(spark, small, args.events, work)
         n_large = scale_day(spark, small, large, args.scale)

@@ -27,7 +27,6 @@ of a running dashboard).
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import shutil
 import statistics
@@ -217,7 +216,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         t = time.perf_counter()
         spark = _session(args.cores)
-        small = dataclasses.replace(settings, warehouse_uri=(work / "small").as_uri())
+        small = settings.replace(warehouse_uri=(work / "small").as_uri())
         write_day(spark, small, args.events, work)
         events = scale_day(spark, small, settings, args.scale)
         build_tables(spark, settings, DAY)

@@ -2,7 +2,9 @@
 
 Every component (DAGs, Spark jobs, simulators, dashboard, the embedded stack)
 reads its configuration through :func:`get_settings`, so the embedded runtime
-and the production cluster differ only in environment variables.
+and the production cluster differ only in environment variables. Each setting is
+declared once, as a field of ``Settings`` (pydantic-settings: its type, default
+and variable ``CLICKSTREAM_<FIELD>``); an invalid value names its variable.
 
 | variable | default | meaning |
 |---|---|---|
@@ -50,94 +52,150 @@ The defaults are for local use only; production sets every value explicitly
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass, field, fields
 from functools import cache
 from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import PrivateAttr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 SITES = ("shop", "news", "saas")
 CLUSTERS = ("local", "yarn")
+ENV_PREFIX = "CLICKSTREAM_"
+
+# Ports given as "5001,5002,5003" (not JSON), parsed by _ports.
+Ports = Annotated[tuple[int, ...], NoDecode]
+# A default derived from other settings (or a file of the data directory) once they are known: _derive.
+DERIVED = ""
 
 
-def _env(name: str, default: str) -> str:
-    value = os.environ.get(name, "").strip()
-    return value or default
+def _installed_jars(module: str) -> str:
+    """Return the jars `make install` copied for one jvm/ module, comma-separated (as --jars takes them)."""
+    return ",".join(str(p) for p in sorted((REPO_ROOT / "jvm" / "lib" / module).glob("*.jar")))
 
 
-def _int(name: str, default: int) -> int:
-    raw = _env(name, str(default))
-    try:
-        return int(raw)
-    except ValueError as exc:
-        raise ValueError(f"{name} must be an integer, got {raw!r}") from exc
+class Settings(BaseSettings):
+    """Resolved configuration of one runtime (embedded or production): one declaration per setting, read
+    from ``CLICKSTREAM_<NAME>`` (pydantic-settings; an empty variable counts as unset)."""
 
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_ignore_empty=True, frozen=True,
+                                      extra="ignore")
+    _repo_root: Path = PrivateAttr(default=REPO_ROOT)
 
-def _ports(name: str, default: str, n: int) -> tuple[int, ...]:
-    raw = _env(name, default)
-    try:
-        ports = tuple(int(p) for p in raw.split(",") if p.strip())
-    except ValueError as exc:
-        raise ValueError(f"{name} must be {n} comma-separated ports, got {raw!r}") from exc
-    if len(ports) != n:
-        raise ValueError(f"{name} needs {n} ports, got {ports}")
-    return ports
-
-
-@dataclass(frozen=True)
-class Settings:
-    """Resolved configuration of one runtime (embedded or production)."""
-
-    data_dir: Path
-    warehouse_uri: str
-    kafka_bootstrap: str
-    broker_port: int
-    hive_host: str
-    hive_port: int
-    hive_database: str
-    airflow_port: int
-    airflow_db: str
-    pg_port: int
-    streamlit_port: int
-    sim_ports: tuple[int, ...]
-    spark_master: str
-    topic_events: str
-    topic_dlq: str
-    topic_alerts: str
-    events_partitions: int
-    smtp_port: int = 2525
+    data_dir: Path = REPO_ROOT / "data"
+    cluster: str = DERIVED  # the data directory's recorded mode (embedded/bootstrap.py), else "local"
+    warehouse_uri: str = DERIVED
+    broker_port: int = 9092
+    kafka_bootstrap: str = DERIVED
     kafka_controller_port: int = 9093
     kafka_retention_hours: int = 168
     kafka_retention_mb: int = 512
+    hive_host: str = "127.0.0.1"
+    hive_port: int = 10000
+    hive_database: str = "clickstream"
+    # HiveServer2's user: set, clients log in with it and the secret CLICKSTREAM_HIVE_PASSWORD
+    # (production, docs/decisions/production-authentication.md); empty, without a login (embedded).
+    hive_user: str = ""
+    airflow_port: int = 8080
+    airflow_db: Literal["postgres", "sqlite"] = "postgres"
+    airflow_api_url: str = DERIVED
+    airflow_api_user: str = "admin"
+    pg_port: int = 5433
+    streamlit_port: int = 8501
+    sim_ports: Ports = (5001, 5002, 5003)
+    spark_master: str = DERIVED
+    topic_events: str = "clickstream.events"
+    topic_dlq: str = "clickstream.events.dlq"
+    topic_alerts: str = "clickstream.alerts"
+    events_partitions: int = 6
+    smtp_port: int = 2525
     alert_email: str = "oncall@clickstream.localhost"
     alert_from: str = "airflow@clickstream.localhost"
-    batch_start: str = ""
-    airflow_api_url: str = ""
-    airflow_api_user: str = "admin"
-    spark_jars: str = ""
-    spark_archives: str = ""
-    spark_py_files: str = ""
-    spark_python: str = ""
+    batch_start: str = DERIVED  # the data directory's batch_start file (embedded/bootstrap.py), else empty
+    spark_jars: str = DERIVED
+    # Cluster mode ships Python to YARN containers as production does (clickstream_airflow/spark.py).
+    spark_archives: str = DERIVED
+    spark_py_files: str = DERIVED
+    spark_python: str = DERIVED
     raw_retention_days: int = 30
-    cluster: str = "local"
     namenode_port: int = 8020
     namenode_http_port: int = 9870
-    datanode_ports: tuple[int, ...] = (9866, 9876)
+    datanode_ports: Ports = (9866, 9876)
     yarn_port: int = 8032
     yarn_scheduler_port: int = 8030
     yarn_tracker_port: int = 8031
     yarn_admin_port: int = 8033
     yarn_web_port: int = 8088
-    webhdfs_url: str = ""
-    yarn_web_url: str = ""
+    webhdfs_url: str = DERIVED
+    yarn_web_url: str = DERIVED
     # The Live page's store (PostgreSQL; docs/decisions/live-read-path.md); its password is the secret
     # CLICKSTREAM_LIVE_DB_PASSWORD (clickstream/secrets.py: a file or the value), never a setting.
-    live_store_url: str = ""
-    # HiveServer2's user: set, clients log in with it and the secret CLICKSTREAM_HIVE_PASSWORD
-    # (production, docs/decisions/production-authentication.md); empty, without a login (embedded).
-    hive_user: str = ""
-    repo_root: Path = field(default=REPO_ROOT)  # where the code is, not a setting (NOT_FROM_ENV)
+    live_store_url: str = DERIVED
+
+    @field_validator("data_dir")
+    @classmethod
+    def _resolved(cls, value: Path) -> Path:
+        return value.resolve()
+
+    @field_validator("sim_ports", "datanode_ports", mode="before")
+    @classmethod
+    def _ports(cls, value: object, info) -> object:
+        if isinstance(value, str):
+            value = tuple(int(p) for p in value.split(",") if p.strip())
+        wanted = {"sim_ports": len(SITES), "datanode_ports": 2}[info.field_name]
+        if len(value) != wanted:
+            raise ValueError(f"needs {wanted} comma-separated ports, got {value}")
+        return value
+
+    @field_validator("cluster")
+    @classmethod
+    def _cluster(cls, value: str) -> str:
+        if value not in (DERIVED, *CLUSTERS):
+            raise ValueError(f"must be one of {', '.join(CLUSTERS)}, got {value!r}")
+        return value
+
+    def _derived(self) -> dict[str, object]:
+        """Return the values of the settings left to their derived defaults."""
+        recorded = {name: self.data_dir / name for name in ("cluster", "batch_start")}
+        cluster = self.cluster or (recorded["cluster"].read_text().strip() if recorded["cluster"].is_file()
+                                   else "local")
+        if cluster not in CLUSTERS:
+            raise ValueError(f"{recorded['cluster']} must hold one of {', '.join(CLUSTERS)}, got {cluster!r}")
+        on_yarn = cluster == "yarn"
+        hdfs = f"hdfs://127.0.0.1:{self.namenode_port}"
+        yarn = {"spark_archives": f"{hdfs}/apps/clickstream/jobenv.tar.gz#environment",
+                "spark_py_files": str(self.data_dir / "run" / "clickstream.zip"),
+                "spark_python": "./environment/bin/python"}
+        defaults = {
+            "cluster": cluster,
+            "warehouse_uri": f"{hdfs}/warehouse" if on_yarn else (self.data_dir / "warehouse").as_uri(),
+            "kafka_bootstrap": f"127.0.0.1:{self.broker_port}",
+            "airflow_api_url": f"http://127.0.0.1:{self.airflow_port}",
+            "spark_master": "yarn" if on_yarn else "local[*]",
+            "batch_start": (recorded["batch_start"].read_text().strip() if recorded["batch_start"].is_file()
+                            else ""),
+            "spark_jars": _installed_jars("spark-kafka"),
+            **(yarn if on_yarn else dict.fromkeys(yarn, "")),
+            "webhdfs_url": f"http://127.0.0.1:{self.namenode_http_port}",
+            "yarn_web_url": f"http://127.0.0.1:{self.yarn_web_port}",
+            "live_store_url": f"postgresql://live@127.0.0.1:{self.pg_port}/live",
+        }
+        return {name: value for name, value in defaults.items() if getattr(self, name) == DERIVED}
+
+    @property
+    def repo_root(self) -> Path:
+        """Where the code is: not a setting (a test runs an older release's copy: ``replace``)."""
+        return self._repo_root
+
+    def replace(self, **changes: object) -> Settings:
+        """Return a copy with some values changed (not validated again, nothing derived again)."""
+        root = changes.pop("repo_root", None)
+        copy = self.model_copy(update=changes)
+        if root is not None:
+            copy._repo_root = Path(root)
+        return copy
 
     @property
     def on_yarn(self) -> bool:
@@ -183,90 +241,16 @@ class Settings:
         return f"{self.warehouse_uri.rstrip('/')}/_control/streaming"
 
 
-NOT_FROM_ENV = frozenset({"repo_root"})
-
-
-def _installed_jars(module: str) -> str:
-    """Return the jars `make install` copied for one jvm/ module, comma-separated (as --jars takes them)."""
-    return ",".join(str(p) for p in sorted((REPO_ROOT / "jvm" / "lib" / module).glob("*.jar")))
-
-
 def load_settings() -> Settings:
-    """Build settings from the current environment (uncached)."""
-    data_dir = Path(_env("CLICKSTREAM_DATA_DIR", str(REPO_ROOT / "data"))).resolve()
-    broker_port = _int("CLICKSTREAM_BROKER_PORT", 9092)
-    sim_ports = _ports("CLICKSTREAM_SIM_PORTS", "5001,5002,5003", len(SITES))
-    airflow_db = _env("CLICKSTREAM_AIRFLOW_DB", "postgres")
-    if airflow_db not in ("postgres", "sqlite"):
-        raise ValueError(f"CLICKSTREAM_AIRFLOW_DB must be postgres or sqlite, got {airflow_db!r}")
-    epoch_file = data_dir / "batch_start"
-    batch_start = _env("CLICKSTREAM_BATCH_START",
-                       epoch_file.read_text().strip() if epoch_file.is_file() else "")
-    airflow_port = _int("CLICKSTREAM_AIRFLOW_PORT", 8080)
-    # A data directory keeps the mode it was created in (embedded/bootstrap.py records it), so that
-    # `make status` and `make stop` after `make run CLUSTER=yarn` need no variable.
-    mode_file = data_dir / "cluster"
-    cluster = _env("CLICKSTREAM_CLUSTER", mode_file.read_text().strip() if mode_file.is_file() else "local")
-    if cluster not in CLUSTERS:
-        raise ValueError(f"CLICKSTREAM_CLUSTER must be one of {', '.join(CLUSTERS)}, got {cluster!r}")
-    namenode_port = _int("CLICKSTREAM_NAMENODE_PORT", 8020)
-    namenode_http_port = _int("CLICKSTREAM_NAMENODE_HTTP_PORT", 9870)
-    on_yarn = cluster == "yarn"
-    hdfs = f"hdfs://127.0.0.1:{namenode_port}"
-    warehouse = f"{hdfs}/warehouse" if on_yarn else (data_dir / "warehouse").as_uri()
-    yarn = {"archives": f"{hdfs}/apps/clickstream/jobenv.tar.gz#environment",
-            "py_files": str(data_dir / "run" / "clickstream.zip"), "python": "./environment/bin/python"}
-    if not on_yarn:
-        yarn = dict.fromkeys(yarn, "")
-    return Settings(
-        cluster=cluster,
-        namenode_port=namenode_port,
-        namenode_http_port=namenode_http_port,
-        datanode_ports=_ports("CLICKSTREAM_DATANODE_PORTS", "9866,9876", 2),
-        yarn_port=_int("CLICKSTREAM_YARN_PORT", 8032),
-        yarn_scheduler_port=_int("CLICKSTREAM_YARN_SCHEDULER_PORT", 8030),
-        yarn_tracker_port=_int("CLICKSTREAM_YARN_TRACKER_PORT", 8031),
-        yarn_admin_port=_int("CLICKSTREAM_YARN_ADMIN_PORT", 8033),
-        yarn_web_port=_int("CLICKSTREAM_YARN_WEB_PORT", 8088),
-        webhdfs_url=_env("CLICKSTREAM_WEBHDFS_URL", f"http://127.0.0.1:{namenode_http_port}"),
-        yarn_web_url=_env("CLICKSTREAM_YARN_WEB_URL",
-                          f"http://127.0.0.1:{_int('CLICKSTREAM_YARN_WEB_PORT', 8088)}"),
-        batch_start=batch_start,
-        airflow_api_url=_env("CLICKSTREAM_AIRFLOW_API_URL", f"http://127.0.0.1:{airflow_port}"),
-        airflow_api_user=_env("CLICKSTREAM_AIRFLOW_API_USER", "admin"),
-        spark_jars=_env("CLICKSTREAM_SPARK_JARS", _installed_jars("spark-kafka")),
-        # Cluster mode ships Python to YARN containers as production does (clickstream_airflow/spark.py).
-        spark_archives=_env("CLICKSTREAM_SPARK_ARCHIVES", yarn["archives"]),
-        spark_py_files=_env("CLICKSTREAM_SPARK_PY_FILES", yarn["py_files"]),
-        spark_python=_env("CLICKSTREAM_SPARK_PYTHON", yarn["python"]),
-        live_store_url=_env("CLICKSTREAM_LIVE_STORE_URL",
-                            f"postgresql://live@127.0.0.1:{_int('CLICKSTREAM_PG_PORT', 5433)}/live"),
-        data_dir=data_dir,
-        warehouse_uri=_env("CLICKSTREAM_WAREHOUSE_URI", warehouse),
-        kafka_bootstrap=_env("CLICKSTREAM_KAFKA_BOOTSTRAP", f"127.0.0.1:{broker_port}"),
-        broker_port=broker_port,
-        hive_host=_env("CLICKSTREAM_HIVE_HOST", "127.0.0.1"),
-        hive_port=_int("CLICKSTREAM_HIVE_PORT", 10000),
-        hive_database=_env("CLICKSTREAM_HIVE_DATABASE", "clickstream"),
-        hive_user=_env("CLICKSTREAM_HIVE_USER", ""),
-        airflow_port=airflow_port,
-        airflow_db=airflow_db,
-        pg_port=_int("CLICKSTREAM_PG_PORT", 5433),
-        streamlit_port=_int("CLICKSTREAM_STREAMLIT_PORT", 8501),
-        sim_ports=sim_ports,
-        spark_master=_env("CLICKSTREAM_SPARK_MASTER", "yarn" if on_yarn else "local[*]"),
-        topic_events=_env("CLICKSTREAM_TOPIC_EVENTS", "clickstream.events"),
-        topic_dlq=_env("CLICKSTREAM_TOPIC_DLQ", "clickstream.events.dlq"),
-        topic_alerts=_env("CLICKSTREAM_TOPIC_ALERTS", "clickstream.alerts"),
-        events_partitions=_int("CLICKSTREAM_EVENTS_PARTITIONS", 6),
-        smtp_port=_int("CLICKSTREAM_SMTP_PORT", 2525),
-        kafka_controller_port=_int("CLICKSTREAM_KAFKA_CONTROLLER_PORT", 9093),
-        kafka_retention_hours=_int("CLICKSTREAM_KAFKA_RETENTION_HOURS", 168),
-        kafka_retention_mb=_int("CLICKSTREAM_KAFKA_RETENTION_MB", 512),
-        alert_email=_env("CLICKSTREAM_ALERT_EMAIL", "oncall@clickstream.localhost"),
-        alert_from=_env("CLICKSTREAM_ALERT_FROM", "airflow@clickstream.localhost"),
-        raw_retention_days=_int("CLICKSTREAM_RAW_RETENTION_DAYS", 30),
-    )
+    """Build settings from the current environment (uncached); an invalid value raises a ValueError that
+    names its variable."""
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        problems = "; ".join(f"{env_name(str(e['loc'][0]))}: {e['msg']} (got {e.get('input')!r})"
+                             for e in exc.errors())
+        raise ValueError(f"invalid settings: {problems}") from None
+    return settings.model_copy(update=settings._derived())
 
 
 @cache
@@ -277,7 +261,7 @@ def get_settings() -> Settings:
 
 def env_name(field_name: str) -> str:
     """Return the environment variable of a setting: ``CLICKSTREAM_`` and the field's name in capitals."""
-    return f"CLICKSTREAM_{field_name.upper()}"
+    return f"{ENV_PREFIX}{field_name.upper()}"
 
 
 def _env_value(value: object) -> str:
@@ -292,5 +276,4 @@ def settings_env(settings: Settings) -> dict[str, str]:
     What ``load_settings`` reads back as the same settings (tests/unit/test_settings.py round-trips every
     field with a value that is not its default).
     """
-    return {env_name(f.name): _env_value(getattr(settings, f.name))
-            for f in fields(Settings) if f.name not in NOT_FROM_ENV}
+    return {env_name(name): _env_value(getattr(settings, name)) for name in Settings.model_fields}

@@ -11,7 +11,6 @@ Events accepted before `make stop`, archived after the next `make run`: tests/su
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import shutil
 import signal
@@ -40,8 +39,7 @@ def private(settings, hiveserver2, tmp_path):
     ports = private_ports()
     database = f"durability_{tmp_path.name[-12:].lower().replace('-', '_')}"
     broker = int(ports["CLICKSTREAM_BROKER_PORT"])
-    s = dataclasses.replace(
-        settings, data_dir=tmp_path / "data", warehouse_uri=(tmp_path / "warehouse").as_uri(),
+    s = settings.replace(data_dir=tmp_path / "data", warehouse_uri=(tmp_path / "warehouse").as_uri(),
         broker_port=broker, kafka_bootstrap=f"127.0.0.1:{broker}",
         kafka_controller_port=int(ports["CLICKSTREAM_KAFKA_CONTROLLER_PORT"]),
         sim_ports=tuple(int(p) for p in ports["CLICKSTREAM_SIM_PORTS"].split(",")),

@@ -110,8 +110,7 @@ class Sender:
 def alert_stack(broker, hiveserver2, settings, tmp_path, monkeypatch):
     """Private topics, warehouse and database; a shop collector on them. Yields (settings, url)."""
     (port,) = free_ports(1)
-    s = dataclasses.replace(
-        settings, topic_events="alerts_e2e.events", topic_dlq="alerts_e2e.dlq",
+    s = settings.replace(topic_events="alerts_e2e.events", topic_dlq="alerts_e2e.dlq",
         topic_alerts="alerts_e2e.alerts", hive_database="alerts_e2e",
         warehouse_uri=(tmp_path / "warehouse").as_uri(),
         sim_ports=tuple(port if site == SITE else p for site, p in zip(settings.sites, settings.sim_ports,

@@ -6,7 +6,6 @@ A real query reads a real topic with Spark's Kafka connector; what the monitor r
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import threading
 import time
@@ -35,7 +34,7 @@ def test_a_requested_stop_ends_the_queries_between_micro_batches(spark, tmp_path
         seen.append(batch.count())
         time.sleep(0.4)  # the stop request may arrive while one runs
 
-    here = dataclasses.replace(settings, warehouse_uri=tmp_path.as_uri(), topic_events=topic)
+    here = settings.replace(warehouse_uri=tmp_path.as_uri(), topic_events=topic)
     checkpoint = here.checkpoint_path(monitor.INGEST_CHECKPOINT)
     query = (spark.readStream.format("kafka").option("kafka.bootstrap.servers", settings.kafka_bootstrap)
              .option("subscribe", topic).option("startingOffsets", "earliest")

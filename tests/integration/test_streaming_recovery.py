@@ -10,7 +10,6 @@ Hive database, so other tests' events do not mix in.
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import threading
 import time
@@ -79,7 +78,7 @@ class Sender(threading.Thread):
 
 
 def test_kill_9_twice_loses_and_duplicates_nothing(broker, hiveserver2, settings, tmp_path):
-    s = dataclasses.replace(settings, topic_events="recovery.events",
+    s = settings.replace(topic_events="recovery.events",
                             warehouse_uri=(tmp_path / "warehouse").as_uri(), hive_database="recovery")
     ensure_topics(s)
     execute(s, "CREATE DATABASE IF NOT EXISTS recovery", database=None)

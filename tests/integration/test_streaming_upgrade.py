@@ -15,7 +15,6 @@ began after it has its triples once.
 
 from __future__ import annotations
 
-import dataclasses
 import subprocess
 import tarfile
 from datetime import datetime
@@ -50,7 +49,7 @@ def release_tree(tmp_path):
 
 def test_four_queries_upgrade_in_place_through_a_failed_first_batch(broker, hiveserver2, settings, tmp_path):
     release = release_tree(tmp_path)
-    s = dataclasses.replace(settings, topic_events="upgrade.events", hive_database="upgrade",
+    s = settings.replace(topic_events="upgrade.events", hive_database="upgrade",
                             warehouse_uri=(tmp_path / "warehouse").as_uri())
     ensure_topics(s)
     execute(s, "CREATE DATABASE IF NOT EXISTS upgrade", database=None)
@@ -61,7 +60,7 @@ def test_four_queries_upgrade_in_place_through_a_failed_first_batch(broker, hive
     after = [e for e in events if e["event_time"][:16] >= cut]
 
     produce_events(s, before)
-    old = run_job(dataclasses.replace(s, repo_root=release), "--mode", "available-now",
+    old = run_job(s.replace(repo_root=release), "--mode", "available-now",
                   application=release / "include" / "spark_jobs" / "clickstream_streaming.py")
     assert old.returncode == 0, failure(old)
     assert sorted(archived_ids(s)) == sorted(e["event_id"] for e in before)

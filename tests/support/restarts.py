@@ -15,7 +15,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import email
 import re
 import time
@@ -113,7 +112,7 @@ def restart_cycles(env: dict[str, str], data_dir: Path, airflow: Airflow, cycles
     hive_port = int(ports["CLICKSTREAM_HIVE_PORT"])
     sites = [f"http://127.0.0.1:{p}" for p in ports["CLICKSTREAM_SIM_PORTS"].split(",")]
     dashboard = f"http://127.0.0.1:{ports['CLICKSTREAM_STREAMLIT_PORT']}"
-    raw = dataclasses.replace(get_settings(), warehouse_uri=(data_dir / "warehouse").as_uri())
+    raw = get_settings().replace(warehouse_uri=(data_dir / "warehouse").as_uri())
     client = Client(dict(zip(SITES, sites, strict=True)), CLIENT_RATE)
     timings, waiting_at_stop = [], []
     before = airflow.get("dags/clickstream_streaming/dagRuns", order_by="run_after", limit=50)["dag_runs"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import ipaddress
 import os
 import random
@@ -102,7 +101,7 @@ def hive(port: int, sql: str) -> list[tuple]:
     from clickstream.hive import execute
     from clickstream.settings import get_settings
 
-    stack = dataclasses.replace(get_settings(), hive_host="127.0.0.1", hive_port=port,
+    stack = get_settings().replace(hive_host="127.0.0.1", hive_port=port,
                                 hive_database="clickstream")
     return execute(stack, sql)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from dataclasses import replace
 
 import pytest
 from pyarrow import fs as pafs
@@ -98,7 +97,7 @@ def test_a_data_directory_keeps_its_mode(yarn_settings):
     bootstrap.record_cluster_mode(yarn_settings)
     bootstrap.record_cluster_mode(yarn_settings)  # the same mode again: fine
     with pytest.raises(ValueError, match="created in yarn mode.*CLUSTER=yarn"):
-        bootstrap.record_cluster_mode(replace(yarn_settings, cluster="local"))
+        bootstrap.record_cluster_mode(yarn_settings.replace(cluster="local"))
 
 
 def test_hdfs_uris_go_through_webhdfs_and_local_ones_stay_local(yarn_settings, tmp_path):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -18,7 +17,7 @@ def properties(xml: str) -> dict[str, str]:
 
 def test_the_embedded_hive_site_is_productions_with_local_addresses(tmp_path, monkeypatch):
     monkeypatch.setenv("CLICKSTREAM_DATA_DIR", str(tmp_path))
-    settings = dataclasses.replace(load_settings(), pg_port=15432, hive_port=11000)
+    settings = load_settings().replace(pg_port=15432, hive_port=11000)
     production = properties(hive_conf.PRODUCTION_HIVE_SITE.read_text())
     local = properties((hive_conf.write_conf(settings) / "hive-site.xml").read_text())
     changed = {name for name in production if production[name] != local[name]}

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from clickstream import catalog
 from clickstream.catalog import create_table_sql
 from clickstream.hive import execute, render_hql, split_statements
@@ -32,7 +30,7 @@ def test_a_table_of_an_older_release_gains_the_new_columns(hiveserver2, settings
     old = tuple(c for c in sections.columns if c[0] not in ("section_leaves", "time_in_view_avg_ms"))
     assert len(old) == len(sections.columns) - 2
     db = "upgrade_e2e"
-    here = replace(settings, hive_database=db, warehouse_uri=tmp_path.as_uri())
+    here = settings.replace(hive_database=db, warehouse_uri=tmp_path.as_uri())
     execute(here, f"DROP DATABASE IF EXISTS {db} CASCADE", f"CREATE DATABASE {db}", database=None)
     execute(here, create_table_sql(here, sections, old),
             "INSERT INTO daily_sections PARTITION (dt = '2026-10-01') "

@@ -8,7 +8,6 @@ metastore's HiveServer2 with the same rows, and Derby's directory is kept aside.
 
 from __future__ import annotations
 
-import dataclasses
 import subprocess
 import sys
 import textwrap
@@ -46,7 +45,7 @@ MAKE_DERBY = textwrap.dedent("""
 
 
 def test_a_derby_data_directory_is_registered_in_the_postgresql_metastore(hiveserver2, settings, tmp_path):
-    local = dataclasses.replace(settings, data_dir=tmp_path, hive_database=DATABASE)
+    local = settings.replace(data_dir=tmp_path, hive_database=DATABASE)
     derby = metastore_upgrade.derby_dir(local)
     subprocess.run([sys.executable, "-c", MAKE_DERBY, str(derby), settings.warehouse_uri, DATABASE],
                    check=True, capture_output=True, cwd=tmp_path, timeout=300)

@@ -16,7 +16,6 @@ against the embedded stack's HiveServer2 and production's (docker-compose.yml's 
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -116,7 +115,7 @@ def test_hour_filters_answer_on_productions_hiveserver2(stack, settings, tmp_pat
     password = create_metastore_db(stack, settings, **HASH_JOINS)
     (hive_port,) = free_ports(1)
     warehouse = (tmp_path / "warehouse").as_uri()
-    local = dataclasses.replace(settings, hive_port=hive_port, warehouse_uri=warehouse)
+    local = settings.replace(hive_port=hive_port, warehouse_uri=warehouse)
     process = start(settings, tmp_path, password, hive_port)
     try:
         wait_until_answering(local, 180)

@@ -8,7 +8,6 @@ Only what Docker would change is changed (tests/support/production_hive.py). No 
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import subprocess
@@ -49,8 +48,8 @@ def _logins(local, secrets_dir: Path, tmp_path: Path, monkeypatch) -> dict:
     """Try every way in: wrong ones (the errors' texts) and Airflow's connections (what they return)."""
     wrong = tmp_path / "wrong"
     wrong.write_text("not-the-password\n")
-    out = {"other user": _refused(dataclasses.replace(local, hive_user="admin")),
-           "no login": _refused(dataclasses.replace(local, hive_user=""))}
+    out = {"other user": _refused(local.replace(hive_user="admin")),
+           "no login": _refused(local.replace(hive_user=""))}
     with monkeypatch.context() as m:
         m.setenv(f"{HIVE_PASSWORD_VAR}_FILE", str(wrong))
         out["wrong password"] = _refused(local)
@@ -76,7 +75,7 @@ def test_production_hiveserver2_runs_the_dags_hql_on_a_postgresql_metastore(sett
     secrets_dir = write_production_secrets(tmp_path / "secrets")
     password_file = secrets_dir / "hive_password"
     user = production_service()["environment"]["CLICKSTREAM_HIVE_USER"]
-    local = dataclasses.replace(settings, hive_port=hive_port, warehouse_uri=warehouse, hive_user=user)
+    local = settings.replace(hive_port=hive_port, warehouse_uri=warehouse, hive_user=user)
     monkeypatch.setenv(f"{HIVE_PASSWORD_VAR}_FILE", str(password_file))
     # Exactly this test's settings: a session fixture elsewhere may have named another database in os.environ.
     env = {**os.environ, **settings_env(local)}

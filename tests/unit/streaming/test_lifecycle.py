@@ -6,7 +6,6 @@ A real query reads a real topic with Spark's Kafka connector; what the monitor r
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import time
 
@@ -18,7 +17,7 @@ PER_BATCH = 50
 
 
 def test_the_application_record_says_which_spark_application_runs(spark, tmp_path, settings):
-    here = dataclasses.replace(settings, warehouse_uri=tmp_path.as_uri())
+    here = settings.replace(warehouse_uri=tmp_path.as_uri())
     assert here.streaming_control_uri == f"{tmp_path.as_uri()}/_control/streaming"
     written = record_application(spark, here.streaming_control_uri, time.time())
     read = monitor.application(here)

@@ -329,12 +329,11 @@ def test_summary_and_peak_hours(spark):
 def test_run_hours_writes_each_hour_as_the_hour_alone_would_and_only_the_span(spark, settings, tmp_path):
     """A span is computed in one pass; each hour's partition must equal that hour computed on its own,
     in one file; a quiet hour is emptied; an hour outside the span is left as it was."""
-    import dataclasses
     from pathlib import Path
 
     from clickstream.batch.jobs import run_hours
 
-    s = dataclasses.replace(settings, warehouse_uri=tmp_path.as_uri())
+    s = settings.replace(warehouse_uri=tmp_path.as_uri())
     rows = [
         evt("2026-11-20T10:00:00", "u1", "/", response_time_ms=100, http_status=200),
         evt("2026-11-20T10:00:05", "u1", "/", "section_click", section="hero"),
