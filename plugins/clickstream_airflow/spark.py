@@ -50,6 +50,10 @@ class BoundedSparkSubmitOperator(SparkSubmitOperator):
     ``max_queued_minutes`` is killed and the task fails with YARN's own reason (the application's
     diagnostics, such as "Queue's AM resource limit exceeded"); the task's retries and failure alert
     follow. Outside YARN's cluster deploy mode it is the provider's operator unchanged.
+
+    It relies on three private members of the provider, there being no public way to bound the wait
+    (https://github.com/apache/airflow/issues/24171): tests/unit/test_plugins.py pins them, so that a
+    provider upgrade that changes them fails a test rather than the bound.
     """
 
     def __init__(self, *, max_queued_minutes: float = 10, **kwargs):

@@ -65,3 +65,26 @@ def test_a_late_run_email_goes_only_for_an_unfinished_run(monkeypatch, state, ma
                "deadline": {"deadline_time": "2026-12-06T16:16:00+00:00"}}
     asyncio.run(LateRunEmail(to="a@b", from_email="c@d", subject="late").async_notify(context))
     assert sent == (["backfill__2026-12-06T14:00:00+00:00"] if mailed else [])
+
+
+def test_the_provider_s_private_api_the_bounded_operator_relies_on_is_still_there():
+    """BoundedSparkSubmitOperator (plugins/clickstream_airflow/spark.py) wraps three private members of the
+    Spark provider, for want of a public way to bound how long YARN may keep an application queued: the
+    operator's ``_get_hook``, the hook's ``_query_yarn_application_status`` (which the hook's tracking loop
+    polls) and ``_kill_yarn_application``. Upstream: a public, non-blocking YARN tracking is
+    https://github.com/apache/airflow/issues/24171 (and #67168, reconnecting on retry). This fails when a
+    provider upgrade renames or reshapes any of them, instead of the operator silently losing its bound."""
+    import inspect
+
+    from airflow.providers.apache.spark.hooks.spark_submit import SparkSubmitHook
+    from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
+
+    assert inspect.signature(SparkSubmitOperator._get_hook).parameters.keys() == {"self"}
+    query = inspect.signature(SparkSubmitHook._query_yarn_application_status)
+    assert list(query.parameters) == ["self", "application_id"]
+    assert query.return_annotation in (tuple[str, str, str], "tuple[str, str, str]")
+    assert list(inspect.signature(SparkSubmitHook._kill_yarn_application).parameters) == ["self",
+                                                                                          "application_id"]
+    # The tracking loop asks through the instance attribute, which the operator replaces.
+    tracking = inspect.getsource(SparkSubmitHook._start_yarn_application_status_tracking)
+    assert "self._query_yarn_application_status(application_id)" in tracking
