@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import bisect
+import itertools
 import json
 import random
 import statistics
@@ -153,11 +154,14 @@ def lags(received: list[tuple[float, str, str]], poller: Poller,
     out = []
     for window, receipts in by_window.items():
         seen = sorted(s for s in poller.seen.get(window, []) if s[0] in polls)
+        starts = [start for start, _, _ in seen]
+        # The most the window had counted by each poll (a window's count never falls; the running maximum
+        # makes that explicit), so that the first poll counting k or more is found by bisection.
+        counted = list(itertools.accumulate((count for _, _, count in seen), max))
         for k, at in enumerate(sorted(receipts), start=1):
-            # The first poll started after the receipt that counts k or more events of the window.
-            first = bisect.bisect_left(seen, (at, 0.0, -1))
-            done = next((end for _, end, count in seen[first:] if count >= k), None)
-            out.append((at, None if done is None else done - at))
+            # The first poll that started after the receipt and counts k or more events of the window.
+            first = max(bisect.bisect_left(starts, at), bisect.bisect_left(counted, k))
+            out.append((at, None if first >= len(seen) else seen[first][1] - at))
     return sorted(out, key=lambda s: s[0])
 
 
