@@ -21,16 +21,26 @@ WRONG_DELAY_S = 1.0  # each wrong password costs its session a second: guessing 
 STATE_KEY = "clickstream_logged_in"
 
 
-def require_login() -> None:
-    """Return once the session has logged in (at once without a password); else draw the form and stop."""
+def logged_in() -> bool:
+    """Whether this session may see the pages: it gave the password, or none is asked."""
+    return not read_secret(PASSWORD_VAR) or bool(st.session_state.get(STATE_KEY))
+
+
+def require_login() -> bool:
+    """True once the session has logged in (at once without a password); else draw the form, return False.
+
+    The caller ends its run on False: a run that ends normally drops the fragments of the page shown before
+    (the Live page's refresh). `st.stop()` would keep them (Streamlit 1.67 clears its fragment storage only
+    after a run that returns), and the next refresh would draw that page over the form after a log-out.
+    """
     expected = read_secret(PASSWORD_VAR)
     if not expected:
-        return
+        return True
     if st.session_state.get(STATE_KEY):
         if st.sidebar.button("Log out", icon=":material/logout:"):
             del st.session_state[STATE_KEY]
             st.rerun()
-        return
+        return True
     st.title("Clickstream analytics")
     with st.form("login"):
         password = st.text_input("Password", type="password")
@@ -41,4 +51,4 @@ def require_login() -> None:
             st.rerun()
         time.sleep(WRONG_DELAY_S)
         st.error("Wrong password.", icon=":material/lock:")
-    st.stop()
+    return False

@@ -20,7 +20,8 @@ PAGES = Path(__file__).resolve().parent / "app_pages"
 def run() -> None:
     """Build the navigation and run the selected page."""
     st.set_page_config(page_title="Clickstream analytics", page_icon=":material/monitoring:", layout="wide")
-    require_login()  # production: nothing below runs until the session has given the password
+    if not require_login():  # production: nothing below runs until the session has given the password
+        return
     page = st.navigation({
         "Now": [
             st.Page(PAGES / "live.py", title="Live", icon=":material/bolt:", default=True),

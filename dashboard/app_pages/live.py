@@ -11,6 +11,7 @@ import streamlit as st
 from clickstream.settings import SITES
 from dashboard.live_store import live_windows, newest_live_minute
 from dashboard.live_tables import live_active_users, live_alerts, live_paths
+from dashboard.login import logged_in
 from dashboard.ui import ALL, load, load_section, no_data, pct, since_text, table, time_on_page_chart
 
 REFRESH_S = 2
@@ -50,6 +51,8 @@ def page_dwell(windows: pd.DataFrame) -> pd.DataFrame:
 @st.fragment(run_every=REFRESH_S)
 def live() -> None:
     """Everything on this page, re-run every few seconds without re-running the page."""
+    if not logged_in():  # a refresh runs this function alone, without the app's login check
+        st.rerun()
     newest = load(newest_live_minute, APPS)
     if newest is None:
         st.info("No live metrics yet. Start the simulation (`clickstream_simulation` DAG) and the "
