@@ -186,7 +186,7 @@ def backfill_hour(api, settings, dag_id: str, hour: datetime, timeout: float = 1
     An hour the scheduler ran already is run again (reprocess "completed"), as a user backfilling a
     finished hour asks for; an API error is returned as the state, not raised (the soak's figures stay).
     """
-    from clickstream.airflow_api import AirflowApiError
+    from ops.airflow_api import AirflowApiError
 
     for attempt in range(20):  # 409 while the DAG's previous backfill is not yet marked completed
         try:

@@ -9,12 +9,12 @@ from datetime import date, datetime
 import pandas as pd
 import streamlit as st
 
-from clickstream import cluster
-from clickstream.airflow_api import AirflowApi, AirflowApiError
 from clickstream.secrets import read_secret
 from dashboard.errors import DataError
 from dashboard.filters import Filters, quoted
 from dashboard.hive_session import LIVE_TTL, batch_query, live_query, settings
+from ops.airflow_api import AirflowApi, AirflowApiError
+from ops.cluster_health import HdfsHealth, YarnHealth, hdfs_health, yarn_health
 
 # --- The Pipeline page ------------------------------------------------------------------------
 
@@ -92,13 +92,13 @@ def topic_partitions() -> pd.DataFrame:
 # --- HDFS and YARN (their own web services) ------------------------------------------------
 
 @st.cache_data(ttl=10, show_spinner=False)
-def cluster_health() -> tuple[cluster.HdfsHealth, cluster.YarnHealth] | None:
+def cluster_health() -> tuple[HdfsHealth, YarnHealth] | None:
     """Return HDFS's and YARN's health (NameNode JMX, ResourceManager API); None when the warehouse is not
     on HDFS (the embedded runtime's local mode runs neither)."""
     s = settings()
     if not s.warehouse_uri.startswith("hdfs://"):
         return None
-    return cluster.hdfs_health(s), cluster.yarn_health(s)
+    return hdfs_health(s), yarn_health(s)
 
 
 # --- Airflow REST API ---------------------------------------------------------------------

@@ -16,12 +16,12 @@ import os
 import sys
 import time
 
-from clickstream import cluster
 from clickstream.settings import get_settings
 from embedded import streaming_app
 from embedded.environment import VENV_BIN, stack_env
 from embedded.lock import StackBusy, StackLock, describe
 from embedded.stack import ServiceStatus, Stack, StackError
+from ops import cluster_health
 
 STREAMING_APP = "streaming-app"
 STREAMING_START_S = 180.0
@@ -42,8 +42,8 @@ def _print_status(stack: Stack, only: list[str] | None = None) -> bool:
     healthy = all(r.healthy for r in rows)
     if stack.settings.on_yarn and any(r.name.startswith(("hdfs-", "yarn-")) for r in rows):
         # The cluster as its masters see it: a DataNode or NodeManager gone quiet, blocks under-replicated.
-        for name, health in (("HDFS", cluster.hdfs_health(stack.settings)),
-                             ("YARN", cluster.yarn_health(stack.settings))):
+        for name, health in (("HDFS", cluster_health.hdfs_health(stack.settings)),
+                             ("YARN", cluster_health.yarn_health(stack.settings))):
             _row(name, width, "UP" if health.reachable else "DOWN", health.healthy, None, health.line())
             healthy = healthy and health.healthy
     if only is None:

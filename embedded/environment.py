@@ -17,10 +17,10 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet
 
-from clickstream.airflow_api import AirflowApi
 from clickstream.settings import Settings, settings_env
 from clickstream.streaming.live_store import PASSWORD_VAR as LIVE_PASSWORD_VAR
 from embedded.spark_dist import spark_base_env
+from ops.airflow_api import AirflowApi
 
 VENV_BIN = Path(sys.executable).parent
 

@@ -17,12 +17,12 @@ from datetime import UTC, datetime
 import psutil
 
 from clickstream import storage
-from clickstream.airflow_api import AirflowApiError
 from clickstream.settings import Settings
 from clickstream.streaming import monitor
 from clickstream.streaming.lifecycle import STOP_FILE
 from embedded import hadoop, hadoop_status
 from embedded.environment import stack_api
+from ops.airflow_api import AirflowApiError
 
 log = logging.getLogger(__name__)
 

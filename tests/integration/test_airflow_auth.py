@@ -17,10 +17,10 @@ import pytest
 import requests
 import yaml
 
-from clickstream.airflow_api import AirflowApi, AirflowApiError
 from clickstream.settings import REPO_ROOT
 from embedded.environment import VENV_BIN
 from embedded.ports import free_ports
+from ops.airflow_api import AirflowApi, AirflowApiError
 from tests.support.production_secrets import write_production_secrets
 from tests.support.serving import serving
 

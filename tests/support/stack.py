@@ -18,8 +18,8 @@ import requests
 
 from bench.load import settled_day
 from bench.waiting import wait_for
-from clickstream.airflow_api import AirflowApi
 from clickstream.settings import REPO_ROOT
+from ops.airflow_api import AirflowApi
 from simulators.generate import day_sessions
 from simulators.sites import SITES
 
@@ -67,7 +67,7 @@ def listening_elsewhere(processes: list[psutil.Process]) -> list[str]:
 
 class Airflow(AirflowApi):
     """The Airflow REST API (v2) as a user's script calls it, logged in as admin: the platform's client
-    (clickstream/airflow_api.py) with what the tests ask of it besides."""
+    (ops/airflow_api.py) with what the tests ask of it besides."""
 
     def __init__(self, base: str, password: str):
         super().__init__(base, "admin", password, timeout=30)

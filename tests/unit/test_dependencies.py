@@ -11,7 +11,7 @@ from importlib.metadata import packages_distributions
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-FOLDERS = ("clickstream", "plugins", "dags", "include", "simulators", "dashboard", "embedded", "bench",
+FOLDERS = ("clickstream", "ops", "plugins", "dags", "include", "simulators", "dashboard", "embedded", "bench",
            "tests")
 # The project's own top-level packages (plugins/ is on Airflow's path, and on pytest's).
 FIRST_PARTY = {*FOLDERS, "clickstream_airflow", "__future__"}

@@ -13,9 +13,11 @@ ROOT = Path(__file__).resolve().parents[2]
 # folder -> top-level packages its code may not import
 FORBIDDEN = {
     "clickstream": {"airflow", "clickstream_airflow", "simulators", "embedded", "dashboard", "bench",
-                    "tests"},
+                    "tests", "ops"},
     "include/spark_jobs": {"airflow", "clickstream_airflow", "simulators", "embedded", "dashboard", "bench",
-                           "tests"},
+                           "tests", "ops"},
+    # The clients of the platform's services: not shipped to Spark, used by the tools around it.
+    "ops": {"airflow", "clickstream_airflow", "simulators", "embedded", "dashboard", "bench", "tests"},
     "plugins": {"simulators", "embedded", "dashboard", "bench", "tests"},
     "dags": {"simulators", "embedded", "dashboard", "bench", "tests", "confluent_kafka", "pyspark"},
     "simulators": {"airflow", "clickstream_airflow", "embedded", "dashboard", "bench", "tests"},
@@ -72,7 +74,7 @@ def test_the_library_is_layered_one_way():
 
 def test_no_code_changes_sys_path():
     changed = []
-    for folder in ("clickstream", "plugins", "dags", "include", "simulators", "dashboard", "embedded",
+    for folder in ("clickstream", "ops", "plugins", "dags", "include", "simulators", "dashboard", "embedded",
                    "bench", "tests"):
         for path in python_files(folder):
             for node in ast.walk(ast.parse(path.read_text())):
@@ -112,7 +114,8 @@ def test_dashboard_pages_hold_no_sql():
     assert found == []
 
 
-FIRST_PARTY = ("clickstream", "simulators", "dashboard", "embedded", "bench", "plugins/clickstream_airflow")
+FIRST_PARTY = ("clickstream", "ops", "simulators", "dashboard", "embedded", "bench",
+               "plugins/clickstream_airflow")
 
 
 def first_party_imports() -> dict[str, set[str]]:

@@ -28,12 +28,12 @@ from streamlit.testing.v1 import AppTest
 from bench.load import site_events
 from bench.waiting import wait_for
 from clickstream import catalog, storage
-from clickstream import cluster as cluster_health
 from clickstream.hive import create_database_sql, execute
 from clickstream.settings import REPO_ROOT, get_settings
 from clickstream.topics import ensure_topics
 from embedded import hadoop, hadoop_status, streaming_app
 from embedded.stack import Stack
+from ops import cluster_health
 from tests.support.batch_day import DAY, MIDNIGHT, run_dag, states
 from tests.support.cluster import (
     HADOOP_SERVICES,
