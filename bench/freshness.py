@@ -176,7 +176,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from bench.local_app import LocalApp
-    from bench.waiting import wait_for
+    from embedded.polling import wait_for
 
     with private_stack("cs-bench-freshness-", keep=args.keep) as (settings, stack, data_dir):
         stack.up(["hiveserver2", *(f"site-{s}" for s in settings.sites)])

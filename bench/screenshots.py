@@ -38,8 +38,8 @@ DARK = ("live", "report", "navigation")
 
 def backfill_daily(settings, api, first, last, timeout: float = 3600) -> None:
     """`airflow backfill create` clickstream_daily over [first, last] and wait until every run succeeded."""
-    from bench.waiting import wait_for
     from embedded.environment import VENV_BIN, stack_env
+    from embedded.polling import wait_for
 
     subprocess.run([str(VENV_BIN / "airflow"), "backfill", "create", "--dag-id", "clickstream_daily",
                     "--from-date", first.isoformat(), "--to-date", last.isoformat()],
@@ -88,9 +88,9 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the data directory")
     args = parser.parse_args()
 
-    from bench.waiting import wait_for
     from clickstream.streaming import monitor
     from embedded.environment import stack_api
+    from embedded.polling import wait_for
     from embedded.streaming_app import wait_running
 
     today = datetime.now(UTC).date()

@@ -117,7 +117,7 @@ class Sampler(threading.Thread):
 
 def run_simulation_dag(api, conf: dict, timeout: float = 600) -> None:
     """Trigger clickstream_simulation with conf and wait for its success."""
-    from bench.waiting import wait_for
+    from embedded.polling import wait_for
 
     wait_for(lambda: not api.dag_runs("clickstream_simulation", state=["queued", "running"]), timeout, 2,
              "the simulation DAG's earlier runs to end")
@@ -155,10 +155,10 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the data directory")
     args = parser.parse_args()
 
-    from bench.waiting import wait_for
     from clickstream.hive import execute, render_hql, split_statements
     from clickstream.streaming import monitor
     from embedded.environment import stack_api
+    from embedded.polling import wait_for
     from embedded.streaming_app import wait_running
 
     with private_stack("cs-bench-users-", keep=args.keep) as (settings, stack, data_dir):

@@ -43,8 +43,8 @@ LIVE_TARGET_S = 60
 
 def _archived_since(settings, since: datetime, timeout: float) -> None:
     """Wait until raw_events, through HiveServer2, holds an event the collectors received after `since`."""
-    from bench.waiting import wait_for
     from clickstream.hive import execute
+    from embedded.polling import wait_for
 
     def archived() -> bool:
         try:

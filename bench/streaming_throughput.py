@@ -192,8 +192,8 @@ def main() -> None:
     from confluent_kafka.admin import AdminClient, NewTopic
 
     from bench.local_app import LocalApp
-    from bench.waiting import wait_for
     from clickstream.topics import ensure_topics
+    from embedded.polling import wait_for
 
     figures: dict = {"events": args.events}
     begin = datetime.now(UTC) - timedelta(minutes=1)

@@ -22,6 +22,7 @@ from clickstream.streaming import monitor
 from clickstream.streaming.lifecycle import STOP_FILE
 from embedded import hadoop, hadoop_status
 from embedded.environment import stack_api
+from embedded.polling import until
 from ops.airflow_api import AirflowApiError
 
 log = logging.getLogger(__name__)
@@ -50,12 +51,8 @@ class Application:
                 return True
             except psutil.TimeoutExpired:
                 return False
-        deadline = time.monotonic() + timeout
-        while hadoop_status.application(settings, self.app_id).get("state") in YARN_LIVE:
-            if time.monotonic() >= deadline:
-                return False
-            time.sleep(0.5)
-        return True
+        return until(lambda: hadoop_status.application(settings, self.app_id).get("state") not in YARN_LIVE,
+                     timeout, 0.5)
 
 
 def running(settings: Settings, record: dict | None = None) -> Application | None:
@@ -138,12 +135,7 @@ def processing(settings: Settings) -> bool:
 
 def wait_running(settings: Settings, timeout: float) -> bool:
     """Wait until the streaming application runs and has made progress; return whether it has."""
-    deadline = time.monotonic() + timeout
-    while not processing(settings):
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(1)
-    return True
+    return until(lambda: processing(settings), timeout)
 
 
 def request_stop(settings: Settings) -> bool:
@@ -184,13 +176,14 @@ def stop_gracefully(settings: Settings, timeout: float = STOP_WAIT_S) -> bool:
         return False
     # The task reports its success to the api-server once spark-submit has exited.
     for run in runs:
-        while time.monotonic() < deadline:
+        def ended(run_id: str = run["dag_run_id"]) -> bool:
             try:
-                state = api.task_instance(DAG_ID, run["dag_run_id"], TASK_ID).get("state")
+                state = api.task_instance(DAG_ID, run_id, TASK_ID).get("state")
             except AirflowApiError:
-                break
+                return True  # the api-server is gone: nothing to wait for
             if state != "running":
-                log.info("streaming task of %s ended: %s", run["dag_run_id"], state)
-                break
-            time.sleep(0.5)
+                log.info("streaming task of %s ended: %s", run_id, state)
+            return state != "running"
+
+        until(ended, max(0.0, deadline - time.monotonic()), 0.5)
     return True

@@ -217,8 +217,8 @@ def gunicorn_site(broker, tmp_path_factory):
 
     import requests
 
-    from bench.waiting import wait_for
     from embedded.environment import VENV_BIN
+    from embedded.polling import wait_for
     from embedded.ports import free_ports
 
     events_topic, dlq_topic = create_topics(broker, 6, 1)

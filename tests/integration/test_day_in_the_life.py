@@ -29,8 +29,8 @@ import pytest
 import requests
 
 from bench.dashboard_pages import CHROMIUM
-from bench.waiting import wait_for
 from clickstream.settings import REPO_ROOT
+from embedded.polling import wait_for
 from embedded.ports import private_ports
 from tests.support.kafka import read_topic
 from tests.support.readme import reading_commands, run_as_typed

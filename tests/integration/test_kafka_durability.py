@@ -20,10 +20,10 @@ from pathlib import Path
 import pytest
 
 from bench.local_app import LocalApp
-from bench.waiting import wait_for
 from clickstream.hive import execute
 from clickstream.streaming.kafka_offsets import TOPIC_READERS
 from clickstream.streaming.monitor import processed_rows
+from embedded.polling import wait_for
 from embedded.ports import private_ports
 from embedded.stack import Stack
 from tests.support.kafka import produce_events

@@ -35,12 +35,12 @@ import requests
 import streamlit as st
 
 from bench.local_app import LocalApp
-from bench.waiting import wait_for
 from clickstream.hive import execute
 from clickstream.settings import get_settings, settings_env
 from clickstream.streaming.alerts import AlertRules
 from clickstream.topics import ensure_topics
 from embedded.environment import VENV_BIN, stack_env
+from embedded.polling import wait_for
 from embedded.ports import free_ports
 from embedded.streaming_app import processing
 from simulators.generate import day_sessions

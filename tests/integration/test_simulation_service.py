@@ -19,8 +19,8 @@ import pyarrow.dataset as ds
 import requests
 
 from bench.load import settled_day
-from bench.waiting import wait_for
 from clickstream.contracts import rejection_reason
+from embedded.polling import wait_for
 from simulators.generate import backfill_seed, day_sessions
 from simulators.sites import SITES
 from tests.support.kafka import read_topic

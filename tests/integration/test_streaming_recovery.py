@@ -22,10 +22,10 @@ from confluent_kafka import Producer
 
 from bench.load import retimed, site_events
 from bench.local_app import LocalApp
-from bench.waiting import wait_for
 from clickstream.hive import execute
 from clickstream.streaming.monitor import processed_rows
 from clickstream.topics import ensure_topics
+from embedded.polling import wait_for
 from tests.support.streaming_checks import live_metrics_equal_a_recomputation
 
 POOL, RATE, SPEED = 30_000, 1_700, 3.0

@@ -27,8 +27,8 @@ import orjson
 import requests
 
 from bench.dashboard_pages import CHROMIUM
-from bench.waiting import wait_for
 from clickstream.settings import get_settings
+from embedded.polling import wait_for
 from simulators.sites import SITES
 from tests.support.stack import (
     Airflow,

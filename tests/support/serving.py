@@ -10,9 +10,9 @@ from pathlib import Path
 
 import requests
 
-from bench.waiting import wait_for
 from clickstream.settings import REPO_ROOT
 from embedded.environment import VENV_BIN
+from embedded.polling import wait_for
 
 
 @contextmanager

@@ -17,8 +17,8 @@ import pyarrow.dataset as ds
 import requests
 
 from bench.load import settled_day
-from bench.waiting import wait_for
 from clickstream.settings import REPO_ROOT
+from embedded.polling import wait_for
 from ops.airflow_api import AirflowApi
 from simulators.generate import day_sessions
 from simulators.sites import SITES

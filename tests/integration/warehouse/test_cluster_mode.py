@@ -26,12 +26,12 @@ from confluent_kafka import Producer
 from streamlit.testing.v1 import AppTest
 
 from bench.load import site_events
-from bench.waiting import wait_for
 from clickstream import catalog, storage
 from clickstream.hive import create_database_sql, execute
 from clickstream.settings import REPO_ROOT, get_settings
 from clickstream.topics import ensure_topics
 from embedded import hadoop, hadoop_status, streaming_app
+from embedded.polling import wait_for
 from embedded.stack import Stack
 from ops import cluster_health
 from tests.support.batch_day import DAY, MIDNIGHT, run_dag, states

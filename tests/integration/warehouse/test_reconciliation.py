@@ -21,12 +21,12 @@ import requests
 from pyarrow.fs import LocalFileSystem
 from werkzeug.serving import make_server
 
-from bench.waiting import wait_for
 from clickstream.contracts import hour_key, rejection_reason
 from clickstream.hive import execute
 from clickstream.retention import replace_parquet
 from clickstream.settings import get_settings
 from clickstream.topics import ensure_topics
+from embedded.polling import wait_for
 from embedded.ports import free_ports
 from simulators.generate import backfill_seed, day_sessions
 from simulators.sites import SITES

@@ -124,7 +124,7 @@ def test_an_application_that_started_lately_is_starting_not_stalled():
 
 
 def test_the_recorder_polls_each_batch_once_and_records_idle_queries(spark, tmp_path):
-    from bench.waiting import wait_for
+    from embedded.polling import wait_for
 
     busy = (spark.readStream.format("rate").option("rowsPerSecond", 50).load()
             .writeStream.format("noop").queryName("busy").trigger(processingTime="200 milliseconds")

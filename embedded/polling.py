@@ -1,4 +1,4 @@
-"""Polling for a condition, for the benchmarks and the tests: never a sleep that hopes."""
+"""Polling for a condition (the stack's commands, the benchmarks and the tests): never a sleep that hopes."""
 
 from __future__ import annotations
 
@@ -19,3 +19,12 @@ def wait_for(condition: Callable[[], T], timeout: float, every: float = 2.0, wha
         return poll(condition)
     except RetryError:
         raise TimeoutError(f"{what} not reached within {timeout:.0f} s") from None
+
+
+def until(condition: Callable[[], object], timeout: float, every: float = 1.0) -> bool:
+    """Poll until condition() is truthy; return whether it was within timeout (False: it was not)."""
+    try:
+        wait_for(condition, timeout, every)
+    except TimeoutError:
+        return False
+    return True
