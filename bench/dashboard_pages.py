@@ -31,15 +31,14 @@ import os
 import shutil
 import statistics
 import subprocess
-import tempfile
 import time
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from bench.private import private_stack
 from bench.report import Figure, Plot, record
 from clickstream.settings import REPO_ROOT
-from embedded.ports import private_ports
 
 TARGET_S, WARM_TARGET_S = 2.0, 1.0
 PAGES = ("live", "report", "traffic", "sections", "navigation", "geography", "performance", "sessions",
@@ -78,8 +77,8 @@ def build_tables(spark, settings, day) -> None:
                             ["app_id", "page", "section"], dt=day.isoformat(), hr=hr)
     run_day(spark, settings, day)
     versioned = F.lit(0).cast("long").alias("batch_id")
-    metric_parts(raw).select("*", versioned).write.mode("overwrite").partitionBy("dt").parquet(
-        settings.table_path("live_metrics_parts"))
+    parts = metric_parts(raw).select("*", versioned)
+    parts.write.mode("overwrite").partitionBy("dt").parquet(settings.table_path("live_metrics_parts"))
     active_user_parts(raw).select("*", versioned).write.mode("overwrite").partitionBy("dt").parquet(
         settings.table_path("live_active_users_parts"))
     # A day of progress rows: the query reporting every four seconds, as the streaming job writes them.
@@ -93,6 +92,24 @@ def build_tables(spark, settings, day) -> None:
     folder = Path(settings.table_path("stream_progress").removeprefix("file://")) / f"dt={day}"
     folder.mkdir(parents=True, exist_ok=True)
     pq.write_table(pa.Table.from_pylist(rows, schema=PROGRESS_SCHEMA), folder / "progress.parquet")
+
+
+def publish_live_windows(spark, settings) -> None:
+    """Fill the Live page's store from the day's live partials, as the streaming application's first batch
+    after a restart does (the store's PostgreSQL runs with HiveServer2's metastore)."""
+    from clickstream.streaming.live_store import PASSWORD_VAR, LiveStore
+    from clickstream.streaming.recent import RecentWindows
+    from embedded.environment import load_secrets
+
+    os.environ[PASSWORD_VAR] = load_secrets(settings)["live_password"]  # the dashboard's too
+    path = settings.table_path("live_metrics_parts")
+    recent = RecentWindows()
+    recent.restore(spark, path, spark.read.parquet(path).schema, batch_id=1)
+    store = LiveStore(settings.live_store_url, settings.hive_database)
+    try:
+        store.publish(recent.finished(), 0, recent.horizon_starts())
+    finally:
+        store.close()
 
 
 def register(spark, settings, day) -> None:
@@ -201,19 +218,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeat", type=int, default=3, help="renders per page and mode (median)")
     args = parser.parse_args(argv)
 
-    work = Path(tempfile.mkdtemp(prefix="bench-dashboard-"))
-    os.environ["CLICKSTREAM_DATA_DIR"] = str(work / "data")
+    # The stack's own settings: no warehouse or database of the caller's environment.
     os.environ.pop("CLICKSTREAM_WAREHOUSE_URI", None)
     os.environ.pop("CLICKSTREAM_HIVE_DATABASE", None)
-    os.environ.update(private_ports())
-    from bench.daily_job import DAY, _session, scale_day, write_day
-    from clickstream.hive import execute
-    from clickstream.settings import get_settings
-    from embedded.stack import Stack
+    with private_stack("bench-dashboard-") as (settings, stack, data_dir):
+        work = data_dir / "bench"  # the day's build and the empty page; removed with the data directory
+        work.mkdir()
+        from bench.daily_job import DAY, _session, scale_day, write_day
+        from clickstream.hive import execute
 
-    settings = get_settings()
-    stack = Stack(settings)
-    try:
         t = time.perf_counter()
         spark = _session(args.cores)
         small = settings.replace(warehouse_uri=(work / "small").as_uri())
@@ -224,6 +237,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"built {events:,} events of {DAY} and every table in {time.perf_counter() - t:.0f} s")
         stack.up(["hiveserver2", "broker"])  # the Pipeline page reads the events topic's offsets
         register(spark, settings, DAY)
+        publish_live_windows(spark, settings)
         spark.stop()
         select_one = []
         for _ in range(5):
@@ -262,9 +276,6 @@ def main(argv: list[str] | None = None) -> None:
             Figure("SELECT 1 through HiveServer2", baseline * 1000, "ms"),
         ], Plot("Page render time", "seconds", [page for page, _, _ in results],
                 {"cold": [round(c, 2) for _, c, _ in results], "warm": [round(w, 2) for _, _, w in results]}))
-    finally:
-        stack.down()
-        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

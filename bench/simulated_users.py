@@ -18,8 +18,8 @@ generated (the users' own counters) = accepted + rejected (the collectors' ledge
 table read through HiveServer2, as the reconciliation DAG reads it) = the ledger's generated; and
 raw_events (HiveServer2) = accepted, one row per event id.
 
-Freshness, per phase: as bench.freshness (the live view polled through HiveServer2 once a second;
-the k-th event of an app and minute is visible when a poll started after its receipt counts k),
+Freshness, per phase: as bench.freshness (the Live page's store polled every 0.25 s, what the Live
+page reads; the k-th event of an app and minute is visible when a poll started after its receipt counts k),
 the receipt being each event's ``received_ts`` in raw_events (the collector's clock). No sample is
 dropped: an event never visible counts as the time from its receipt to the end of the run.
 

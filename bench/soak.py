@@ -44,7 +44,7 @@ import orjson
 import psutil
 import requests
 
-from bench.private import private_environment
+from bench.private import private_stack
 from bench.report import Figure, Plot, record
 from bench.services import service_processes
 
@@ -184,29 +184,44 @@ def backfill_hour(api, settings, dag_id: str, hour: datetime, timeout: float = 1
     """Backfill one hour of a DAG through the REST API (as the UI's form does); return the run's state.
 
     An hour the scheduler ran already is run again (reprocess "completed"), as a user backfilling a
-    finished hour asks for; an API error is returned as the state, not raised (the soak's figures stay).
+    finished hour asks for. A backfill skips an hour whose run is still in flight (it completes without a
+    run), so the hour's own run is waited for first. An API error is returned as the state, not raised
+    (the soak's figures stay).
     """
+    from embedded.polling import until, wait_for
     from ops.airflow_api import AirflowApiError
 
-    for attempt in range(20):  # 409 while the DAG's previous backfill is not yet marked completed
+    logical = hour.isoformat().replace("+00:00", "Z")
+
+    def runs_of_hour(run_type: str | None = None) -> list[dict]:
+        params = {"limit": 100, **({"run_type": run_type} if run_type else {})}
+        return [run for run in api.call("GET", f"dags/{dag_id}/dagRuns", params=params)["dag_runs"]
+                if run["logical_date"] == logical]
+
+    if not until(lambda: all(r["state"] in ("success", "failed") for r in runs_of_hour()), timeout, 10):
+        return "timeout: the hour's own run did not end"
+
+    def posted() -> bool:
         try:
             api.call("POST", "backfills", json={"dag_id": dag_id, "from_date": hour.isoformat(),
                                                 "to_date": hour.isoformat(), "max_active_runs": 1,
                                                 "reprocess_behavior": "completed"})
-            break
         except AirflowApiError as exc:
-            if "409" not in str(exc) or attempt == 19:
-                return f"refused: {exc}"
-            time.sleep(15)
-    logical = hour.isoformat().replace("+00:00", "Z")
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        runs = api.call("GET", f"dags/{dag_id}/dagRuns", params={"run_type": "backfill", "limit": 100})
-        for run in runs["dag_runs"]:
-            if run["logical_date"] == logical and run["state"] in ("success", "failed"):
-                return run["state"]
-        time.sleep(10)
-    return "timeout"
+            if "409" not in str(exc):  # 409: the DAG's previous backfill is not yet marked completed
+                raise
+            return False
+        return True
+
+    try:
+        if not until(posted, 300, 15):
+            return "refused: 409 for 5 minutes"
+    except AirflowApiError as exc:
+        return f"refused: {exc}"
+    try:
+        return wait_for(lambda: next((r["state"] for r in runs_of_hour("backfill")
+                                      if r["state"] in ("success", "failed")), None), timeout, 10)
+    except TimeoutError:
+        return "timeout"
 
 
 def main() -> None:
@@ -218,71 +233,69 @@ def main() -> None:
     parser.add_argument("--restart-at-minutes", type=float, default=90.0)
     args = parser.parse_args()
 
-    data_dir = private_environment("cs-bench-soak-")
-    from clickstream.hive import execute
-    from clickstream.settings import get_settings
-    from embedded.environment import stack_api
-    from embedded.stack import Stack
-
-    settings = get_settings()
-    stack = Stack(settings)
     started = datetime.now(UTC)
     slices, restarted = [], None
     client = poller = None
-    try:
-        stack.up(lifecycle=True)
-        api = stack_api(settings)
-        client = Client(f"http://127.0.0.1:{settings.sites['shop']}")
-        poller = ArchivePoller(settings, client)
-        client.start()
-        poller.start()
-        t0 = time.monotonic()
-        end = t0 + args.hours * 3600
-        next_slice = t0 + args.slice_minutes * 60
-        while time.monotonic() < end:
-            time.sleep(min(30.0, max(0.0, end - time.monotonic())))
-            if restarted is None and time.monotonic() - t0 >= args.restart_at_minutes * 60:
-                r0 = time.monotonic()
-                stack.down()
-                stack.up(lifecycle=True)
-                restarted = {"at_min": round((r0 - t0) / 60, 1), "took_s": round(time.monotonic() - r0, 1)}
-                print(f"stop / start at {restarted['at_min']} min: {restarted['took_s']} s", flush=True)
-            if time.monotonic() >= next_slice or time.monotonic() >= end:
-                slices.append({
-                    "slice": len(slices) + 1, "minutes": round((time.monotonic() - t0) / 60, 1),
-                    "until": time.time(), "rss_mib": service_rss(stack), "live_files": live_files(settings),
-                    "data_dir_mib": disk_mib(data_dir),
-                    "failed_tries": failed_tries(api),
-                })
-                print(json.dumps(slices[-1]), flush=True)
-                next_slice += args.slice_minutes * 60
-        time.sleep(60)  # the last minute's events get their time to be archived, as every other's had
-        client.stop.set()
-        poller.stop.set()
-        # The backfills: the hour before the stack started, and the soak's first whole hour.
-        before = started.replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
-        during = before + timedelta(hours=1)  # the hour the stack started in: the soak ran in it
-        backfills = {}
-        for hour in (before, during):
-            if hour + timedelta(hours=1) > datetime.now(UTC):
-                continue  # the soak was shorter than that hour
-            state = backfill_hour(api, settings, "clickstream_hourly", hour)
-            (pages,), = execute(settings, f"SELECT COALESCE(SUM(events), 0) FROM hourly_pages "
-                                          f"WHERE dt = '{hour:%Y-%m-%d}' AND hr = {hour.hour}")
-            (raw,), = execute(settings, f"SELECT COUNT(*) FROM raw_events "
-                                        f"WHERE dt = '{hour:%Y-%m-%d}' AND hr = {hour.hour}")
-            backfills[f"{hour:%Y-%m-%d %H}:00"] = {"state": state, "hourly_pages_events": int(pages),
-                                                   "raw_events": int(raw)}
-        tries = task_tries(api)
-        mails = sorted(p.name for p in (data_dir / "mail" / "new").glob("*")) if (
-            data_dir / "mail" / "new").is_dir() else []
-        (archived,), = execute(settings, f"SELECT COUNT(*) FROM raw_events WHERE dt >= '{started:%Y-%m-%d}'")
-    finally:
-        if client is not None:
+    with private_stack("cs-bench-soak-", keep=True) as (settings, stack, data_dir):
+        from clickstream.hive import execute
+        from embedded.environment import stack_api
+
+        try:
+            stack.up(lifecycle=True)
+            api = stack_api(settings)
+            client = Client(f"http://127.0.0.1:{settings.sites['shop']}")
+            poller = ArchivePoller(settings, client)
+            client.start()
+            poller.start()
+            t0 = time.monotonic()
+            end = t0 + args.hours * 3600
+            next_slice = t0 + args.slice_minutes * 60
+            while time.monotonic() < end:
+                time.sleep(min(30.0, max(0.0, end - time.monotonic())))
+                if restarted is None and time.monotonic() - t0 >= args.restart_at_minutes * 60:
+                    r0 = time.monotonic()
+                    stack.down()
+                    stack.up(lifecycle=True)
+                    restarted = {"at_min": round((r0 - t0) / 60, 1),
+                                 "took_s": round(time.monotonic() - r0, 1)}
+                    print(f"stop / start at {restarted['at_min']} min: {restarted['took_s']} s", flush=True)
+                if time.monotonic() >= next_slice or time.monotonic() >= end:
+                    slices.append({
+                        "slice": len(slices) + 1, "minutes": round((time.monotonic() - t0) / 60, 1),
+                        "until": time.time(), "rss_mib": service_rss(stack),
+                        "live_files": live_files(settings),
+                        "data_dir_mib": disk_mib(data_dir),
+                        "failed_tries": failed_tries(api),
+                    })
+                    print(json.dumps(slices[-1]), flush=True)
+                    next_slice += args.slice_minutes * 60
+            time.sleep(60)  # the last minute's events get their time to be archived, as every other's had
             client.stop.set()
-        if poller is not None:
             poller.stop.set()
-        stack.down()
+            # The backfills: the hour before the stack started, and the soak's first whole hour.
+            before = started.replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
+            during = before + timedelta(hours=1)  # the hour the stack started in: the soak ran in it
+            backfills = {}
+            for hour in (before, during):
+                if hour + timedelta(hours=1) > datetime.now(UTC):
+                    continue  # the soak was shorter than that hour
+                state = backfill_hour(api, settings, "clickstream_hourly", hour)
+                (pages,), = execute(settings, f"SELECT COALESCE(SUM(events), 0) FROM hourly_pages "
+                                              f"WHERE dt = '{hour:%Y-%m-%d}' AND hr = {hour.hour}")
+                (raw,), = execute(settings, f"SELECT COUNT(*) FROM raw_events "
+                                            f"WHERE dt = '{hour:%Y-%m-%d}' AND hr = {hour.hour}")
+                backfills[f"{hour:%Y-%m-%d %H}:00"] = {"state": state, "hourly_pages_events": int(pages),
+                                                       "raw_events": int(raw)}
+            tries = task_tries(api)
+            mails = sorted(p.name for p in (data_dir / "mail" / "new").glob("*")) if (
+                data_dir / "mail" / "new").is_dir() else []
+            (archived,), = execute(settings,
+                                   f"SELECT COUNT(*) FROM raw_events WHERE dt >= '{started:%Y-%m-%d}'")
+        finally:
+            if client is not None:
+                client.stop.set()
+            if poller is not None:
+                poller.stop.set()
     # Freshness per slice, by when the client posted: an event never found counts until the soak's end.
     finished, since = time.time(), 0.0
     for piece in slices:
