@@ -36,6 +36,13 @@ def _users_script(compose: dict, secrets) -> str:
     return "set -e\n" + loop.replace("/run/secrets/", f"{secrets}/")
 
 
+def _run(command: list[str], env: dict[str, str]) -> None:
+    """Run a command of airflow-init's; on failure, fail with what it printed."""
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, f"{command[-1][-200:]} exited {done.returncode}:\n{done.stdout[-3000:]}\n" \
+                                 f"{done.stderr[-3000:]}"
+
+
 @pytest.fixture(scope="module")
 def production_airflow(tmp_path_factory):
     home = tmp_path_factory.mktemp("airflow-production")
@@ -53,10 +60,8 @@ def production_airflow(tmp_path_factory):
     (home / "dags").mkdir()
     assert "FabAuthManager" in env["AIRFLOW__CORE__AUTH_MANAGER"]
     assert not [k for k in env if k.startswith("AIRFLOW__") and re.search("KEY$|SECRET$|_CONN$", k)]
-    subprocess.run([str(VENV_BIN / "airflow"), "db", "migrate"], env=env, check=True, capture_output=True,
-                   timeout=600)
-    subprocess.run(["bash", "-c", _users_script(compose, secrets)], env=env, check=True, capture_output=True,
-                   timeout=600)
+    _run([str(VENV_BIN / "airflow"), "db", "migrate"], env)
+    _run(["bash", "-c", _users_script(compose, secrets)], env)
     command = [str(VENV_BIN / "airflow"), "api-server", "--port", str(port)]
     base = f"http://127.0.0.1:{port}"
     with serving(command, f"{base}/api/v2/monitor/health", "production's Airflow api-server", env=env,
