@@ -14,6 +14,7 @@ checkpoint, whose batch ids start again at 0, from overwriting older files.
 from __future__ import annotations
 
 import logging
+from datetime import date, timedelta
 
 from pyspark.sql import DataFrame, SparkSession
 
@@ -130,6 +131,21 @@ def prune_batch_files(spark: SparkSession, dir_uri: str, keep: int) -> int:
     for _, path in old:
         fs.delete(path)
     return len(old)
+
+
+def newest_days(spark: SparkSession, table_uri: str, days: int = 2) -> list[str]:
+    """Return the ``dt=…`` partition directories of a table's newest day and the ``days - 1`` calendar days
+    before it, oldest first: what a restart reads back, rather than every day the table ever kept."""
+    fs = _Fs(spark, table_uri)
+    found = {}
+    for status in fs.list(table_uri):
+        name = status.getPath().getName()
+        if status.isDirectory() and name.startswith("dt="):
+            found[date.fromisoformat(name.removeprefix("dt="))] = str(status.getPath())
+    if not found:
+        return []
+    first = max(found) - timedelta(days=days - 1)
+    return [found[day] for day in sorted(found) if day >= first]
 
 
 def exists(spark: SparkSession, uri: str) -> bool:

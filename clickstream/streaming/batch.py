@@ -39,6 +39,7 @@ from clickstream.streaming.archive import (
     batch_file_name,
     exists,
     latest_batch_file,
+    newest_days,
     prune_batch_files,
     write_file,
 )
@@ -87,11 +88,14 @@ def alerts_ddl() -> str:
 
 
 def earlier_alerts(spark: SparkSession, settings: Settings, batch_id: int) -> list[dict]:
-    """Return alerts raised by earlier batches, so a restart does not raise them again."""
+    """Return alerts raised by earlier batches, so a restart does not raise them again (the newest two days':
+    an alert judges a window of the last hour)."""
     path = settings.table_path("live_alerts")
-    if not exists(spark, path):
+    days = newest_days(spark, path)
+    if not days:
         return []
-    earlier = spark.read.schema(alerts_ddl()).parquet(path).filter(F.col("batch_id") < batch_id)
+    earlier = (spark.read.schema(alerts_ddl()).option("basePath", path).parquet(*days)
+               .filter(F.col("batch_id") < batch_id))
     return [r.asDict() for r in earlier.select("kind", "app_id", "subject", "window_start").collect()]
 
 

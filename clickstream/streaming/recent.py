@@ -24,7 +24,7 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
 
-from clickstream.streaming.archive import exists
+from clickstream.streaming.archive import newest_days
 from clickstream.streaming.metrics import (
     COUNT_COLUMNS,
     HLL_LG_K,
@@ -101,9 +101,10 @@ class RecentWindows:
         """Read back the partials that batches before this one wrote (once, at the first batch), merged in
         Spark (the hour's partials, not one batch's). ``schema``: the partials' (files written before a
         column was added read it as null)."""
-        if not exists(spark, parts_path):
+        days = newest_days(spark, parts_path)  # the horizons are an hour at most: two days hold them
+        if not days:
             return
-        earlier = (spark.read.schema(schema).option("basePath", parts_path).parquet(parts_path)
+        earlier = (spark.read.schema(schema).option("basePath", parts_path).parquet(*days)
                    .filter(F.col("dim").isin(*self.dims) & (F.col("batch_id") < batch_id)))
         newest = earlier.agg(F.max("window_start")).first()[0]
         if newest is None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from pyspark.sql import functions as F
 
@@ -64,6 +64,22 @@ def test_a_restart_reads_back_the_batches_before_the_one_it_runs(spark, tmp_path
     assert restarted.merged.keys() == running.merged.keys()
     replayed = judged(restarted.update(parts(spark, BATCHES[2])))
     assert replayed == judged(running.update(parts(spark, BATCHES[2])))
+
+
+def test_a_restart_reads_the_newest_two_days_only(spark, tmp_path):
+    """Every earlier day stays unread: here a day whose only file is not Parquet at all."""
+    path = tmp_path / "live_metrics_parts"
+    written = metric_parts(frame(spark, BATCHES[0])).withColumn("batch_id", F.lit(0).cast("long"))
+    written.write.partitionBy("dt").parquet(str(path))
+    (newest,) = {row.dt for row in written.select("dt").distinct().collect()}
+    for back in (2, 30):  # days before the newest: the day before it may hold a window of the last hour
+        day = date.fromisoformat(newest) - timedelta(days=back)
+        (path / f"dt={day}").mkdir()
+        (path / f"dt={day}" / "batch-0000000000.parquet").write_text("not a Parquet file")
+    restarted = RecentWindows(SITE_AND_PAGE)
+    restarted.restore(spark, str(path), written.schema, batch_id=1)
+    running = RecentWindows(SITE_AND_PAGE)
+    assert judged(restarted.finished()) == judged(running.update(parts(spark, BATCHES[0])))
 
 
 def test_partials_written_before_the_double_sketches_restore_without_quantiles(spark, tmp_path):
