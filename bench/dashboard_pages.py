@@ -78,8 +78,8 @@ def build_tables(spark, settings, day) -> None:
     run_day(spark, settings, day)
     versioned = F.lit(0).cast("long").alias("batch_id")
     parts = metric_parts(raw).select("*", versioned)
-    parts.write.mode("overwrite").partitionBy("dt").parquet(settings.table_path("live_metrics_parts"))
-    active_user_parts(raw).select("*", versioned).write.mode("overwrite").partitionBy("dt").parquet(
+    parts.write.mode("overwrite").partitionBy("dt", "hr").parquet(settings.table_path("live_metrics_parts"))
+    active_user_parts(raw).select("*", versioned).write.mode("overwrite").partitionBy("dt", "hr").parquet(
         settings.table_path("live_active_users_parts"))
     # A day of progress rows: the query reporting every four seconds, as the streaming job writes them.
     start = datetime(day.year, day.month, day.day, tzinfo=UTC)
@@ -114,17 +114,14 @@ def publish_live_windows(spark, settings) -> None:
 
 def register(spark, settings, day) -> None:
     """Create every table with the platform's DDL, register the partitions, write the day's reports."""
-    from types import SimpleNamespace
-
     from clickstream.hive import execute, render_hql, split_statements
     from clickstream.streaming.app import ensure_live_tables
-    from clickstream.streaming.hive import HivePartitions
+    from clickstream.streaming.warehouse import Warehouse
 
     execute(settings, *split_statements(render_hql("create_tables.hql", settings)), database=None)
-    hive = HivePartitions(settings)
-    hive.ensure_tables()
-
-    ensure_live_tables(SimpleNamespace(settings=settings, hive=hive), spark)
+    warehouse = Warehouse(settings)
+    warehouse.hive.ensure_tables()
+    ensure_live_tables(warehouse, spark)
     tables = [r[1] for r in execute(settings, "SHOW TABLES") if not r[1].endswith("_latest")]
     execute(settings, *[f"MSCK REPAIR TABLE {t}" for t in tables])
     # The daily DAG's reports (the Daily report page reads them): its own HiveQL, for the day.

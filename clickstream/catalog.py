@@ -54,6 +54,9 @@ class Table:
     partition_spec: str  # "dt STRING, hr INT"
     sort_key_spec: str = ""  # the batch jobs sort each partition's one file by it
     columns_spec: str = field(default="", repr=False)  # empty: from the writer's schema (streaming)
+    # A live table partitioned by the day and hour of this column, its partitions compacted
+    # (clickstream/streaming/compaction.py).
+    hour_of: str = ""
 
     @property
     def partitions(self) -> tuple[tuple[str, str], ...]:
@@ -72,8 +75,9 @@ class Table:
         return _columns(self.columns_spec)
 
 
-def _table(name: str, group: str, partitions: str, *, sort_key: str = "", columns: str = "") -> Table:
-    return Table(name, group, partitions, sort_key, columns)
+def _table(name: str, group: str, partitions: str, *, sort_key: str = "", columns: str = "",
+           hour_of: str = "") -> Table:
+    return Table(name, group, partitions, sort_key, columns, hour_of)
 
 
 # The daily tables are in the order the daily job starts them (sessions first: it takes longest; the five
@@ -82,10 +86,10 @@ def _table(name: str, group: str, partitions: str, *, sort_key: str = "", column
 TABLES: tuple[Table, ...] = (
     _table("raw_events", ARCHIVE, "dt STRING, hr INT"),
     _table("bad_events", ARCHIVE, "dt STRING"),
-    _table("live_metrics_parts", LIVE, "dt STRING"),
-    _table("live_active_users_parts", LIVE, "dt STRING"),
-    _table("live_paths", LIVE, "dt STRING"),
-    _table("live_alerts", LIVE, "dt STRING"),
+    _table("live_metrics_parts", LIVE, "dt STRING, hr INT", hour_of="window_start"),
+    _table("live_active_users_parts", LIVE, "dt STRING, hr INT", hour_of="window_start"),
+    _table("live_paths", LIVE, "dt STRING, hr INT", hour_of="page_ts"),
+    _table("live_alerts", LIVE, "dt STRING, hr INT", hour_of="window_start"),
     _table("stream_progress", LIVE, "dt STRING"),
     _table("sim_ledger", LEDGER, "dt STRING, app STRING", columns="""
         hr INT, run_id STRING, generated BIGINT, sent BIGINT, accepted BIGINT, rejected BIGINT,
@@ -170,6 +174,11 @@ def table(name: str) -> Table:
 def names(*groups: str) -> tuple[str, ...]:
     """Return the names of the tables these groups write, in catalog order."""
     return tuple(t.name for t in TABLES if t.group in groups)
+
+
+def hourly_live_names() -> tuple[str, ...]:
+    """The live tables partitioned by hour, whose partitions the application compacts."""
+    return tuple(t.name for t in TABLES if t.hour_of)
 
 
 def streaming_names() -> tuple[str, ...]:

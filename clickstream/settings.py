@@ -133,6 +133,10 @@ class Settings(BaseSettings):
     # The Live page's store (PostgreSQL; docs/decisions/live-read-path.md); its password is the secret
     # CLICKSTREAM_LIVE_DB_PASSWORD (clickstream/secrets.py: a file or the value), never a setting.
     live_store_url: str = DERIVED
+    # A live table's partition is compacted once it holds more files than this; the files it replaced are
+    # deleted after the grace period (clickstream/streaming/compaction.py).
+    live_partition_max_files: int = 100
+    live_compaction_grace_s: int = 600
 
     @field_validator("data_dir")
     @classmethod

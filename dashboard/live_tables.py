@@ -17,6 +17,13 @@ def _ts(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S")
 
 
+def _hours_from(moment: datetime, until: datetime) -> str:
+    """The hour partitions (dt, hr) from a moment's hour to another's: what a read lists, not the day's."""
+    first, last = moment.strftime("%Y-%m-%d"), until.strftime("%Y-%m-%d")
+    return (f"dt BETWEEN '{first}' AND '{last}' "
+            f"AND (dt > '{first}' OR hr >= {moment.hour}) AND (dt < '{last}' OR hr <= {until.hour})")
+
+
 def live_paths(apps: tuple[str, ...], newest: datetime, recent: timedelta) -> pd.DataFrame:
     """Per app and previous → current → next page: how often, and the average dwell on the current page,
     for the page views of the last ``recent`` up to the newest minute's end (live_paths)."""
@@ -24,17 +31,16 @@ def live_paths(apps: tuple[str, ...], newest: datetime, recent: timedelta) -> pd
     return live_query(f"""
         SELECT app_id, prev_page, page, next_page, count(*) AS occurrences, avg(dwell_ms) / 1000 AS dwell_s
         FROM live_paths
-        WHERE dt BETWEEN '{since:%Y-%m-%d}' AND '{newest:%Y-%m-%d}' AND app_id IN ({quoted(apps)})
+        WHERE {_hours_from(since, end)} AND app_id IN ({quoted(apps)})
           AND page_ts >= '{_ts(since)}' AND page_ts < '{_ts(end)}'
         GROUP BY app_id, prev_page, page, next_page""")
 
 
 def live_active_users(apps: tuple[str, ...], newest: datetime, history: timedelta) -> pd.DataFrame:
     """Active users (last 5 minutes) per app and page at the newest minute's end; page '*' is the site."""
-    since = newest - history
     return live_query(f"""
         SELECT app_id, page, active_users FROM live_active_users_latest
-        WHERE dt BETWEEN '{since:%Y-%m-%d}' AND '{newest:%Y-%m-%d}' AND app_id IN ({quoted(apps)})
+        WHERE {_hours_from(newest - history, newest)} AND app_id IN ({quoted(apps)})
           AND window_end = '{_ts(newest + timedelta(minutes=1))}'
         ORDER BY active_users DESC, app_id, page""")
 

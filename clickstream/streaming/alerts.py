@@ -130,7 +130,7 @@ class AlertEvaluator:
             "threshold": float(threshold), "batch_id": batch_id,
             "message": f"{kind.replace('_', ' ')} on {row['app_id']} {subject} at "
                        f"{start:%Y-%m-%d %H:%M} UTC: {detail}",
-            "dt": start.strftime("%Y-%m-%d"),
+            "dt": start.strftime("%Y-%m-%d"), "hr": start.hour,
         }]
 
 

@@ -30,17 +30,26 @@ from __future__ import annotations
 import argparse
 import logging
 import time
+from functools import partial
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from clickstream import catalog
 from clickstream.hive import wait_until_answering
 from clickstream.settings import Settings, get_settings
 from clickstream.streaming.alerts import ALERT_COLUMNS
-from clickstream.streaming.archive import exists, remove, remove_unfinished_log_writes, retire_checkpoint
+from clickstream.streaming.archive import (
+    exists,
+    newest_days,
+    remove,
+    remove_unfinished_log_writes,
+    retire_checkpoint,
+)
 from clickstream.streaming.batch import EventsBatch
 from clickstream.streaming.events import archived_struct, transform_parse
 from clickstream.streaming.hive import columns_of
+from clickstream.streaming.hour_partitions import into_hours
 from clickstream.streaming.kafka_offsets import (
     TOPIC_READERS,
     DataLossError,
@@ -115,10 +124,16 @@ def ensure_live_tables(warehouse: Warehouse, spark: SparkSession) -> None:
     hive, db = warehouse.hive, warehouse.settings.hive_database
     events = spark.createDataFrame([], archived_struct())
     batch_id = [("batch_id", "BIGINT")]
-    hive.ensure_table("live_metrics_parts", columns_of(metric_parts(events).schema) + batch_id)
-    hive.ensure_table("live_active_users_parts", columns_of(active_user_parts(events).schema) + batch_id)
-    hive.ensure_table("live_paths", columns_of(PATHS_SCHEMA))
-    hive.ensure_table("live_alerts", ALERT_COLUMNS)
+    hourly = {"live_metrics_parts": columns_of(metric_parts(events).schema) + batch_id,
+              "live_active_users_parts": columns_of(active_user_parts(events).schema) + batch_id,
+              "live_paths": columns_of(PATHS_SCHEMA), "live_alerts": ALERT_COLUMNS}
+    for name, columns in hourly.items():
+        # A table partitioned by day (a release before hour partitions): its files moved into hours first.
+        by_hour = partial(into_hours, spark, warehouse.settings.table_path(name), catalog.table(name).hour_of,
+                          warehouse.staging(f"{name}_by_hour"))
+        hive.ensure_table(name, columns, repartition=by_hour)
+        # A generation a crash left unswitched is switched; superseded ones are deleted after the grace.
+        warehouse.live_table(spark, name).recover(newest_days(spark, warehouse.settings.table_path(name)))
     hive.ensure_table("stream_progress", PROGRESS_COLUMNS)
     # Replaced at every start: a data directory from before the partials has views over other tables.
     hive.replace_views(

@@ -14,6 +14,7 @@ checkpoint, whose batch ids start again at 0, from overwriting older files.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import date, timedelta
 
 from pyspark.sql import DataFrame, SparkSession
@@ -24,7 +25,7 @@ from clickstream.streaming.session import jvm_class
 log = logging.getLogger("clickstream.archive")
 
 
-class _Fs:
+class HadoopFs:
     """The Hadoop FileSystem of a URI, through Spark's JVM (file://, hdfs://)."""
 
     def __init__(self, spark: SparkSession, uri: str):
@@ -70,28 +71,34 @@ def query_owner(df: DataFrame) -> str:
 
 def write_batch(df: DataFrame, batch_id: int, table_uri: str, staging_uri: str,
                 partition_cols: tuple[str, ...] = ("dt", "hr"), owner: str = "",
-                small: bool = False, aside: dict[str, str] | None = None) -> list[tuple[str, ...]]:
+                small: bool = False, aside: dict[str, str] | None = None,
+                locate: Callable[[tuple[str, ...]], str] | None = None) -> list[tuple[str, ...]]:
     """Write a micro-batch into the table exactly once; return the partitions it touched.
 
     ``small``: few rows, written by one task (no shuffle); otherwise one task per partition value.
+    ``locate``: the directory of a partition (by its values), when it is not ``<table>/<col>=<value>/…``
+    (a compacted live partition: clickstream/streaming/compaction.py).
     ``aside``: {value of the first partition column: directory}: that partition's file goes into the
     directory, named by the batch (``batch_file_name(batch_id)``), not into the table: state the batch
     leaves for the next one, written by the same job as the table's rows. Nothing is written for a value
     without rows.
     """
     spark = df.sparkSession
-    fs = _Fs(spark, table_uri)
+    fs = HadoopFs(spark, table_uri)
     staging = f"{staging_uri.rstrip('/')}/batch={batch_id}"
     # Each partition value's rows in one task: exactly one file per partition per batch.
     one_task_each = df.coalesce(1) if small else df.repartition(*partition_cols)
     one_task_each.write.mode("overwrite").partitionBy(*partition_cols).parquet(staging)
     touched = []
-    for src, values in _data_files(fs, staging, partition_cols):
+    for src, values in data_files(fs, staging, partition_cols):
         if aside and values[0] in aside:
             fs.replace(src, f"{aside[values[0]].rstrip('/')}/{batch_file_name(batch_id)}")
             continue
-        partition = dict(zip(partition_cols, values, strict=True))
-        fs.replace(src, batch_file(table_uri, partition, batch_id, owner))
+        if locate is not None:
+            fs.replace(src, f"{locate(values).rstrip('/')}/{batch_file_name(batch_id, owner)}")
+        else:
+            partition = dict(zip(partition_cols, values, strict=True))
+            fs.replace(src, batch_file(table_uri, partition, batch_id, owner))
         touched.append(values)
     fs.delete(staging)
     log.info("batch %d: %d partition files into %s", batch_id, len(touched), table_uri)
@@ -100,15 +107,15 @@ def write_batch(df: DataFrame, batch_id: int, table_uri: str, staging_uri: str,
 
 def write_file(df: DataFrame, batch_id: int, dir_uri: str, staging_uri: str, owner: str = "") -> None:
     """Write a (non-empty) micro-batch as one file in an unpartitioned directory, exactly once."""
-    fs = _Fs(df.sparkSession, dir_uri)
+    fs = HadoopFs(df.sparkSession, dir_uri)
     staging = f"{staging_uri.rstrip('/')}/batch={batch_id}"
     df.coalesce(1).write.mode("overwrite").parquet(staging)
-    (src, _), = _data_files(fs, staging, ())
+    (src, _), = data_files(fs, staging, ())
     fs.replace(src, f"{dir_uri.rstrip('/')}/{batch_file_name(batch_id, owner)}")
     fs.delete(staging)
 
 
-def _batch_files(fs: _Fs, dir_uri: str) -> list[tuple[int, str]]:
+def _batch_files(fs: HadoopFs, dir_uri: str) -> list[tuple[int, str]]:
     """Return (batch id, path) of the batch files of a directory, oldest first."""
     found = []
     for status in fs.list(dir_uri):
@@ -120,13 +127,13 @@ def _batch_files(fs: _Fs, dir_uri: str) -> list[tuple[int, str]]:
 
 def latest_batch_file(spark: SparkSession, dir_uri: str, before: int) -> str | None:
     """Return the newest batch file of a directory written by a batch before ``before``, if any."""
-    files = [path for batch_id, path in _batch_files(_Fs(spark, dir_uri), dir_uri) if batch_id < before]
+    files = [path for batch_id, path in _batch_files(HadoopFs(spark, dir_uri), dir_uri) if batch_id < before]
     return files[-1] if files else None
 
 
 def prune_batch_files(spark: SparkSession, dir_uri: str, keep: int) -> int:
     """Delete all but the newest ``keep`` batch files of a directory; return how many."""
-    fs = _Fs(spark, dir_uri)
+    fs = HadoopFs(spark, dir_uri)
     old = _batch_files(fs, dir_uri)[:-keep]
     for _, path in old:
         fs.delete(path)
@@ -136,7 +143,7 @@ def prune_batch_files(spark: SparkSession, dir_uri: str, keep: int) -> int:
 def newest_days(spark: SparkSession, table_uri: str, days: int = 2) -> list[str]:
     """Return the ``dt=…`` partition directories of a table's newest day and the ``days - 1`` calendar days
     before it, oldest first: what a restart reads back, rather than every day the table ever kept."""
-    fs = _Fs(spark, table_uri)
+    fs = HadoopFs(spark, table_uri)
     found = {}
     for status in fs.list(table_uri):
         name = status.getPath().getName()
@@ -150,13 +157,13 @@ def newest_days(spark: SparkSession, table_uri: str, days: int = 2) -> list[str]
 
 def exists(spark: SparkSession, uri: str) -> bool:
     """Return whether a path exists."""
-    fs = _Fs(spark, uri)
+    fs = HadoopFs(spark, uri)
     return bool(fs.fs.exists(fs.path(uri)))
 
 
 def modified_at(spark: SparkSession, uri: str) -> float | None:
     """Return a file's modification time (seconds since the epoch), None when it does not exist."""
-    fs = _Fs(spark, uri)
+    fs = HadoopFs(spark, uri)
     path = fs.path(uri)
     if not fs.fs.exists(path):
         return None
@@ -165,7 +172,7 @@ def modified_at(spark: SparkSession, uri: str) -> float | None:
 
 def write_text(spark: SparkSession, uri: str, text: str) -> None:
     """Write a small text file, replacing it whole: written aside, then renamed over the old one."""
-    fs = _Fs(spark, uri)
+    fs = HadoopFs(spark, uri)
     staging = f"{uri}.tmp-{spark.sparkContext.applicationId}"
     out = fs.fs.create(fs.path(staging), True)
     try:
@@ -177,12 +184,12 @@ def write_text(spark: SparkSession, uri: str, text: str) -> None:
 
 def remove(spark: SparkSession, uri: str) -> None:
     """Delete a file or a directory and everything in it."""
-    _Fs(spark, uri).delete(uri)
+    HadoopFs(spark, uri).delete(uri)
 
 
 def make_dirs(spark: SparkSession, uri: str) -> None:
     """Create a directory and its parents if they do not exist."""
-    fs = _Fs(spark, uri)
+    fs = HadoopFs(spark, uri)
     fs.fs.mkdirs(fs.path(uri))
 
 
@@ -190,7 +197,7 @@ def prune(spark: SparkSession, dir_uri: str, older_than_s: float) -> int:
     """Delete the files of a directory older than a number of seconds; return how many."""
     import time
 
-    fs = _Fs(spark, dir_uri)
+    fs = HadoopFs(spark, dir_uri)
     cutoff = (time.time() - older_than_s) * 1000
     old = [s for s in fs.list(dir_uri) if s.isFile() and s.getModificationTime() < cutoff]
     for status in old:
@@ -207,7 +214,7 @@ def remove_unfinished_log_writes(spark: SparkSession, checkpoint_uri: str) -> li
     directory holds anything (STATE_STORE_CHECKPOINT_LOCATION_NOT_EMPTY), so a crash during the
     first batch would stop it for good. Call only while no query uses the checkpoint.
     """
-    fs = _Fs(spark, checkpoint_uri)
+    fs = HadoopFs(spark, checkpoint_uri)
     removed = []
     for log_dir in ("offsets", "commits"):
         for status in fs.list(f"{checkpoint_uri.rstrip('/')}/{log_dir}"):
@@ -227,7 +234,7 @@ def planned_offsets(spark: SparkSession, checkpoint_uri: str) -> dict[str, dict[
     That entry is where the newest micro-batch the query planned ends; {} for a query that never ran.
     An entry is "v1", the batch's metadata, then one line per source (Spark's Kafka offset JSON).
     """
-    fs = _Fs(spark, checkpoint_uri)
+    fs = HadoopFs(spark, checkpoint_uri)
     entries = [st for st in fs.list(f"{checkpoint_uri.rstrip('/')}/offsets")
                if st.isFile() and st.getPath().getName().isdigit()]
     if not entries:
@@ -243,21 +250,21 @@ def planned_offsets(spark: SparkSession, checkpoint_uri: str) -> dict[str, dict[
 
 def retire_checkpoint(spark: SparkSession, checkpoint_uri: str, suffix: str) -> str:
     """Move a checkpoint aside (to <checkpoint>.<suffix>) so that its query starts afresh; return where."""
-    fs = _Fs(spark, checkpoint_uri)
+    fs = HadoopFs(spark, checkpoint_uri)
     target = f"{checkpoint_uri.rstrip('/')}.{suffix}"
     if not fs.fs.rename(fs.path(checkpoint_uri), fs.path(target)):
         raise OSError(f"could not move {checkpoint_uri} to {target}")
     return target
 
 
-def _data_files(fs: _Fs, root: str, cols: tuple[str, ...], values: tuple[str, ...] = ()):
+def data_files(fs: HadoopFs, root: str, cols: tuple[str, ...], values: tuple[str, ...] = ()):
     """Yield (file uri, partition values) of the Parquet files under a partitioned directory."""
     for status in fs.list(root):
         name = status.getPath().getName()
         if name.startswith(("_", ".")):
             continue
         if status.isDirectory() and len(values) < len(cols) and name.startswith(f"{cols[len(values)]}="):
-            yield from _data_files(fs, status.getPath().toString(), cols,
+            yield from data_files(fs, status.getPath().toString(), cols,
                                    (*values, name.split("=", 1)[1]))
         elif status.isFile() and name.endswith(".parquet") and len(values) == len(cols):
             files = [s for s in fs.list(root) if s.getPath().getName().endswith(".parquet")

@@ -44,6 +44,7 @@ from clickstream.streaming.archive import (
     write_file,
 )
 from clickstream.streaming.columns import built_once
+from clickstream.streaming.compaction import current_dirs
 from clickstream.streaming.events import bad_events, valid_events
 from clickstream.streaming.live_store import LiveStore
 from clickstream.streaming.metrics import active_user_parts, metric_parts
@@ -58,6 +59,7 @@ log = logging.getLogger("clickstream.streaming")
 
 OPEN_PAGES = "live_paths_open"  # the state directory of the sessions' open pages
 KEEP_OPEN_FILES = 10
+LIVE_PARTITIONS = ("dt", "hr")  # the live tables' (catalog.hourly_live_names)
 ONE_TASK_RECORDS = 10_000  # a batch of at most this many records is written by one task (see __call__)
 
 
@@ -84,18 +86,17 @@ def with_batch_id(batch_id: int):
 
 def alerts_ddl() -> str:
     """Return the schema of live_alerts as Spark DDL (it reads the Hive type names as they are)."""
-    return ", ".join(f"{name} {kind}" for name, kind in [*ALERT_COLUMNS, ("dt", "STRING")])
+    return ", ".join(f"{name} {kind}" for name, kind in [*ALERT_COLUMNS, ("dt", "STRING"), ("hr", "INT")])
 
 
 def earlier_alerts(spark: SparkSession, settings: Settings, batch_id: int) -> list[dict]:
     """Return alerts raised by earlier batches, so a restart does not raise them again (the newest two days':
     an alert judges a window of the last hour)."""
     path = settings.table_path("live_alerts")
-    days = newest_days(spark, path)
-    if not days:
+    dirs = current_dirs(spark, path, newest_days(spark, path))  # each hour partition's current files
+    if not dirs:
         return []
-    earlier = (spark.read.schema(alerts_ddl()).option("basePath", path).parquet(*days)
-               .filter(F.col("batch_id") < batch_id))
+    earlier = spark.read.schema(alerts_ddl()).parquet(*dirs).filter(F.col("batch_id") < batch_id)
     return [r.asDict() for r in earlier.select("kind", "app_id", "subject", "window_start").collect()]
 
 
@@ -184,11 +185,11 @@ class EventsBatch:
               newest: datetime) -> dict[str, Callable[[], None]]:
         """Return the writes of the live outputs (independent of each other)."""
         return {
-            "metrics": lambda: self.warehouse.write(partials, batch_id, "live_metrics_parts", ("dt",),
+            "metrics": lambda: self.warehouse.write(partials, batch_id, "live_metrics_parts", LIVE_PARTITIONS,
                                                     small=True),
             "active users": lambda: self.warehouse.write(
                 active_user_parts(valid).select("*", with_batch_id(batch_id)), batch_id,
-                "live_active_users_parts", ("dt",), small=True),
+                "live_active_users_parts", LIVE_PARTITIONS, small=True),
             "paths": lambda: self._paths(valid, batch_id, newest),
             "alerts": lambda: self._alerts(valid.sparkSession, windows, batch_id),
         }
@@ -203,8 +204,8 @@ class EventsBatch:
         else:
             open_pages = spark.createDataFrame([], OPEN_SCHEMA)
         # One job writes the triples into live_paths and the pages still open into the state.
-        self.warehouse.write(written(advance(open_pages, valid, newest)), batch_id, "live_paths", ("dt",),
-                             small=True, aside={OPEN: state})
+        self.warehouse.write(written(advance(open_pages, valid, newest)), batch_id, "live_paths",
+                             LIVE_PARTITIONS, small=True, aside={OPEN: state})
         if not exists(spark, f"{state}/{batch_file_name(batch_id)}"):  # no session open: say so
             write_file(spark.createDataFrame([], OPEN_SCHEMA), batch_id, state,
                        self.warehouse.staging(OPEN_PAGES))
@@ -252,7 +253,7 @@ class EventsBatch:
         alerts = self.evaluator.evaluate(windows, batch_id)
         if alerts:
             frame = spark.createDataFrame(alerts, alerts_ddl())
-            self.warehouse.write(frame, batch_id, "live_alerts", ("dt",))
+            self.warehouse.write(frame, batch_id, "live_alerts", LIVE_PARTITIONS)
             publish(self.producer, self.settings.topic_alerts, alerts)
             log.warning("batch %d raised %d alerts: %s", batch_id, len(alerts),
                         "; ".join(a["message"] for a in alerts))

@@ -8,6 +8,7 @@ HiveQL over HiveServer2, as it would against production's HiveServer2.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from pyspark.sql.types import (
     BinaryType,
@@ -51,6 +52,10 @@ BAD_EVENTS_COLUMNS = [("raw", "STRING"), ("reason", "STRING"), ("topic", "STRING
                       ("partition", "INT"), ("offset", "BIGINT"), ("timestamp", "TIMESTAMP")]
 
 
+def _partition_spec(cols: tuple[str, ...], values: tuple[str, ...]) -> str:
+    return ", ".join(f"`{c}`='{v}'" for c, v in zip(cols, values, strict=True))
+
+
 class HivePartitions:
     """Creates the streaming tables and registers the partitions each batch touched."""
 
@@ -87,16 +92,30 @@ class HivePartitions:
         for table in catalog.names(catalog.ARCHIVE):
             self.ensure_table(table, self.ARCHIVE_COLUMNS[table]())
 
-    def ensure_table(self, table: str, columns: list[tuple[str, str]], **views: str) -> None:
-        """Create a table (partitioned by STRING columns) and views over it (name: DDL) if missing; add
-        the columns a table created by an older release lacks."""
+    def ensure_table(self, table: str, columns: list[tuple[str, str]],
+                     repartition: Callable[[], None] | None = None, **views: str) -> None:
+        """Create a table and views over it (name: DDL) if missing; add the columns a table created by an
+        older release lacks.
+
+        A table an older release partitioned otherwise (the live tables by day, before hours) is created
+        again: ``repartition`` first moves its files into the catalog's partitions, then the table is
+        dropped (external: its files stay), created and its partitions registered from the directories.
+        """
         spec = catalog.table(table)  # its partitions and location
         data = tuple((name, kind) for name, kind in columns if name not in spec.partition_names)
+        db = self.settings.hive_database
         if self._exists(table):
-            db = self.settings.hive_database
             have = [row[0] for row in execute(self.settings, catalog.show_columns_sql(db, spec))]
-            added = catalog.add_columns_sql(db, spec, have, data)
-            if added:
+            lacking = [name for name in spec.partition_names if name not in {h.lower() for h in have}]
+            if lacking and repartition is not None:
+                log.info("%s is not partitioned by %s (an older release's): partitioning it again", table,
+                         ", ".join(lacking))
+                repartition()
+                self._execute(f"DROP TABLE {db}.{table}")
+                self._tables.discard(table.lower())
+                self._create(table, catalog.create_table_sql(self.settings, spec, data))
+                self._execute(f"MSCK REPAIR TABLE {db}.{table}")
+            elif added := catalog.add_columns_sql(db, spec, have, data):
                 self._execute(added)
                 log.info("added to %s the columns it lacked: %s", table, added)
         self._create(table, catalog.create_table_sql(self.settings, spec, data))
@@ -107,15 +126,20 @@ class HivePartitions:
         """Create or replace views (``CREATE OR REPLACE VIEW`` statements)."""
         self._execute(*ddl)
 
+    def set_location(self, table: str, cols: tuple[str, ...], values: tuple[str, ...], location: str) -> None:
+        """Point a partition at another directory (a compacted live partition's new generation), adding
+        it there if it was never registered; one metastore transaction each."""
+        name, spec = f"{self.settings.hive_database}.{table}", _partition_spec(cols, values)
+        self._execute(f"ALTER TABLE {name} ADD IF NOT EXISTS PARTITION ({spec}) LOCATION '{location}'",
+                      f"ALTER TABLE {name} PARTITION ({spec}) SET LOCATION '{location}'")
+        self._known.add((table, values))
+
     def register(self, table: str, cols: tuple[str, ...], touched: list[tuple[str, ...]]) -> None:
         """Add the partitions a batch wrote that this process has not registered yet."""
         new = [values for values in touched if (table, values) not in self._known]
         if not new:
             return
-        specs = []
-        for values in new:
-            spec = ", ".join(f"`{c}`='{v}'" for c, v in zip(cols, values, strict=True))
-            specs.append(f"PARTITION ({spec})")
+        specs = [f"PARTITION ({_partition_spec(cols, values)})" for values in new]
         self._execute(f"ALTER TABLE {self.settings.hive_database}.{table} ADD IF NOT EXISTS "
                       + " ".join(specs))
         self._known.update((table, values) for values in new)

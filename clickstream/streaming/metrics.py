@@ -117,7 +117,7 @@ def _part_columns() -> tuple[list[Column], list[Column], list[Column]]:
     groups = [F.window("event_ts", WINDOW), F.col("app_id"), F.col("dim"), F.col("key")]
     output = [F.col("window.start").alias("window_start"), F.col("window.end").alias("window_end"),
               *[F.col(c) for c in ("app_id", "dim", "key", *SUMMED, *SKETCHES)],
-              F.date_format("window.start", "yyyy-MM-dd").alias("dt")]
+              F.date_format("window.start", "yyyy-MM-dd").alias("dt"), F.hour("window.start").alias("hr")]
     return fanned, groups, output
 
 
@@ -194,7 +194,8 @@ def _active_columns() -> dict[str, list[Column]]:
         "output": [F.col("window_start"),
                    (F.col("window_start") + F.expr(f"INTERVAL {ACTIVE_MINUTES} MINUTES")).alias("window_end"),
                    F.col("app_id"), F.col("page"), F.col("users_sketch"),
-                   F.date_format("window_start", "yyyy-MM-dd").alias("dt")],
+                   F.date_format("window_start", "yyyy-MM-dd").alias("dt"),
+                   F.hour("window_start").alias("hr")],
     }
 
 
@@ -213,5 +214,5 @@ def active_user_parts(events: DataFrame) -> DataFrame:
 def active_users_sql(parts: str) -> str:
     """Return the query of active users per sliding window from a table of partials: sketches, merged."""
     return ("SELECT window_start, window_end, app_id, page, "
-            f"hll_sketch_estimate(hll_union_agg(users_sketch)) AS active_users, dt "
-            f"FROM {parts} GROUP BY window_start, window_end, app_id, page, dt")
+            f"hll_sketch_estimate(hll_union_agg(users_sketch)) AS active_users, dt, hr "
+            f"FROM {parts} GROUP BY window_start, window_end, app_id, page, dt, hr")

@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
-from pyspark.sql.types import LongType, StringType, StructField, StructType, TimestampType
+from pyspark.sql.types import IntegerType, LongType, StringType, StructField, StructType, TimestampType
 
 from clickstream.streaming.columns import built_once
 
@@ -39,7 +39,7 @@ PATHS_SCHEMA = StructType([
     StructField("page", StringType()), StructField("next_page", StringType()),
     StructField("page_ts", TimestampType()), StructField("next_ts", TimestampType()),
     StructField("dwell_ms", LongType()), StructField("ended_by", StringType()),
-    StructField("dt", StringType()),
+    StructField("dt", StringType()), StructField("hr", IntegerType()),
 ])  # fmt: skip
 
 OPEN_SCHEMA = StructType([
@@ -80,7 +80,7 @@ def _columns() -> dict[str, list[Column]]:
         F.when(ended, F.col("next_ts")).alias("next_ts"),
         F.when(ended, (F.unix_millis("next_ts") - F.unix_millis("page_ts"))).alias("dwell_ms"),
         F.when(ended, F.lit("next")).otherwise(F.lit("timeout")).alias("ended_by"),
-        F.date_format("page_ts", "yyyy-MM-dd").alias("dt"),
+        F.date_format("page_ts", "yyyy-MM-dd").alias("dt"), F.hour("page_ts").alias("hr"),
     ]
     unfinished = [F.col("next_ts").isNull(), F.col("page_ts") + timeout]
     return {"views": views, "earlier": earlier, "opened": opened, "on_time": on_time,
@@ -109,7 +109,9 @@ def advance(open_pages: DataFrame, events: DataFrame, newest: datetime) -> DataF
 
 @built_once
 def _written() -> list[Column]:
-    return [F.when(F.col("_open"), F.lit(OPEN)).otherwise(F.col("dt")).alias("dt") if name == "dt"
+    # The open pages: one file, aside (its hour 0: not a partition of the table).
+    open_as = {"dt": F.lit(OPEN), "hr": F.lit(0)}
+    return [F.when(F.col("_open"), open_as[name]).otherwise(F.col(name)).alias(name) if name in open_as
             else F.col(name) for name in PATHS_SCHEMA.fieldNames()]
 
 

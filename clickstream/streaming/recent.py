@@ -25,6 +25,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
 
 from clickstream.streaming.archive import newest_days
+from clickstream.streaming.compaction import current_dirs
 from clickstream.streaming.metrics import (
     COUNT_COLUMNS,
     HLL_LG_K,
@@ -101,10 +102,12 @@ class RecentWindows:
         """Read back the partials that batches before this one wrote (once, at the first batch), merged in
         Spark (the hour's partials, not one batch's). ``schema``: the partials' (files written before a
         column was added read it as null)."""
-        days = newest_days(spark, parts_path)  # the horizons are an hour at most: two days hold them
-        if not days:
+        # The horizons are an hour at most: two days hold them. Each hour partition's current files.
+        dirs = current_dirs(spark, parts_path, newest_days(spark, parts_path))
+        if not dirs:
             return
-        earlier = (spark.read.schema(schema).option("basePath", parts_path).parquet(*days)
+        earlier = (spark.read.schema(schema).parquet(*dirs)
+                   .withColumn("dt", F.date_format("window_start", "yyyy-MM-dd"))  # as the writer's
                    .filter(F.col("dim").isin(*self.dims) & (F.col("batch_id") < batch_id)))
         newest = earlier.agg(F.max("window_start")).first()[0]
         if newest is None:

@@ -4,8 +4,11 @@ between its writes: tests/integration/test_streaming_upgrade.py.)
 After the restarts, raw_events (through HiveServer2) holds exactly the event
 ids the broker acknowledged — none lost, none twice, although 1 % of them were
 sent twice — and every closed window of the live metrics equals a batch
-recomputation over raw_events. The test runs on its own topic, warehouse and
-Hive database, so other tests' events do not mix in.
+recomputation over raw_events. The live partitions are compacted every few batches
+here (``MAX_FILES``), so the kills also land around compactions: the live tables read
+through the metastore stay exact, and no live partition holds more than its bound.
+The test runs on its own topic, warehouse and Hive database, so other tests' events
+do not mix in.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import orjson
 from confluent_kafka import Producer
@@ -33,6 +37,7 @@ LEAD = timedelta(minutes=10)   # event time starts this far back and runs three 
 MOST = int(LEAD.total_seconds() / (SPEED - 1) * RATE)   # sent before event time would pass the clock
 # Event time the sender covers at least, so that three live windows are closed whatever the machine's pace.
 SPAN = timedelta(minutes=5)
+MAX_FILES = 5  # a live partition's files before it is compacted (make run: 100)
 
 
 def endless(pool: list[dict]) -> Iterator[dict]:
@@ -78,8 +83,8 @@ class Sender(threading.Thread):
 
 
 def test_kill_9_twice_loses_and_duplicates_nothing(broker, hiveserver2, settings, tmp_path):
-    s = settings.replace(topic_events="recovery.events",
-                            warehouse_uri=(tmp_path / "warehouse").as_uri(), hive_database="recovery")
+    s = settings.replace(topic_events="recovery.events", warehouse_uri=(tmp_path / "warehouse").as_uri(),
+                         hive_database="recovery", live_partition_max_files=MAX_FILES)
     ensure_topics(s)
     execute(s, "CREATE DATABASE IF NOT EXISTS recovery", database=None)
     now = datetime.now(UTC)
@@ -123,3 +128,17 @@ def test_kill_9_twice_loses_and_duplicates_nothing(broker, hiveserver2, settings
     (newest,), = execute(s, "SELECT cast(max(event_ts) AS STRING) FROM raw_events")
     closed = datetime.fromisoformat(newest).replace(second=0, microsecond=0) - timedelta(minutes=2)
     live_metrics_equal_a_recomputation(s, closed_before=closed, min_windows=3)
+    live_partitions_stay_within_their_bound(tmp_path / "warehouse" / "live_metrics_parts")
+
+
+def live_partitions_stay_within_their_bound(table: Path) -> None:
+    """Every hour partition's current directory holds at most MAX_FILES files and the batch after them
+    (and a killed attempt's); the partitions were compacted (the bound was reached)."""
+    compacted = 0
+    for partition in table.glob("dt=*/hr=*"):
+        generations = sorted(partition.glob("_g*"))
+        compacted += len(generations)
+        current = next((g for g in reversed(generations) if (g / "compacted.parquet").exists()), partition)
+        files = [f for f in current.glob("*.parquet") if not f.name.startswith((".", "_"))]
+        assert len(files) <= MAX_FILES + 2, (current, sorted(f.name for f in files))
+    assert compacted > 0

@@ -61,7 +61,7 @@ def test_batches_land_once_under_deterministic_names(spark, tmp_path):
 def test_a_batch_interrupted_between_renames_is_completed_by_its_replay(spark, tmp_path, monkeypatch):
     table, staging = tmp_path / "raw_events", tmp_path / "_staging"
     df, events = events_df(spark, "archive-3", 1200)
-    real_replace = archive._Fs.replace
+    real_replace = archive.HadoopFs.replace
     calls = {"n": 0}
 
     def crash_after_two(self, src, dst):
@@ -70,13 +70,13 @@ def test_a_batch_interrupted_between_renames_is_completed_by_its_replay(spark, t
             raise OSError("simulated crash mid-batch")
         real_replace(self, src, dst)
 
-    monkeypatch.setattr(archive._Fs, "replace", crash_after_two)
+    monkeypatch.setattr(archive.HadoopFs, "replace", crash_after_two)
     with pytest.raises(OSError, match="simulated crash"):
         archive.write_batch(df, 3, table.as_uri(), staging.as_uri())
     partial = spark.read.parquet(str(table)).count()
     assert 0 < partial < len(events)  # a directory reader sees part of the batch, never duplicates
 
-    monkeypatch.setattr(archive._Fs, "replace", real_replace)
+    monkeypatch.setattr(archive.HadoopFs, "replace", real_replace)
     archive.write_batch(df, 3, table.as_uri(), staging.as_uri())  # Spark replays the batch
     ids = [r.event_id for r in spark.read.parquet(str(table)).select("event_id").collect()]
     assert sorted(ids) == sorted(e["event_id"] for e in events)

@@ -54,7 +54,7 @@ def test_a_restart_reads_back_the_batches_before_the_one_it_runs(spark, tmp_path
     path = str(tmp_path / "live_metrics_parts")
     for batch_id, rows in enumerate(BATCHES):
         written = metric_parts(frame(spark, rows)).withColumn("batch_id", F.lit(batch_id).cast("long"))
-        written.write.mode("append").partitionBy("dt").parquet(path)
+        written.write.mode("append").partitionBy("dt", "hr").parquet(path)
     running = RecentWindows()
     for rows in BATCHES[:2]:
         running.update(parts(spark, rows))
@@ -70,12 +70,12 @@ def test_a_restart_reads_the_newest_two_days_only(spark, tmp_path):
     """Every earlier day stays unread: here a day whose only file is not Parquet at all."""
     path = tmp_path / "live_metrics_parts"
     written = metric_parts(frame(spark, BATCHES[0])).withColumn("batch_id", F.lit(0).cast("long"))
-    written.write.partitionBy("dt").parquet(str(path))
+    written.write.partitionBy("dt", "hr").parquet(str(path))
     (newest,) = {row.dt for row in written.select("dt").distinct().collect()}
     for back in (2, 30):  # days before the newest: the day before it may hold a window of the last hour
         day = date.fromisoformat(newest) - timedelta(days=back)
-        (path / f"dt={day}").mkdir()
-        (path / f"dt={day}" / "batch-0000000000.parquet").write_text("not a Parquet file")
+        (path / f"dt={day}" / "hr=0").mkdir(parents=True)
+        (path / f"dt={day}" / "hr=0" / "batch-0000000000.parquet").write_text("not a Parquet file")
     restarted = RecentWindows(SITE_AND_PAGE)
     restarted.restore(spark, str(path), written.schema, batch_id=1)
     running = RecentWindows(SITE_AND_PAGE)
@@ -86,7 +86,7 @@ def test_partials_written_before_the_double_sketches_restore_without_quantiles(s
     """An upgraded table: files without the KLL columns of doubles read them as null, merged as empty."""
     path = str(tmp_path / "live_metrics_parts")
     old = metric_parts(frame(spark, BATCHES[0])).withColumn("batch_id", F.lit(0).cast("long"))
-    old.drop("dwell_ms_sketch", "response_ms_sketch").write.partitionBy("dt").parquet(path)
+    old.drop("dwell_ms_sketch", "response_ms_sketch").write.partitionBy("dt", "hr").parquet(path)
     restarted = RecentWindows(SITE_AND_PAGE)
     restarted.restore(spark, path, old.schema, batch_id=1)
     assert judged(restarted.finished()) == {("12:00", "app", "*"): (10, 10, 10, None),
