@@ -16,7 +16,7 @@ Alongside it:
   soak. Each hour's ``hourly_pages`` must equal a HiveQL count over ``raw_events``.
 
 Per slice it reports: the RSS of each service (its process tree; the streaming application apart from
-the scheduler that runs it), the files per live table's partition of the day, the disk use of the data
+the scheduler that runs it), the most files an hour partition of a live table reads, the disk use of the data
 directory, the client's archive freshness (p50, p95) and the failed task tries. At the end: every DAG
 run's state and tries, the alert mails, the events archived.
 
@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import shutil
 import statistics
@@ -134,11 +133,18 @@ def service_rss(stack) -> dict[str, int]:
 
 
 def live_files(settings) -> dict[str, int]:
-    """Files in each live table's partitions of today (what a read of the live view lists)."""
+    """Per live table, the most data files a partition of today reads now (its newest complete generation,
+    clickstream/streaming/compaction.py): what a read of one hour lists."""
     root = Path(settings.table_path("x").removeprefix("file://")).parent
     today = f"dt={datetime.now(UTC):%Y-%m-%d}"
-    return {table.name: sum(len(files) for _, _, files in os.walk(table / today))
-            for table in sorted(root.glob("live_*")) if (table / today).is_dir()}
+    most: dict[str, int] = {}
+    for table in sorted(root.glob("live_*")):
+        for partition in sorted((table / today).glob("hr=*")):
+            complete = [g for g in sorted(partition.glob("_g*")) if (g / "compacted.parquet").exists()]
+            current = complete[-1] if complete else partition
+            files = sum(1 for f in current.glob("*.parquet") if not f.name.startswith((".", "_")))
+            most[table.name] = max(most.get(table.name, 0), files)
+    return most
 
 
 def disk_mib(path: Path) -> int:
@@ -319,10 +325,15 @@ def main() -> None:
     failed = sum(d["failed_tries"] for d in tries.values())
     first, last = (slices[1] if len(slices) > 1 else slices[0]), slices[-1]
     rss = lambda s: sum(s["rss_mib"].values())  # noqa: E731
+    most_files = max((n for piece in slices for n in piece["live_files"].values()), default=0)
+    bound = settings.live_partition_max_files + 2  # the compacted file, the batches after it, one in flight
     record("soak", "Soak: the stack as `make run` leaves it, unattended, with a stop / start",
            f"python -m bench.soak --hours {args.hours:g}", [
         Figure("failed task tries", failed, "", target="0", met=failed == 0),
         Figure("alert mails", len(mails), "", target="0", met=not mails),
+        Figure("most files a live hour partition reads, any slice", most_files, "",
+               target=f"<= {bound} (compacted past {settings.live_partition_max_files})",
+               met=most_files <= bound),
         Figure("RSS, all services, last slice", rss(last), "MiB", rss(first), "second slice",
                "within 10 %", abs(rss(last) - rss(first)) <= 0.1 * rss(first)),
         Figure("client's archive freshness p95, last slice", last["freshness_p95_s"] or 0, "s",
