@@ -45,6 +45,8 @@ and variable ``CLICKSTREAM_<FIELD>``); an invalid value names its variable.
 | ``CLICKSTREAM_SPARK_ARCHIVES`` … | empty | what jobs carry to YARN (plugins/clickstream_airflow/spark.py) |
 | ``CLICKSTREAM_BATCH_START`` | ``<data dir>/batch_start`` | hourly/daily DAGs catch up from this ISO time |
 | ``CLICKSTREAM_RAW_RETENTION_DAYS`` | ``30`` | days of raw_events and bad_events kept (retention DAG) |
+| ``CLICKSTREAM_LIVE_PARTITION_MAX_FILES`` | ``100`` | a live table's hour partition is compacted past it |
+| ``CLICKSTREAM_LIVE_COMPACTION_GRACE_S`` | ``600`` | seconds before the files a compaction replaced go |
 
 The defaults are for local use only; production sets every value explicitly
 (see docker-compose.yml).

@@ -19,7 +19,8 @@ watermark — is computed once into a local checkpoint (``materialized``), count
 
 Every write is keyed by the batch id (deterministic file names, moved into place), so a batch replayed
 after a failure rewrites the same files: no table ends up with a batch twice or half of one. A sink that
-fails fails the batch; Spark runs it again on restart.
+fails fails the batch; Spark runs it again on restart. The live tables are partitioned by hour, and a
+partition past a number of files is compacted before the batch writes into it (``compaction.py``).
 """
 
 from __future__ import annotations
