@@ -15,14 +15,13 @@ import logging
 import subprocess
 import time
 from dataclasses import dataclass
-from xmlrpc.client import Fault, ServerProxy
-
-from supervisor.xmlrpc import SupervisorTransport
+from xmlrpc.client import Fault
 
 from clickstream.settings import Settings
 from embedded import bootstrap, hadoop, processes, service_hooks, streaming_app
-from embedded.environment import VENV_BIN, airflow_admin_password, stack_env
+from embedded.environment import airflow_admin_password, stack_env
 from embedded.services import Service, all_services, supervisord_conf
+from embedded.supervisor import Supervisor
 
 log = logging.getLogger(__name__)
 
@@ -65,8 +64,7 @@ class Stack:
         self.settings = settings
         self.services = all_services(settings)
         self.by_name = {svc.name: svc for svc in self.services}
-        self.conf_path = settings.run_dir / "supervisord.conf"
-        self.sock_path = settings.run_dir / "supervisor.sock"
+        self.supervisor = Supervisor(settings.run_dir)
         self.processes = processes.ProcessRecords(settings.run_dir)
         self.healthy_at: dict[str, float] = {}  # service -> when the last up() saw it healthy (epoch s)
         self.stop_steps: dict[str, float] = {}  # step of the last down() -> seconds since it began
@@ -87,44 +85,24 @@ class Stack:
                 todo.extend(self.by_name[name].requires)
         return [svc for svc in self.services if svc.name in wanted]
 
-    # -- supervisord ---------------------------------------------------------
+    # -- supervisord (embedded/supervisor.py) --------------------------------
 
     def _rpc(self):
-        transport = SupervisorTransport(None, None, f"unix://{self.sock_path}")
-        return ServerProxy("http://127.0.0.1", transport=transport).supervisor
+        return self.supervisor.rpc()
 
     def supervisor_running(self) -> bool:
         """Return whether this stack's supervisord answers."""
-        if not self.sock_path.exists():
-            return False
-        try:
-            return self._rpc().getState()["statename"] == "RUNNING"
-        except (OSError, Fault):
-            return False
+        return self.supervisor.running()
 
     def _start_supervisord(self) -> None:
         s = self.settings
         for d in (s.run_dir, s.log_dir, s.airflow_home):
             d.mkdir(parents=True, exist_ok=True)
-        # It holds the environment of processes that get a secret (HiveServer2's metastore password).
-        self.conf_path.touch(mode=0o600)
-        self.conf_path.chmod(0o600)
-        self.conf_path.write_text(supervisord_conf(s, self.services))
-        subprocess.run(
-            [str(VENV_BIN / "supervisord"), "-c", str(self.conf_path)],
-            env=stack_env(s), check=True, cwd=s.repo_root,
-        )  # fmt: skip
-        deadline = time.monotonic() + 20
-        while not self.supervisor_running():
-            if time.monotonic() > deadline:
-                raise StackError(f"supervisord did not start; see {s.log_dir}/supervisord.log")
-            time.sleep(0.2)
+        if not self.supervisor.start(supervisord_conf(s, self.services), stack_env(s), s.repo_root):
+            raise StackError(f"supervisord did not start; see {s.log_dir}/supervisord.log")
 
     def _process_info(self) -> dict[str, dict]:
-        try:
-            return {p["name"]: p for p in self._rpc().getAllProcessInfo()}
-        except (OSError, Fault):
-            return {}
+        return self.supervisor.process_info()
 
     # -- lifecycle -----------------------------------------------------------
 
