@@ -46,6 +46,7 @@ import requests
 from bench.private import private_stack
 from bench.report import Figure, Plot, record
 from bench.services import service_processes
+from clickstream.streaming.compaction import current_local_dir
 
 MIB = 2**20
 POLL_EVERY_S = 3.0
@@ -140,8 +141,7 @@ def live_files(settings) -> dict[str, int]:
     most: dict[str, int] = {}
     for table in sorted(root.glob("live_*")):
         for partition in sorted((table / today).glob("hr=*")):
-            complete = [g for g in sorted(partition.glob("_g*")) if (g / "compacted.parquet").exists()]
-            current = complete[-1] if complete else partition
+            current = current_local_dir(partition)
             files = sum(1 for f in current.glob("*.parquet") if not f.name.startswith((".", "_")))
             most[table.name] = max(most.get(table.name, 0), files)
     return most

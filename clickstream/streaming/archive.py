@@ -57,10 +57,15 @@ def batch_file_name(batch_id: int, owner: str = "") -> str:
     return f"batch-{batch_id:010d}{'-' + owner if owner else ''}.parquet"
 
 
+def partition_dir(table_uri: str, columns: tuple[str, ...], values: tuple[str, ...]) -> str:
+    """Return a partition's own directory: ``<table>/<col>=<value>/…``."""
+    return "/".join([table_uri.rstrip("/"), *(f"{c}={v}" for c, v in zip(columns, values, strict=True))])
+
+
 def batch_file(table_uri: str, partition: dict[str, str], batch_id: int, owner: str = "") -> str:
     """Return the file of one micro-batch in one partition of a table."""
-    relative = "/".join(f"{c}={v}" for c, v in partition.items())
-    return f"{table_uri.rstrip('/')}/{relative}/{batch_file_name(batch_id, owner)}"
+    directory = partition_dir(table_uri, tuple(partition), tuple(partition.values()))
+    return f"{directory}/{batch_file_name(batch_id, owner)}"
 
 
 def query_owner(df: DataFrame) -> str:

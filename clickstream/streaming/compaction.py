@@ -34,10 +34,11 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from pyspark.sql import SparkSession
 
-from clickstream.streaming.archive import HadoopFs, data_files
+from clickstream.streaming.archive import HadoopFs, data_files, partition_dir
 
 log = logging.getLogger("clickstream.compaction")
 
@@ -96,8 +97,11 @@ class Generations:
         return self.directory if number == 0 else f"{self.directory}/{generation_name(number)}"
 
 
-def partition_dir(table_uri: str, columns: tuple[str, ...], values: tuple[str, ...]) -> str:
-    return "/".join([table_uri.rstrip("/"), *(f"{c}={v}" for c, v in zip(columns, values, strict=True))])
+def current_local_dir(partition: Path) -> Path:
+    """The directory a partition on the local file system reads from now (for the benchmarks and tests,
+    which look at files without Spark): its newest complete generation, else itself."""
+    complete = [g for g in sorted(partition.glob(f"{GENERATION_PREFIX}*")) if (g / COMPACTED).exists()]
+    return complete[-1] if complete else partition
 
 
 def current_dirs(spark: SparkSession, table_uri: str, day_dirs: list[str]) -> list[str]:
